@@ -1,0 +1,5 @@
+"""CLI commands (sandbox)."""
+
+from __future__ import annotations
+
+from syncer.cli.app import app  # noqa: F401

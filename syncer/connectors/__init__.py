@@ -1,0 +1,1 @@
+"""Connectors: the only code that reads and writes ledgers' sources."""

@@ -1,0 +1,252 @@
+"""Plain data shared by every stage of the loop: snapshots, findings, operations, plans.
+
+Everything here is immutable and free of I/O. Rows are addressed by *row key and
+column name* (a :class:`RowRef` plus a column), never by A1 position, so a plan stays
+right when a person inserts a row or a column between the read and the write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+#: A cell as connectors deliver it: typed, as people see it. Empty cells are ``None``.
+CellValue = str | int | float | bool | date | datetime | None
+
+
+def is_blank(value: CellValue) -> bool:
+    """True for an empty cell: ``None`` or a string of only white space."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def canonical(value: CellValue) -> str:
+    """A stable text form of a cell, used to compare values across reads and store state."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One tab as read: its header row and the data rows below it.
+
+    ``header_row`` is the 1-based sheet row holding the header (templates often have a
+    title row above it). Data row ``i`` (0-based) sits on sheet row ``header_row + 1 + i``.
+    Rows may be shorter than the header (trailing empty cells are trimmed); use
+    :meth:`cell` to read them. Trailing blank rows are not included.
+    """
+
+    name: str
+    header_row: int
+    header: tuple[str, ...]
+    rows: tuple[tuple[CellValue, ...], ...]
+    sheet_id: int | None = None
+
+    def sheet_row(self, index: int) -> int:
+        """The 1-based sheet row number of data row ``index``."""
+        return self.header_row + 1 + index
+
+    def index_of(self, column: str) -> int | None:
+        """Position of ``column`` in the header (first match), or None when absent."""
+        try:
+            return self.header.index(column)
+        except ValueError:
+            return None
+
+    def cell(self, index: int, column: str) -> CellValue:
+        """The value of ``column`` in data row ``index`` (None when absent or empty)."""
+        pos = self.index_of(column)
+        if pos is None:
+            return None
+        row = self.rows[index]
+        return row[pos] if pos < len(row) else None
+
+    def column_values(self, column: str) -> list[CellValue]:
+        """Every data row's value for ``column`` (None where the column is absent)."""
+        pos = self.index_of(column)
+        if pos is None:
+            return [None] * len(self.rows)
+        return [row[pos] if pos < len(row) else None for row in self.rows]
+
+    def row_dict(self, index: int) -> dict[str, CellValue]:
+        """Data row ``index`` as ``{column: value}`` over the named header columns."""
+        row = self.rows[index]
+        return {
+            name: (row[pos] if pos < len(row) else None)
+            for pos, name in enumerate(self.header)
+            if name
+        }
+
+    def is_blank_row(self, index: int) -> bool:
+        """True when every cell of data row ``index`` is empty."""
+        return all(is_blank(v) for v in self.rows[index])
+
+    def find_key(self, key_column: str, key: str) -> list[int]:
+        """Data-row indexes whose ``key_column`` holds ``key`` (canonical comparison)."""
+        return [i for i, v in enumerate(self.column_values(key_column)) if canonical(v) == key]
+
+    def fingerprint(self, index: int, columns: Sequence[str] | None = None) -> str:
+        """A hash of data row ``index`` over ``columns`` (default: its named columns).
+
+        The guard compares the fingerprint taken at read time with one taken just before
+        the write, over the columns of the *read* header: any change a person made to the
+        row in between makes them differ, while a column inserted elsewhere does not.
+        """
+        names = sorted({c for c in (self.header if columns is None else columns) if c})
+        parts = [f"{name}\x1f{canonical(self.cell(index, name))}" for name in names]
+        return hashlib.blake2b("\x1e".join(parts).encode(), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one read returned: the tabs that exist, by name, plus the source's change token."""
+
+    tables: Mapping[str, Table]
+    change_token: str | None = None
+
+    def get(self, tab: str) -> Table | None:
+        """The tab named ``tab``, or None when the source has no such tab."""
+        return self.tables.get(tab)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One validation problem. Findings are data, never exceptions.
+
+    ``row`` is the 1-based sheet row (None for a ledger- or tab-level finding such as a
+    missing column); ``check`` is a stable machine name (``required``, ``choice``,
+    ``phone``, ``unique``, ``missing_column`` …); ``message`` is in the ledger's locale.
+    """
+
+    tab: str
+    row: int | None
+    key: str | None
+    column: str | None
+    value: CellValue
+    check: str
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    @property
+    def identity(self) -> str:
+        """A stable id across cycles: the same problem on the same customer keeps its id."""
+        where = self.key if self.key else f"row{self.row}"
+        return f"{self.tab}|{where}|{self.column or ''}|{self.check}"
+
+
+@dataclass(frozen=True)
+class RowRef:
+    """Addresses a row by its key, the sheet row it was read on, and its fingerprint.
+
+    Connectors resolve a RowRef against a fresh read: by ``key`` when there is one, else
+    by ``row``; the row's fingerprint must still equal ``fingerprint`` or the operation is
+    dropped (a person edited the row) and re-planned next cycle.
+    """
+
+    key: str | None
+    row: int
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class SetCell:
+    """Write ``value`` into ``column`` of one row. ``before`` is the value at read time."""
+
+    tab: str
+    target: RowRef
+    column: str
+    value: CellValue
+    before: CellValue
+    rule: str
+    kind: Literal["set_cell"] = "set_cell"
+
+
+@dataclass(frozen=True)
+class AddColumn:
+    """Append ``column`` to the header of ``tab`` (right of the last header cell)."""
+
+    tab: str
+    column: str
+    rule: str
+    kind: Literal["add_column"] = "add_column"
+
+
+@dataclass(frozen=True)
+class EnsureTab:
+    """Create ``tab`` with ``header`` (on row 1) when it does not exist."""
+
+    tab: str
+    header: tuple[str, ...]
+    rule: str
+    kind: Literal["ensure_tab"] = "ensure_tab"
+
+
+@dataclass(frozen=True)
+class MoveRow:
+    """Append ``values`` (a row, keyed by history-tab column) to ``history_tab``, then
+    remove ``target`` from ``tab`` — only if it is still the same row."""
+
+    tab: str
+    target: RowRef
+    history_tab: str
+    values: tuple[tuple[str, CellValue], ...]
+    reason: str
+    rule: str
+    kind: Literal["move_row"] = "move_row"
+
+
+@dataclass(frozen=True)
+class ReplaceTab:
+    """Replace the whole content of a robot-owned ``tab`` (e.g. the errors tab)."""
+
+    tab: str
+    rows: tuple[tuple[CellValue, ...], ...]
+    rule: str
+    kind: Literal["replace_tab"] = "replace_tab"
+
+
+Operation = SetCell | AddColumn | EnsureTab | MoveRow | ReplaceTab
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An ordered list of operations for one ledger. Computing it touches nothing."""
+
+    ledger: str
+    ops: tuple[Operation, ...] = ()
+
+    def __iter__(self) -> Iterator[Operation]:
+        return iter(self.ops)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __bool__(self) -> bool:
+        return bool(self.ops)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """An operation the guard dropped, and why (it will be re-planned next cycle)."""
+
+    op: Operation
+    reason: str
+
+
+@dataclass
+class ApplyReport:
+    """What a connector did with a plan."""
+
+    applied: list[Operation] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    incidents: list[str] = field(default_factory=list)
+    api_calls: int = 0
