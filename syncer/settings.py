@@ -1,0 +1,54 @@
+"""Process settings from ``SYNCER_*`` environment variables and a ``.env`` file.
+
+Precedence (highest first): init arguments, environment, ``.env``, defaults — pydantic-
+settings' own order. Ledger files (YAML) hold everything per ledger; these settings hold
+what belongs to the process: where things are, how to log, how to serve.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings of one syncer process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SYNCER_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    #: A ledger file, or a directory whose ``*.yaml`` files are ledger files.
+    config_path: Path = Path("config/ledgers")
+    #: SQLAlchemy URL of the state database.
+    state_url: str = "sqlite:///var/syncer-state.db"
+    #: Service-account JSON for Google; unset means Application Default Credentials.
+    credentials_path: Path | None = None
+    #: Base URL replacing Google's API hosts (e.g. a ``syncer sandbox``); unset = Google.
+    google_api_base: str | None = None
+    log_format: Literal["json", "console", "auto"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: Zone for ledgers that do not name one.
+    timezone: str = "Asia/Shanghai"
+    #: Daemon: ledgers cycled in parallel at most.
+    max_workers: int = Field(default=4, ge=1, le=64)
+    #: Daemon: port of /healthz, /readyz and /metrics (0 disables the server).
+    http_port: int = Field(default=9308, ge=0, le=65535)
+    http_host: str = "127.0.0.1"
+    #: Backups: where timestamped snapshots and their manifests go.
+    backup_dir: Path = Path("var/backups")
+    #: Backups: key for AES-GCM encryption at rest (base64, 32 bytes); unset = plain.
+    backup_key: SecretStr | None = None
+    #: Backups: a file holding the key instead of the variable (e.g. a mounted secret).
+    backup_key_file: Path | None = None
+    backup_keep_daily: int = Field(default=7, ge=0)
+    backup_keep_weekly: int = Field(default=4, ge=0)
+    #: Google: write requests per minute per credential the rate limiter allows.
+    google_writes_per_minute: int = Field(default=55, ge=1)
+    google_reads_per_minute: int = Field(default=55, ge=1)
