@@ -1,10 +1,49 @@
-"""The guard: decide, from a fresh read, which planned operations may still be applied."""
+"""The guard: decide, from a fresh read, which planned operations may still be applied.
+
+A human edit always wins over the robot. Just before writing, a connector re-reads what
+the plan touches (``fresh``) and calls :func:`guard`; each operation is kept — with the
+position its row has *now* — or dropped with a reason, and re-planned next cycle:
+
+* **Row operations** (:class:`SetCell`, :class:`MoveRow`) find their row in ``fresh`` by
+  key (exactly one row must hold it; the key column is ``Plan.key_column``) or, for a
+  row without a key, at the same sheet row. The fresh row's fingerprint over the
+  *snapshot's* header columns must equal the one taken at read time — any edit to the
+  row drops the operation, while a column inserted elsewhere does not. A SetCell's
+  cell must still hold ``before`` (trimmed canonical text) and its column must exist
+  (or be added by an AddColumn the guard keeps). A MoveRow is dropped when its key is
+  already in the history tab, or when the history tab lacks (and will not get) a column
+  that carries a value.
+* :class:`AddColumn` is dropped when the column already exists (someone added it) or
+  the tab is gone; :class:`EnsureTab` is kept when the tab is missing or already has
+  the same header (creating a tab is "create if missing", so that is a no-op) and
+  dropped when the tab appeared with a different header; :class:`ReplaceTab` is always
+  kept (the robot owns that tab).
+
+:func:`check_placement` is the connectors' after-the-fact check of the "each key in
+exactly one of main/history" invariant.
+"""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from syncer.model import Dropped, Operation, Plan, Snapshot
+from syncer.model import (
+    AddColumn,
+    Dropped,
+    EnsureTab,
+    MoveRow,
+    Operation,
+    Plan,
+    ReplaceTab,
+    RowRef,
+    SetCell,
+    Snapshot,
+    Table,
+    is_blank,
+)
+from syncer.rules.base import cell_text, column_texts
 
 
 @dataclass(frozen=True)
@@ -24,6 +63,149 @@ class GuardResult:
     dropped: list[Dropped] = field(default_factory=list)
 
 
+def _named(header: tuple[str, ...]) -> tuple[str, ...]:
+    """``header`` without trailing blank cells."""
+    names = list(header)
+    while names and not names[-1]:
+        names.pop()
+    return tuple(names)
+
+
+class _Guard:
+    def __init__(self, plan: Plan, snapshot: Snapshot, fresh: Snapshot) -> None:
+        self.plan = plan
+        self.snapshot = snapshot
+        self.fresh = fresh
+        self.created: set[str] = set()
+        self.added: dict[str, set[str]] = defaultdict(set)
+        self._key_index: dict[str, tuple[Counter[str], dict[str, int]]] = {}
+
+    def keys_of(self, table: Table) -> tuple[Counter[str], dict[str, int]]:
+        """For ``table`` (cached): how many rows hold each key text, and the last row
+        holding it (the only one when the count is 1)."""
+        if table.name not in self._key_index:
+            texts: list[str] = []
+            if self.plan.key_column is not None:
+                texts = column_texts(table, self.plan.key_column)
+            where = {text: i for i, text in enumerate(texts)}
+            self._key_index[table.name] = (Counter(texts), where)
+        return self._key_index[table.name]
+
+    def structure(self, op: EnsureTab | AddColumn) -> str | None:
+        """Why a structural operation must be dropped, or None to keep it."""
+        fresh = self.fresh.get(op.tab)
+        if isinstance(op, EnsureTab):
+            if fresh is not None and _named(fresh.header) != _named(op.header):
+                return f"tab {op.tab} was created with a different header since read"
+            self.created.add(op.tab)
+            return None
+        if fresh is None and op.tab not in self.created:
+            return f"tab {op.tab} missing"
+        if fresh is not None and fresh.index_of(op.column) is not None:
+            return f"column {op.column} already exists in tab {op.tab}"
+        self.added[op.tab].add(op.column)
+        return None
+
+    def locate(self, tab: str, ref: RowRef) -> tuple[int | None, str]:
+        """The fresh data-row index of ``ref``'s row, or None and why not."""
+        read = self.snapshot.get(tab)
+        fresh = self.fresh.get(tab)
+        if read is None or fresh is None:
+            return None, f"tab {tab} missing"
+        who = f"row {ref.key}" if ref.key else f"sheet row {ref.row}"
+        if ref.key is not None and self.plan.key_column is not None:
+            if fresh.index_of(self.plan.key_column) is None:
+                return None, f"column {self.plan.key_column} missing"
+            counts, where = self.keys_of(fresh)
+            found = counts[ref.key]
+            if not found:
+                return None, f"{who} deleted"
+            if found > 1:
+                return None, f"key {ref.key} now on {found} rows"
+            index = where[ref.key]
+        else:
+            index = ref.row - fresh.header_row - 1
+            if not 0 <= index < len(fresh.rows):
+                return None, f"{who} deleted"
+        if fresh.fingerprint(index, read.header) != ref.fingerprint:
+            return None, f"{who} changed since read"
+        return index, ""
+
+    def set_cell(self, op: SetCell, index: int) -> str | None:
+        fresh = self.fresh.get(op.tab)
+        if fresh is None:
+            return f"tab {op.tab} missing"
+        if fresh.index_of(op.column) is None:
+            if op.column not in self.added[op.tab]:
+                return f"column {op.column} missing"
+            current = None
+        else:
+            current = fresh.cell(index, op.column)
+        if cell_text(current) != cell_text(op.before):
+            who = f"row {op.target.key}" if op.target.key else f"sheet row {op.target.row}"
+            return f"cell {op.column} of {who} changed since read"
+        return None
+
+    def move_row(self, op: MoveRow) -> str | None:
+        history = self.fresh.get(op.history_tab)
+        if history is None:
+            if op.history_tab in self.created:
+                return None
+            return f"history tab {op.history_tab} missing"
+        key = op.target.key
+        if key is not None and self.plan.key_column is not None and self.keys_of(history)[0][key]:
+            return f"row {key} already in {op.history_tab}"
+        for column, value in op.values:
+            if is_blank(value):
+                continue
+            if history.index_of(column) is None and column not in self.added[op.history_tab]:
+                return f"column {column} missing in {op.history_tab}"
+        return None
+
+    def run(self) -> GuardResult:
+        result = GuardResult()
+        for op in self.plan.ops:
+            reason: str | None
+            index: int | None = None
+            if isinstance(op, EnsureTab | AddColumn):
+                reason = self.structure(op)
+            elif isinstance(op, ReplaceTab):
+                reason = None
+            else:
+                index, why = self.locate(op.tab, op.target)
+                if index is None:
+                    reason = why
+                elif isinstance(op, SetCell):
+                    reason = self.set_cell(op, index)
+                else:
+                    reason = self.move_row(op)
+            if reason is None:
+                result.kept.append(Resolved(op, index))
+            else:
+                result.dropped.append(Dropped(op, reason))
+        return result
+
+
 def guard(plan: Plan, snapshot: Snapshot, fresh: Snapshot) -> GuardResult:
-    """Pure: keep the operations whose target is unchanged between ``snapshot`` and ``fresh``."""
-    raise NotImplementedError  # being built (issue 2)
+    """Pure: keep the operations whose target is unchanged between ``snapshot`` and ``fresh``.
+
+    Kept operations keep the plan's order. Structural operations come first in a plan,
+    so later cell writes may rely on the columns and tabs they create.
+    """
+    return _Guard(plan, snapshot, fresh).run()
+
+
+def check_placement(
+    main: Table, history: Table, key_column: str, *, expected: Collection[str] = ()
+) -> list[str]:
+    """Keys breaking "each key in exactly one of main/history", sorted.
+
+    Lists keys found in both tabs and, when ``expected`` keys are given (e.g. the keys
+    of the rows just archived), those found in neither. Connectors repair what this
+    reports and log an incident.
+    """
+    in_main = {cell_text(v) for v in main.column_values(key_column)} - {""}
+    in_history = {cell_text(v) for v in history.column_values(key_column)} - {""}
+    both = in_main & in_history
+    neither = {k for k in expected if k and k not in in_main and k not in in_history}
+    return sorted(both | neither)

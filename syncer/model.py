@@ -223,6 +223,9 @@ class Plan:
 
     ledger: str
     ops: tuple[Operation, ...] = ()
+    #: The ledger's key column, so the guard can find keyed rows in a fresh read
+    #: (None: rows are resolved by sheet row only).
+    key_column: str | None = None
 
     def __iter__(self) -> Iterator[Operation]:
         return iter(self.ops)

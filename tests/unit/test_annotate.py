@@ -1,0 +1,186 @@
+"""Annotations: the annotation column text and writes, and the errors tab content."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from planning_kit import ERRORS, HEADER, MAIN, NOW, make_ledger, make_table, snap
+
+from syncer.annotate import (
+    annotation_ops,
+    annotation_text,
+    errors_header,
+    errors_rows,
+    errors_tab_op,
+    first_seen,
+    recover_first_seen,
+)
+from syncer.model import AddColumn, Finding, ReplaceTab, SetCell
+from syncer.rules.base import PreviousState
+
+LEDGER = make_ledger()
+ANN_HEADER = (*HEADER, "校验提示")
+
+
+def finding(
+    row: int, column: str | None, check: str, message: str, value: object = None
+) -> Finding:
+    """A main-tab finding keyed XS<row>."""
+    return Finding(MAIN, row, f"XS{row}", column, value, check, message)  # type: ignore[arg-type]
+
+
+def test_annotation_text_orders_by_header_and_joins_parts() -> None:
+    """Parts are `column: message` in header order; ledger-level messages stand alone."""
+    found = [
+        finding(2, "合作状态", "choice", "不在下拉选项中"),
+        finding(2, "联系方式", "phone", "号码无效"),
+        finding(2, None, "blank_header", "表头有空列"),
+        finding(2, "联系方式", "phone", "号码无效"),
+    ]
+    assert annotation_text(found, ANN_HEADER, "zh-CN") == (
+        "联系方式: 号码无效; 合作状态: 不在下拉选项中; 表头有空列"
+    )
+    assert annotation_text([], ANN_HEADER, "zh-CN") is None
+
+
+def test_annotation_ops_write_new_clear_fixed_and_keep_equal() -> None:
+    """Rows with new text are written, fixed rows cleared, unchanged rows left alone."""
+    table = make_table(
+        [
+            ["XS2", *[None] * 6, None],
+            ["XS3", *[None] * 6, "联系方式: 号码无效"],
+            ["XS4", *[None] * 6, "联系方式: 号码无效"],
+        ],
+        header=ANN_HEADER,
+    )
+    found = [
+        finding(2, "联系方式", "phone", "号码无效"),
+        finding(3, "联系方式", "phone", "号码无效"),
+    ]
+    ops = annotation_ops(LEDGER, table, found)
+    assert [(op.target.row, op.value, op.before) for op in ops if isinstance(op, SetCell)] == [
+        (2, "联系方式: 号码无效", None),
+        (4, None, "联系方式: 号码无效"),
+    ]
+    assert all(isinstance(op, SetCell) for op in ops)
+
+
+def test_annotation_column_is_added_when_missing_and_skip_rows_are_ignored() -> None:
+    """A missing annotation column gets an AddColumn; skipped (archived) rows get nothing."""
+    table = make_table([["XS2"], ["XS3"]])
+    found = [
+        finding(2, "联系方式", "phone", "号码无效"),
+        finding(3, "联系方式", "required", "必填"),
+    ]
+    ops = annotation_ops(LEDGER, table, found, skip_rows={3})
+    assert ops[0] == AddColumn(tab=MAIN, column="校验提示", rule="annotate")
+    assert [op.target.row for op in ops if isinstance(op, SetCell)] == [2]
+
+
+def test_errors_rows_mask_phones_and_summarise() -> None:
+    """Lines carry tab/row/key/column/masked value/problem/check/first seen, then a summary."""
+    found = [
+        finding(3, "联系方式", "phone", "号码无效", "13800138000"),
+        finding(2, "合作状态", "choice", "不在下拉选项中", "bogus"),
+        Finding(MAIN, None, None, "客户来源", None, "missing_column", "缺少列"),
+    ]
+    seen = {found[0].identity: NOW - timedelta(days=2)}
+    rows = errors_rows(LEDGER, found, seen, NOW, NOW)
+    assert rows[0] == errors_header(LEDGER)
+    assert rows[0][2] == "客户编号"
+    assert rows[1] == (
+        MAIN,
+        None,
+        None,
+        "客户来源",
+        None,
+        "缺少列",
+        "missing_column",
+        "2024-06-01 10:30",
+    )
+    assert rows[2][4] == "bogus"
+    assert rows[3] == (
+        MAIN,
+        3,
+        "XS3",
+        "联系方式",
+        "138****8000",
+        "号码无效",
+        "phone",
+        "2024-05-30 10:30",
+    )
+    assert rows[-1] == (
+        "汇总",
+        "共 3 条问题",
+        "choice: 1, missing_column: 1, phone: 1",
+        "最后变更",
+        "2024-06-01 10:30",
+    )
+
+
+def test_errors_tab_not_rewritten_when_content_is_equal_after_round_trip() -> None:
+    """A tab holding the same content (numbers as floats, times as datetimes) is left alone,
+    whatever its summary's last-changed time."""
+    found = [finding(3, "联系方式", "phone", "号码无效", "13800138000")]
+    seen = {found[0].identity: datetime(2024, 5, 1, 9, 0, tzinfo=NOW.tzinfo)}
+    written = errors_rows(LEDGER, found, seen, NOW - timedelta(days=3), NOW)
+    as_read = [list(r) for r in written]
+    as_read[1][1] = 3.0
+    as_read[1][7] = datetime(2024, 5, 1, 9, 0)
+    table = make_table(as_read[1:], header=[str(c) for c in as_read[0]], name=ERRORS)
+    assert errors_tab_op(LEDGER, snap(table), found, seen, NOW) is None
+
+
+def test_errors_tab_rewritten_with_now_when_content_changes_or_tab_missing() -> None:
+    """A changed finding set, or a missing tab, gives a ReplaceTab stamped with now."""
+    found = [finding(3, "联系方式", "phone", "号码无效", "1")]
+    op = errors_tab_op(LEDGER, snap(), found, {}, NOW)
+    assert isinstance(op, ReplaceTab)
+    assert op.tab == ERRORS
+    assert op.rows[-1][-1] == "2024-06-01 10:30"
+    stale = make_table([], header=errors_header(LEDGER), name=ERRORS)
+    assert errors_tab_op(LEDGER, snap(stale), found, {}, NOW) is not None
+
+
+def test_first_seen_prefers_state_then_the_tab_then_now() -> None:
+    """first_seen takes the state's record, else what the errors tab shows, else now."""
+    a, b, c = (finding(r, "联系方式", "phone", "x") for r in (2, 3, 4))
+    earlier = NOW - timedelta(days=5)
+    shown = NOW - timedelta(days=1)
+    seen = first_seen(
+        [a, b, c], PreviousState(first_seen={a.identity: earlier}), NOW, {b.identity: shown}
+    )
+    assert seen == {a.identity: earlier, b.identity: shown, c.identity: NOW}
+
+
+def test_recover_first_seen_reads_back_what_errors_rows_wrote() -> None:
+    """Identities and minutes written to the errors tab are recovered from it."""
+    found = [
+        finding(3, "联系方式", "phone", "号码无效"),
+        Finding(MAIN, 7, None, "x", None, "c", "m"),
+    ]
+    when = datetime(2024, 5, 1, 9, 0, tzinfo=NOW.tzinfo)
+    rows = errors_rows(LEDGER, found, {f.identity: when for f in found}, NOW, NOW)
+    table = make_table(rows[1:], header=[str(c) for c in rows[0]], name=ERRORS)
+    assert recover_first_seen(LEDGER, table) == {f.identity: when for f in found}
+
+
+def test_english_ledger_writes_english_sheet_text() -> None:
+    """Sheet text follows the ledger locale."""
+    ledger = make_ledger(locale="en")
+    rows = errors_rows(ledger, [], {}, NOW, NOW)
+    assert rows[0][0] == "Tab"
+    assert rows[-1][:2] == ("Summary", "0 problem(s)")
+
+
+def test_every_sheet_text_of_the_planning_core_exists_in_both_locales() -> None:
+    """Each message registered by annotate/archive/conditions formats in zh-CN and en."""
+    import syncer.rules.archive  # noqa: F401  (registers its messages)
+    from syncer.i18n import keys, t
+
+    fields = {"count": 3, "column": "合作状态", "value": "流失客户", "inner": "x"}
+    ours = [k for k in keys() if k.split(".")[0] in ("annotate", "archive", "condition")]
+    assert len(ours) >= 25
+    for key in ours:
+        assert t("zh-CN", key, **fields).strip()
+        assert t("en", key, **fields).strip()

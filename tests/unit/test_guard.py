@@ -1,0 +1,232 @@
+"""The guard: kept operations find their row in the fresh read; any human change since
+the read drops the operation with a reason. Plus the placement check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from planning_kit import ERRORS, HEADER, HISTORY, MAIN, NOW, make_ledger, make_table, snap
+
+from syncer.guard import check_placement, guard
+from syncer.model import (
+    AddColumn,
+    CellValue,
+    EnsureTab,
+    MoveRow,
+    Operation,
+    Plan,
+    ReplaceTab,
+    SetCell,
+    Snapshot,
+    Table,
+    canonical,
+)
+from syncer.planner import build_plan
+from syncer.rules.base import PreviousState, row_ref
+
+ROWS: list[list[CellValue]] = [
+    ["XS1", "甲", "张三", "13800138000", "合作中"],
+    [None, "乙", "李四", "13900139000", "潜在客户"],
+    ["XS3", "丙", None, "123", "流失客户"],
+]
+H5 = HEADER[:5]
+
+
+def table(rows: list[list[CellValue]], header: tuple[str, ...] = H5) -> Table:
+    """The main tab holding ``rows``."""
+    return make_table(rows, header=header)
+
+
+def set_cell(read: Table, index: int, column: str, value: CellValue, keyed: bool = True) -> SetCell:
+    """A SetCell on data row ``index`` of ``read`` (by key when it has one and ``keyed``)."""
+    key = read.cell(index, "客户编号") if keyed else None
+    ref = row_ref(read, index, str(key) if key else None)
+    return SetCell(MAIN, ref, column, value, read.cell(index, column), "test")
+
+
+def run(ops: list[Operation], read: Snapshot, fresh: Snapshot) -> tuple[list[Any], list[str]]:
+    """Guard ``ops``: ((op kind, fresh index) kept, reasons dropped)."""
+    result = guard(Plan("sales", tuple(ops), key_column="客户编号"), read, fresh)
+    return [(r.op.kind, r.index) for r in result.kept], [d.reason for d in result.dropped]
+
+
+def test_unchanged_fresh_read_keeps_everything_in_order() -> None:
+    """With nothing changed, every operation is kept at its original index, in plan order."""
+    read = table(ROWS)
+    ops: list[Operation] = [
+        AddColumn(MAIN, "校验提示", "annotate"),
+        set_cell(read, 0, "合作状态", "意向客户"),
+        set_cell(read, 1, "客户编号", "XS4", keyed=False),
+        ReplaceTab(ERRORS, (("h",),), "errors_tab"),
+    ]
+    kept, dropped = run(ops, snap(read), snap(read))
+    assert kept == [("add_column", None), ("set_cell", 0), ("set_cell", 1), ("replace_tab", None)]
+    assert dropped == []
+
+
+def test_keyed_row_is_found_after_rows_are_inserted_above() -> None:
+    """A keyed operation follows its row when a person inserts rows above it."""
+    read = table(ROWS)
+    fresh = table([["XS9", "新"], *ROWS])
+    kept, dropped = run([set_cell(read, 2, "联系人姓名", "王五")], snap(read), snap(fresh))
+    assert kept == [("set_cell", 3)]
+    assert dropped == []
+
+
+def test_keyless_row_shifted_by_an_insert_is_dropped() -> None:
+    """A keyless operation is pinned to its sheet row; an insert above changes that row."""
+    read = table(ROWS)
+    fresh = table([["XS9", "新"], *ROWS])
+    op = set_cell(read, 1, "客户编号", "XS4", keyed=False)
+    assert run([op], snap(read), snap(fresh)) == ([], ["sheet row 3 changed since read"])
+
+
+def test_edited_deleted_and_duplicated_rows_drop_their_operations() -> None:
+    """An edited row, a deleted row and a key now on two rows each drop with a reason."""
+    read = table(ROWS)
+    edited = table([ROWS[0], ROWS[1], ["XS3", "丙", "王五", "123", "流失客户"]])
+    op = set_cell(read, 2, "联系方式", "x")
+    assert run([op], snap(read), snap(edited)) == ([], ["row XS3 changed since read"])
+    deleted = table(ROWS[:2])
+    assert run([op], snap(read), snap(deleted)) == ([], ["row XS3 deleted"])
+    doubled = table([*ROWS, ROWS[2]])
+    assert run([op], snap(read), snap(doubled)) == ([], ["key XS3 now on 2 rows"])
+
+
+def test_a_column_inserted_elsewhere_does_not_drop() -> None:
+    """The fingerprint covers only the read header's columns: a new column is ignored."""
+    read = table(ROWS)
+    fresh = table([[*r, "x"] for r in ROWS], header=(*H5, "新列"))
+    kept, _ = run([set_cell(read, 0, "合作状态", "意向客户")], snap(read), snap(fresh))
+    assert kept == [("set_cell", 0)]
+
+
+def test_robot_column_cell_edited_since_read_is_dropped() -> None:
+    """A cell outside the read header (added later) must still hold `before`."""
+    read = table(ROWS)
+    fresh = table([[*ROWS[0], "someone typed"], *ROWS[1:]], header=(*H5, "校验提示"))
+    ops: list[Operation] = [
+        AddColumn(MAIN, "校验提示", "annotate"),
+        SetCell(MAIN, row_ref(read, 0, "XS1"), "校验提示", "联系方式: 号码无效", None, "annotate"),
+    ]
+    kept, dropped = run(ops, snap(read), snap(fresh))
+    assert kept == []
+    assert dropped == [
+        "column 校验提示 already exists in tab 基础信息",
+        "cell 校验提示 of row XS1 changed since read",
+    ]
+
+
+def test_column_added_by_the_plan_counts_as_present_and_empty() -> None:
+    """A SetCell on a column the plan's kept AddColumn creates passes with before=None."""
+    read = table(ROWS)
+    ops: list[Operation] = [
+        AddColumn(MAIN, "校验提示", "annotate"),
+        SetCell(MAIN, row_ref(read, 0, "XS1"), "校验提示", "x", None, "annotate"),
+    ]
+    kept, _ = run(ops, snap(read), snap(read))
+    assert kept == [("add_column", None), ("set_cell", 0)]
+    kept, dropped = run(ops[1:], snap(read), snap(read))
+    assert (kept, dropped) == ([], ["column 校验提示 missing"])
+
+
+def move(read: Table, index: int, values: tuple[tuple[str, CellValue], ...] = ()) -> MoveRow:
+    """A MoveRow of data row ``index`` of ``read`` to the history tab."""
+    key = str(read.cell(index, "客户编号"))
+    return MoveRow(MAIN, row_ref(read, index, key), HISTORY, values, "流失客户", "lost")
+
+
+def test_move_row_needs_a_history_tab_with_its_columns_and_no_copy_there() -> None:
+    """A move is dropped when the history tab is missing, lacks a column or has the key."""
+    read = table(ROWS)
+    op = move(read, 2, (("客户编号", "XS3"), ("备注", "x"), ("空列", None)))
+    assert run([op], snap(read), snap(read)) == ([], ["history tab 客户历史库 missing"])
+    ensure = EnsureTab(HISTORY, ("客户编号", "备注", "空列"), "lost")
+    assert run([ensure, op], snap(read), snap(read))[0] == [("ensure_tab", None), ("move_row", 2)]
+    history = make_table([], header=("客户编号",), name=HISTORY)
+    assert run([op], snap(read), snap(read, history)) == ([], ["column 备注 missing in 客户历史库"])
+    added = AddColumn(HISTORY, "备注", "lost")
+    assert run([added, op], snap(read), snap(read, history))[1] == []
+    there = make_table([["XS3"]], header=("客户编号", "备注"), name=HISTORY)
+    assert run([op], snap(read), snap(read, there)) == ([], ["row XS3 already in 客户历史库"])
+
+
+def test_ensure_tab_kept_when_same_header_dropped_when_different() -> None:
+    """EnsureTab is a no-op on a tab with the same header and dropped on a different one."""
+    read = table(ROWS)
+    ensure = EnsureTab(HISTORY, ("客户编号", "备注"), "lost")
+    same = make_table([], header=("客户编号", "备注", ""), name=HISTORY)
+    other = make_table([], header=("编号",), name=HISTORY)
+    assert run([ensure], snap(read), snap(read, same)) == ([("ensure_tab", None)], [])
+    assert run([ensure], snap(read), snap(read, other)) == (
+        [],
+        ["tab 客户历史库 was created with a different header since read"],
+    )
+
+
+def test_missing_tab_drops_row_operations() -> None:
+    """Row operations and AddColumns on a tab that disappeared are dropped."""
+    read = table(ROWS)
+    ops: list[Operation] = [AddColumn(MAIN, "x", "t"), set_cell(read, 0, "合作状态", "y")]
+    assert run(ops, snap(read), snap()) == ([], ["tab 基础信息 missing", "tab 基础信息 missing"])
+
+
+def test_check_placement_lists_keys_in_both_or_neither() -> None:
+    """Keys in both tabs, and expected keys in neither, are reported sorted."""
+    main = table([["XS1"], ["XS2"], [None]])
+    history = make_table([["XS2"], [" XS3 "]], header=H5, name=HISTORY)
+    assert check_placement(main, history, "客户编号") == ["XS2"]
+    assert check_placement(main, history, "客户编号", expected=["XS3", "XS4"]) == ["XS2", "XS4"]
+
+
+# --- property: the guard never keeps an operation whose row changed -----------------------
+
+CELLS = st.sampled_from(["甲", "乙", "", None, "13800138000", "流失客户", "合作中"])
+KEYS = st.sampled_from(["XS1", "XS2", "XS3", "XS4", None])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(st.tuples(KEYS, CELLS, CELLS, CELLS, CELLS), min_size=1, max_size=6),
+    edit=st.tuples(st.sampled_from(["set", "insert", "delete"]), st.integers(0, 5)),
+    column=st.integers(0, 4),
+    value=CELLS,
+)
+def test_guard_never_keeps_an_operation_whose_row_changed(
+    rows: list[tuple[CellValue, ...]], edit: tuple[str, int], column: int, value: CellValue
+) -> None:
+    """After a random human edit, every kept row operation points at a row whose values
+    (over the read header) are exactly those its operation was planned from."""
+    ledger = make_ledger(
+        [
+            {"kind": "normalize", "columns": ["客户名称"]},
+            {"kind": "assign_id"},
+            {
+                "kind": "archive",
+                "when": {"column": "合作状态", "op": "equals", "value": "流失客户"},
+            },
+        ]
+    )
+    read = table([list(r) for r in rows])
+    planned = build_plan(ledger, snap(read), [], PreviousState(), NOW)
+    kind, where = edit
+    changed = [list(r) for r in rows]
+    at = where % len(changed)
+    if kind == "set":
+        changed[at][column] = value
+    elif kind == "insert":
+        changed.insert(at, ["XS9", value])
+    else:
+        del changed[at]
+    fresh = table(changed)
+    result = guard(planned.plan, snap(read), snap(fresh))
+    for resolved in result.kept:
+        op = resolved.op
+        if not isinstance(op, SetCell | MoveRow):
+            continue
+        assert resolved.index is not None
+        original = op.target.row - read.header_row - 1
+        now_values = [canonical(fresh.cell(resolved.index, c)) for c in read.header]
+        assert now_values == [canonical(read.cell(original, c)) for c in read.header]

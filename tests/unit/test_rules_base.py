@@ -1,0 +1,72 @@
+"""Helpers shared by the rules: row identity, cell text, emptiness and the column memo."""
+
+from __future__ import annotations
+
+import gc
+from datetime import date, datetime
+
+from planning_kit import NOW, make_ledger, make_table
+
+from syncer.rules import base
+from syncer.rules.base import (
+    cell_text,
+    column,
+    empty_test,
+    ledger_row_keys,
+    local_naive,
+    placeholder_test,
+    row_keys,
+    row_ref,
+)
+
+
+def test_row_keys_drop_empty_placeholder_and_duplicated_keys() -> None:
+    """Only keys held by exactly one row, and not placeholders, identify rows."""
+    table = make_table([["XS1"], [" XS2 "], ["XS3"], ["XS3"], [None], ["未知"], [7.0]])
+    ledger = make_ledger()
+    assert ledger_row_keys(ledger, table) == ["XS1", "XS2", None, None, None, None, "7"]
+    assert row_keys(table, "客户编号")[5] == "未知"
+
+
+def test_cell_text_trims_and_canonicalises() -> None:
+    """Cell text is canonical and trimmed: floats without .0, dates in ISO form."""
+    assert [cell_text(v) for v in (" a ", 5.0, None, True, date(2024, 3, 1))] == [
+        "a",
+        "5",
+        "",
+        "TRUE",
+        "2024-03-01",
+    ]
+
+
+def test_placeholder_and_empty_tests_match_the_ledger_rules() -> None:
+    """Placeholders count as empty in any width or case; other values, numbers included, do not."""
+    fake = placeholder_test(("未知", "N/A", "-"))
+    empty = empty_test(("未知", "N/A", "-"))
+    values = ["未知", " n/a ", "－", "未知客户", "", None, 0, "x"]
+    assert [fake(v) for v in values] == [True, True, True, False, False, False, False, False]
+    assert [empty(v) for v in values] == [True, True, True, False, True, True, False, False]
+
+
+def test_row_ref_carries_key_sheet_row_and_fingerprint() -> None:
+    """A RowRef names the sheet row under a title row and the read fingerprint."""
+    table = make_table([["XS1", "甲"]], header_row=3)
+    ref = row_ref(table, 0, "XS1")
+    assert (ref.key, ref.row, ref.fingerprint) == ("XS1", 4, table.fingerprint(0))
+
+
+def test_local_naive_keeps_wall_clock_time_to_the_second() -> None:
+    """The robot writes local wall-clock time without zone or microseconds."""
+    assert local_naive(NOW.replace(microsecond=123)) == datetime(2024, 6, 1, 10, 30, 15)
+
+
+def test_column_memo_is_shared_and_released_with_the_table() -> None:
+    """A column is computed once per table object and forgotten when the table is gone."""
+    table = make_table([["a"], ["b", "c"]])
+    assert column(table, "客户名称") == [None, "c"]
+    assert column(table, "客户名称") is column(table, "客户名称")
+    assert id(table) in base._MEMO
+    key = id(table)
+    del table
+    gc.collect()
+    assert key not in base._MEMO
