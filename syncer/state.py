@@ -1,12 +1,95 @@
 """State with SQLAlchemy (SQLite file by default): watched values, findings' first
-sighting, change tokens and run history per ledger."""
+sighting, change tokens and run history per ledger.
+
+Tables (portable SQL, no SQLite-only features, so PostgreSQL works too):
+
+``watched``      (ledger, row_key, column_name) → value   previous watched values
+``first_seen``   (ledger, identity) → first_seen          when each finding appeared
+``ledger_mark``  ledger → change token, config hash, last cycle time
+``runs``         one row per cycle (RunRecord)
+
+:meth:`StateStore.save` writes one cycle's observations in one transaction, touching
+only rows that changed, with bulk statements (100,000 keys stay fast).
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from syncer.errors import StateError
 from syncer.rules.base import PreviousState
+
+_CHUNK = 500
+
+metadata = MetaData()
+
+watched_table = Table(
+    "watched",
+    metadata,
+    Column("ledger", String(200), primary_key=True),
+    Column("row_key", String(400), primary_key=True),
+    Column("column_name", String(400), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+first_seen_table = Table(
+    "first_seen",
+    metadata,
+    Column("ledger", String(200), primary_key=True),
+    Column("identity", String(1000), primary_key=True),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+)
+
+mark_table = Table(
+    "ledger_mark",
+    metadata,
+    Column("ledger", String(200), primary_key=True),
+    Column("change_token", String(400), nullable=True),
+    Column("config_hash", String(128), nullable=True),
+    Column("last_cycle", DateTime(timezone=True), nullable=True),
+)
+
+runs_table = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ledger", String(200), nullable=False, index=True),
+    Column("cycle_id", String(64), nullable=False),
+    Column("started", DateTime(timezone=True), nullable=False),
+    Column("finished", DateTime(timezone=True), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("findings", Integer, nullable=False),
+    Column("applied", Integer, nullable=False),
+    Column("dropped", Integer, nullable=False),
+    Column("archived", Integer, nullable=False),
+    Column("api_calls", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+)
 
 
 @dataclass(frozen=True)
@@ -26,28 +109,281 @@ class RunRecord:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class LedgerMark:
+    """What decides whether a ledger's next cycle may be skipped as idle."""
+
+    change_token: str | None
+    config_hash: str | None
+    last_cycle: datetime | None
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes: everything is stored in UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"timestamps must be timezone-aware, got {value!r}")
+    return value.astimezone(UTC)
+
+
+def _chunks(items: list[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
 class StateStore:
-    """The state database. ``url`` is an SQLAlchemy URL (``sqlite:///path`` by default)."""
+    """The state database. ``url`` is an SQLAlchemy URL (``sqlite:///path`` by default).
+
+    For a SQLite file the parent directory is created and the file made owner-only (0600).
+    """
 
     def __init__(self, url: str) -> None:
-        raise NotImplementedError  # being built (issue 2)
+        self.url = url
+        try:
+            parsed = make_url(url)
+            is_sqlite = parsed.get_backend_name() == "sqlite"
+            if is_sqlite and parsed.database not in (None, "", ":memory:"):
+                db_file = Path(str(parsed.database))
+                db_file.parent.mkdir(parents=True, exist_ok=True)
+                if not db_file.exists():
+                    db_file.touch(mode=0o600)
+                os.chmod(db_file, 0o600)
+            self.engine: Engine = create_engine(url, future=True)
+            if parsed.get_backend_name() == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            metadata.create_all(self.engine)
+        except (SQLAlchemyError, OSError, ValueError) as exc:
+            raise StateError(
+                f"state database {url} cannot be opened ({exc}); check SYNCER_STATE_URL and"
+                " that its directory is writable"
+            ) from exc
+
+    # --- reads -------------------------------------------------------------------------
 
     def load(self, ledger: str) -> PreviousState:
         """What the last cycles recorded for ``ledger``."""
-        raise NotImplementedError
+        with self._connect() as conn:
+            watched: dict[str, dict[str, str]] = {}
+            for key, column, value in conn.execute(
+                select(
+                    watched_table.c.row_key, watched_table.c.column_name, watched_table.c.value
+                ).where(watched_table.c.ledger == ledger)
+            ):
+                watched.setdefault(key, {})[column] = value
+            first_seen = {
+                identity: _aware(when)
+                for identity, when in conn.execute(
+                    select(first_seen_table.c.identity, first_seen_table.c.first_seen).where(
+                        first_seen_table.c.ledger == ledger
+                    )
+                )
+            }
+        return PreviousState(
+            watched=watched,
+            first_seen={k: v for k, v in first_seen.items() if v is not None},
+        )
+
+    def mark(self, ledger: str) -> LedgerMark | None:
+        """The change token, config hash and time of the last successful cycle."""
+        with self._connect() as conn:
+            row = conn.execute(
+                select(
+                    mark_table.c.change_token, mark_table.c.config_hash, mark_table.c.last_cycle
+                ).where(mark_table.c.ledger == ledger)
+            ).first()
+        if row is None:
+            return None
+        return LedgerMark(row[0], row[1], _aware(row[2]))
 
     def last_change_token(self, ledger: str) -> str | None:
         """The source's change token at the last successful cycle."""
-        raise NotImplementedError
-
-    def record_run(self, run: RunRecord) -> None:
-        """Append one cycle to the run history."""
-        raise NotImplementedError
+        found = self.mark(ledger)
+        return found.change_token if found else None
 
     def runs(self, ledger: str | None = None, limit: int = 20) -> list[RunRecord]:
         """Most recent runs first, optionally for one ledger."""
-        raise NotImplementedError
+        query = select(runs_table).order_by(runs_table.c.id.desc()).limit(limit)
+        if ledger is not None:
+            query = query.where(runs_table.c.ledger == ledger)
+        with self._connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            RunRecord(
+                ledger=r["ledger"],
+                cycle_id=r["cycle_id"],
+                started=_aware(r["started"]) or r["started"],
+                finished=_aware(r["finished"]) or r["finished"],
+                outcome=r["outcome"],
+                findings=r["findings"],
+                applied=r["applied"],
+                dropped=r["dropped"],
+                archived=r["archived"],
+                api_calls=r["api_calls"],
+                error=r["error"],
+            )
+            for r in rows
+        ]
+
+    # --- writes ------------------------------------------------------------------------
+
+    def save(
+        self,
+        ledger: str,
+        observed: Mapping[str, Mapping[str, str]],
+        first_seen: Mapping[str, datetime],
+        change_token: str | None,
+        *,
+        config_hash: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Record one cycle, in one transaction.
+
+        ``observed`` (row key → column → value) updates those keys' watched values (keys
+        not mentioned keep theirs); ``first_seen`` is the complete set of current findings
+        (identities absent from it are forgotten); the ledger's mark is replaced.
+        """
+        with self._begin() as conn:
+            self._save_watched(conn, ledger, observed)
+            self._save_first_seen(conn, ledger, first_seen)
+            conn.execute(delete(mark_table).where(mark_table.c.ledger == ledger))
+            conn.execute(
+                insert(mark_table).values(
+                    ledger=ledger,
+                    change_token=change_token,
+                    config_hash=config_hash,
+                    last_cycle=_utc(now) if now is not None else None,
+                )
+            )
+
+    def forget_keys(self, ledger: str, keys: Iterable[str]) -> None:
+        """Drop the watched values of ``keys`` (e.g. customers moved to history)."""
+        todo = sorted(set(keys))
+        with self._begin() as conn:
+            for chunk in _chunks(todo):
+                conn.execute(
+                    delete(watched_table).where(
+                        and_(watched_table.c.ledger == ledger, watched_table.c.row_key.in_(chunk))
+                    )
+                )
+
+    def record_run(self, run: RunRecord) -> None:
+        """Append one cycle to the run history."""
+        with self._begin() as conn:
+            conn.execute(
+                insert(runs_table).values(
+                    ledger=run.ledger,
+                    cycle_id=run.cycle_id,
+                    started=_utc(run.started),
+                    finished=_utc(run.finished),
+                    outcome=run.outcome,
+                    findings=run.findings,
+                    applied=run.applied,
+                    dropped=run.dropped,
+                    archived=run.archived,
+                    api_calls=run.api_calls,
+                    error=run.error,
+                )
+            )
 
     def close(self) -> None:
         """Dispose of the engine."""
-        raise NotImplementedError
+        self.engine.dispose()
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        try:
+            return self.engine.connect()
+        except SQLAlchemyError as exc:
+            raise StateError(f"state database {self.url} is unusable: {exc}") from exc
+
+    def _begin(self) -> Any:
+        try:
+            return self.engine.begin()
+        except SQLAlchemyError as exc:
+            raise StateError(f"state database {self.url} is unusable: {exc}") from exc
+
+    def _save_watched(
+        self, conn: Connection, ledger: str, observed: Mapping[str, Mapping[str, str]]
+    ) -> None:
+        if not observed:
+            return
+        current: dict[tuple[str, str], str] = {
+            (k, c): v
+            for k, c, v in conn.execute(
+                select(
+                    watched_table.c.row_key, watched_table.c.column_name, watched_table.c.value
+                ).where(watched_table.c.ledger == ledger)
+            )
+        }
+        inserts: list[dict[str, str]] = []
+        updates: list[dict[str, str]] = []
+        for key, columns in observed.items():
+            for column, value in columns.items():
+                old = current.get((key, column))
+                row = {"ledger": ledger, "row_key": key, "column_name": column, "value": value}
+                if old is None:
+                    inserts.append(row)
+                elif old != value:
+                    updates.append(row)
+        if inserts:
+            conn.execute(insert(watched_table), inserts)
+        if updates:
+            conn.execute(
+                update(watched_table)
+                .where(
+                    and_(
+                        watched_table.c.ledger == _bind("ledger"),
+                        watched_table.c.row_key == _bind("row_key"),
+                        watched_table.c.column_name == _bind("column_name"),
+                    )
+                )
+                .values(value=_bind("value")),
+                [{f"b_{k}": v for k, v in u.items()} for u in updates],
+            )
+
+    def _save_first_seen(
+        self, conn: Connection, ledger: str, first_seen: Mapping[str, datetime]
+    ) -> None:
+        current = {
+            identity: _aware(when)
+            for identity, when in conn.execute(
+                select(first_seen_table.c.identity, first_seen_table.c.first_seen).where(
+                    first_seen_table.c.ledger == ledger
+                )
+            )
+        }
+        gone = [i for i in current if i not in first_seen]
+        changed = [i for i, when in first_seen.items() if i in current and current[i] != _utc(when)]
+        for chunk in _chunks(gone + changed):
+            conn.execute(
+                delete(first_seen_table).where(
+                    and_(
+                        first_seen_table.c.ledger == ledger,
+                        first_seen_table.c.identity.in_(chunk),
+                    )
+                )
+            )
+        new = [
+            {"ledger": ledger, "identity": i, "first_seen": _utc(first_seen[i])}
+            for i in first_seen
+            if i not in current or i in changed
+        ]
+        if new:
+            conn.execute(insert(first_seen_table), new)
+
+
+def _bind(name: str) -> Any:
+    return bindparam(f"b_{name}")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

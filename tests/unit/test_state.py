@@ -1,0 +1,158 @@
+"""The state store: watched values, first sightings, change tokens and run history."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncer.errors import StateError
+from syncer.state import RunRecord, StateStore
+
+T0 = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StateStore:
+    """A fresh SQLite state store in a temporary directory."""
+    s = StateStore(f"sqlite:///{tmp_path / 'var' / 'state.db'}")
+    yield s  # type: ignore[misc]
+    s.close()
+
+
+def test_file_is_created_owner_only(tmp_path: Path) -> None:
+    """A SQLite state file is created with its parent directory, mode 0600."""
+    path = tmp_path / "deep" / "dir" / "state.db"
+    s = StateStore(f"sqlite:///{path}")
+    s.close()
+    assert path.exists()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_empty_ledger_loads_empty_state(store: StateStore) -> None:
+    """A ledger never seen has no watched values, first sightings or token."""
+    prev = store.load("sales")
+    assert dict(prev.watched) == {}
+    assert dict(prev.first_seen) == {}
+    assert store.last_change_token("sales") is None
+    assert store.mark("sales") is None
+
+
+def test_save_then_load_round_trips(store: StateStore) -> None:
+    """What save() records is what load() returns, per ledger."""
+    store.save(
+        "sales",
+        {"XS2024001": {"合作状态": "合作中", "跟进内容": "电话"}},
+        {"客户信息|XS2024001|联系方式|phone": T0},
+        "tok-1",
+        config_hash="h1",
+        now=T0,
+    )
+    store.save("other", {"A1": {"x": "1"}}, {}, "tok-9")
+    prev = store.load("sales")
+    assert prev.watched == {"XS2024001": {"合作状态": "合作中", "跟进内容": "电话"}}
+    assert prev.first_seen == {"客户信息|XS2024001|联系方式|phone": T0}
+    assert store.last_change_token("sales") == "tok-1"
+    mark = store.mark("sales")
+    assert mark is not None
+    assert (mark.config_hash, mark.last_cycle) == ("h1", T0)
+    assert store.load("other").watched == {"A1": {"x": "1"}}
+
+
+def test_save_updates_changed_values_and_keeps_unmentioned_keys(store: StateStore) -> None:
+    """A later save overwrites changed values, adds new ones, and keeps other keys."""
+    store.save("sales", {"K1": {"s": "a"}, "K2": {"s": "b"}}, {}, "t1")
+    store.save("sales", {"K1": {"s": "c", "n": "x"}}, {}, "t2")
+    assert store.load("sales").watched == {"K1": {"s": "c", "n": "x"}, "K2": {"s": "b"}}
+    assert store.last_change_token("sales") == "t2"
+
+
+def test_first_seen_forgets_resolved_findings(store: StateStore) -> None:
+    """Findings missing from a save are forgotten; present ones keep their time."""
+    store.save("sales", {}, {"a": T0, "b": T0}, None)
+    later = T0 + timedelta(days=1)
+    store.save("sales", {}, {"a": T0, "c": later}, None)
+    assert store.load("sales").first_seen == {"a": T0, "c": later}
+
+
+def test_forget_keys_removes_watched_values(store: StateStore) -> None:
+    """Keys moved to history lose their watched values."""
+    store.save("sales", {"K1": {"s": "a"}, "K2": {"s": "b"}}, {}, None)
+    store.forget_keys("sales", ["K1"])
+    assert store.load("sales").watched == {"K2": {"s": "b"}}
+
+
+def test_runs_are_most_recent_first_and_filterable(store: StateStore) -> None:
+    """record_run appends; runs() lists newest first, optionally per ledger."""
+    for i, name in enumerate(["sales", "ops", "sales"]):
+        store.record_run(
+            RunRecord(name, f"c{i}", T0, T0 + timedelta(seconds=i), "ok", i, 1, 0, 0, 2)
+        )
+    assert [r.cycle_id for r in store.runs()] == ["c2", "c1", "c0"]
+    sales = store.runs("sales")
+    assert [r.cycle_id for r in sales] == ["c2", "c0"]
+    assert sales[0].finished == T0 + timedelta(seconds=2)
+    assert sales[0].findings == 2
+
+
+def test_naive_timestamps_are_rejected(store: StateStore) -> None:
+    """Storing a naive datetime is a programming error, not silently shifted."""
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.save("sales", {}, {"a": datetime(2024, 1, 1)}, None)
+
+
+def test_unusable_database_is_a_state_error(tmp_path: Path) -> None:
+    """A database path that cannot be created raises StateError naming the URL."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StateError, match="cannot be opened"):
+        StateStore(f"sqlite:///{blocker / 'sub' / 'state.db'}")
+
+
+def test_hundred_thousand_keys_round_trip(store: StateStore) -> None:
+    """100k keys are saved in bulk and read back whole; a re-save updates only changes."""
+    observed = {f"XS{i:06d}": {"跟进内容": str(i)} for i in range(100_000)}
+    store.save("big", observed, {}, "t")
+    observed["XS000007"] = {"跟进内容": "changed"}
+    store.save("big", observed, {}, "t")
+    watched = store.load("big").watched
+    assert len(watched) == 100_000
+    assert watched["XS099999"] == {"跟进内容": "99999"}
+    assert watched["XS000007"] == {"跟进内容": "changed"}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    first=st.dictionaries(
+        st.text(min_size=1, max_size=8),
+        st.dictionaries(st.text(min_size=1, max_size=5), st.text(max_size=10), max_size=3),
+        max_size=8,
+    ),
+    second=st.dictionaries(
+        st.text(min_size=1, max_size=8),
+        st.dictionaries(st.text(min_size=1, max_size=5), st.text(max_size=10), max_size=3),
+        max_size=8,
+    ),
+)
+def test_save_merges_like_a_dict_update(
+    tmp_path_factory: pytest.TempPathFactory,
+    first: dict[str, dict[str, str]],
+    second: dict[str, dict[str, str]],
+) -> None:
+    """Two saves leave the per-key, per-column merge of both observations."""
+    s = StateStore(f"sqlite:///{tmp_path_factory.mktemp('h') / 's.db'}")
+    try:
+        s.save("L", first, {}, None)
+        s.save("L", second, {}, None)
+        expected: dict[str, dict[str, str]] = {k: dict(v) for k, v in first.items() if v}
+        for key, cols in second.items():
+            if cols:
+                expected.setdefault(key, {}).update(cols)
+        assert s.load("L").watched == expected
+    finally:
+        s.close()
