@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     backup_key_file: Path | None = None
     backup_keep_daily: int = Field(default=7, ge=0)
     backup_keep_weekly: int = Field(default=4, ge=0)
+    #: Daemon: 5-field cron (in ``timezone``) of the scheduled backup of every ledger;
+    #: empty disables scheduled backups (backups before removals still happen).
+    backup_cron: str = "30 2 * * *"
     #: Google: write requests per minute per credential the rate limiter allows.
     google_writes_per_minute: int = Field(default=55, ge=1)
     google_reads_per_minute: int = Field(default=55, ge=1)

@@ -1,0 +1,148 @@
+"""Prometheus metrics of one syncer process, in one registry served at ``/metrics``.
+
+Everything that counts something calls a small function here, so metric names and
+labels live in one place. The Google connector reports its calls with
+:func:`record_api_call`, :func:`record_throttled` and :func:`record_retry`; the daemon
+reports cycles with :func:`observe_cycle`; backups with :func:`record_backup`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prometheus_client import CONTENT_TYPE_LATEST as _CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from syncer.model import MoveRow
+
+if TYPE_CHECKING:
+    from syncer.engine import CycleResult
+
+#: The registry every syncer metric lives in (not the library's global default, so the
+#: exposition holds only our metrics and tests can read exact values).
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+#: Content type of :func:`render`'s output.
+CONTENT_TYPE = _CONTENT_TYPE
+
+CYCLES = Counter(
+    "syncer_cycles",
+    "Cycles run, by ledger and outcome (ok, idle, failed, dry_run).",
+    ["ledger", "outcome"],
+    registry=REGISTRY,
+)
+CYCLE_SECONDS = Histogram(
+    "syncer_cycle_duration_seconds",
+    "Wall time of one cycle, read to record.",
+    ["ledger"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+    registry=REGISTRY,
+)
+API_CALLS = Counter(
+    "syncer_api_calls",
+    "Calls made to a ledger's source API, by kind (read, write, metadata, ...).",
+    ["kind"],
+    registry=REGISTRY,
+)
+THROTTLED = Counter(
+    "syncer_api_throttled",
+    "API answers of 429 Too Many Requests, by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+RETRIES = Counter(
+    "syncer_api_retries",
+    "API calls retried after a temporary failure (429, 5xx, timeout), by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+FINDINGS = Gauge(
+    "syncer_findings",
+    "Validation findings at the ledger's last cycle.",
+    ["ledger"],
+    registry=REGISTRY,
+)
+ARCHIVED = Counter(
+    "syncer_rows_archived",
+    "Rows moved to the history tab.",
+    ["ledger"],
+    registry=REGISTRY,
+)
+LAST_SUCCESS = Gauge(
+    "syncer_last_success_timestamp_seconds",
+    "Unix time of the ledger's last successful cycle.",
+    ["ledger"],
+    registry=REGISTRY,
+)
+BACKUPS = Counter(
+    "syncer_backups",
+    "Backups attempted, by ledger and outcome (ok, failed).",
+    ["ledger", "outcome"],
+    registry=REGISTRY,
+)
+SKIPPED = Counter(
+    "syncer_cycles_skipped",
+    "Scheduled cycles not started: the previous one still ran, or the run was too late.",
+    ["ledger"],
+    registry=REGISTRY,
+)
+RELOADS = Counter(
+    "syncer_config_reloads",
+    "Ledger-file reloads, by outcome (ok, failed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
+#: Cycle outcomes that count as success for ``last success`` and readiness.
+SUCCESS_OUTCOMES = frozenset({"ok", "idle", "dry_run"})
+
+
+def observe_cycle(result: CycleResult) -> None:
+    """Count one finished cycle: outcome, duration, findings, archived rows, last success."""
+    ledger = result.ledger
+    CYCLES.labels(ledger=ledger, outcome=result.outcome).inc()
+    seconds = max(0.0, (result.finished - result.started).total_seconds())
+    CYCLE_SECONDS.labels(ledger=ledger).observe(seconds)
+    if result.outcome != "failed":
+        FINDINGS.labels(ledger=ledger).set(len(result.findings))
+    if result.report is not None:
+        moved = sum(1 for op in result.report.applied if isinstance(op, MoveRow))
+        if moved:
+            ARCHIVED.labels(ledger=ledger).inc(moved)
+    if result.outcome in SUCCESS_OUTCOMES:
+        LAST_SUCCESS.labels(ledger=ledger).set(result.finished.timestamp())
+
+
+def record_api_call(kind: str, count: int = 1) -> None:
+    """Count ``count`` API calls of ``kind`` (e.g. ``read``, ``write``, ``metadata``)."""
+    API_CALLS.labels(kind=kind).inc(count)
+
+
+def record_throttled(kind: str) -> None:
+    """Count one 429 answer to a call of ``kind``."""
+    THROTTLED.labels(kind=kind).inc()
+
+
+def record_retry(kind: str) -> None:
+    """Count one retry of a call of ``kind`` after a temporary failure."""
+    RETRIES.labels(kind=kind).inc()
+
+
+def record_backup(ledger: str, outcome: str) -> None:
+    """Count one backup of ``ledger`` with ``outcome`` ``ok`` or ``failed``."""
+    BACKUPS.labels(ledger=ledger, outcome=outcome).inc()
+
+
+def record_skipped(ledger: str) -> None:
+    """Count one scheduled cycle of ``ledger`` that did not start (overlap or misfire)."""
+    SKIPPED.labels(ledger=ledger).inc()
+
+
+def record_reload(outcome: str) -> None:
+    """Count one reload of the ledger files with ``outcome`` ``ok`` or ``failed``."""
+    RELOADS.labels(outcome=outcome).inc()
+
+
+def render() -> bytes:
+    """The registry in Prometheus text exposition format."""
+    return generate_latest(REGISTRY)
