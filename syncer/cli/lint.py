@@ -8,6 +8,7 @@ autocompletion; ``syncer example [PATH]`` writes the messy example workbook.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -83,8 +84,18 @@ def example(
     rows: int = typer.Option(40, "--rows", min=MIN_ROWS, help="Number of data rows."),
     seed: int = typer.Option(7, "--seed", help="Seed of the random clean rows."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing workbook."),
+    today: str | None = typer.Option(
+        None,
+        "--today",
+        help="Reference date (YYYY-MM-DD) the follow-up dates are relative to; default today.",
+    ),
 ) -> None:
     """Write the messy example ledger workbook used by config/ledgers/sales.yaml."""
+    try:
+        reference = date.fromisoformat(today) if today else date.today()
+    except ValueError:
+        typer.echo(f"--today {today!r} is not a date; use YYYY-MM-DD", err=True)
+        raise typer.Exit(2) from None
     if path.suffix.lower() != ".xlsx":
         typer.echo(f"{path}: the example workbook must be an .xlsx file", err=True)
         raise typer.Exit(2)
@@ -95,5 +106,5 @@ def example(
             err=True,
         )
         raise typer.Exit(1)
-    written = write_messy_workbook(path, n=rows, seed=seed)
+    written = write_messy_workbook(path, n=rows, seed=seed, today=reference)
     typer.echo(f"wrote {written} ({rows} rows; try: syncer plan)")

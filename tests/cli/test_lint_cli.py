@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from syncer.cli import commands  # noqa: F401  (registers every command)
 from syncer.cli.app import app
-from syncer.examples import HEADER, MAIN_TAB
+from syncer.examples import HEADER, MAIN_TAB, MESS
 
 REPO = Path(__file__).resolve().parents[2]
 SALES = REPO / "config" / "ledgers" / "sales.yaml"
@@ -106,3 +107,16 @@ def test_example_default_path_is_the_sales_ledger_source(
     result = runner.invoke(app, ["example"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "var" / "客户信息管理_销售部_2024.xlsx").exists()
+
+
+def test_example_dates_follow_the_reference_day(tmp_path: Path) -> None:
+    """`--today` anchors follow-up dates, so a fresh example is not all stale on any day."""
+    target = tmp_path / "book.xlsx"
+    result = runner.invoke(app, ["example", str(target), "--today", "2030-01-31"])
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(target)[MAIN_TAB]
+    column = HEADER.index("最近跟进时间") + 1
+    stale = sheet.cell(row=MESS["stale_120d"], column=column).value
+    assert stale.date() == date(2030, 1, 31) - timedelta(days=120)
+    bad = runner.invoke(app, ["example", str(tmp_path / "x.xlsx"), "--today", "31/01/2030"])
+    assert bad.exit_code == 2
