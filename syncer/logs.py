@@ -80,6 +80,23 @@ def shared_processors() -> list[Any]:
     ]
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of the write.
+
+    Binding the stream object at configure time breaks when it is later replaced and
+    closed (test runners capturing output, daemons re-opening stderr).
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(
     format: LogFormat = "auto",
     level: str = "INFO",
@@ -90,7 +107,7 @@ def configure_logging(
 
     ``auto`` renders for a terminal when ``stream`` is one, JSON otherwise.
     """
-    out = stream if stream is not None else sys.stderr
+    out = stream if stream is not None else _CurrentStderr()
     if format == "auto":
         format = "console" if getattr(out, "isatty", lambda: False)() else "json"
     renderer: Any = (
