@@ -1,0 +1,14 @@
+"""A local, stateful stand-in for Google Sheets API v4, Drive API v3 and the OAuth2 token
+endpoint, spoken to by unmodified gspread + google-auth + requests over real HTTP.
+
+See docs/sandbox.md for the supported surface and every known deviation from Google.
+"""
+
+from __future__ import annotations
+
+from syncer.sandbox.faults import Fault, FaultInjector
+from syncer.sandbox.quotas import QuotaConfig
+from syncer.sandbox.requestlog import LoggedRequest
+from syncer.sandbox.server import SandboxServer
+
+__all__ = ["Fault", "FaultInjector", "LoggedRequest", "QuotaConfig", "SandboxServer"]

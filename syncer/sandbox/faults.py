@@ -1,0 +1,122 @@
+"""Injectable faults: error statuses, latency and dropped connections."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Literal
+
+FaultAction = Literal["status", "drop"]
+
+
+@dataclass
+class Fault:
+    """One injected fault.
+
+    It fires on the ``on_request``-th API request counted from its injection (1 = the next
+    one), or on each request with ``probability`` (seeded), at most ``times`` times
+    (``None``: unlimited; an ``on_request`` fault can only fire once anyway). ``api``
+    restricts it to "sheets", "drive" or "oauth" requests.
+    """
+
+    status: int = 503
+    drop: bool = False
+    latency: float = 0.0
+    on_request: int | None = None
+    probability: float | None = None
+    times: int | None = None
+    api: str | None = None
+    seen: int = 0
+    fired: int = 0
+    rng: random.Random = field(default_factory=random.Random)
+
+
+@dataclass(frozen=True)
+class FaultDecision:
+    """What to do to one request."""
+
+    status: int | None = None
+    drop: bool = False
+    latency: float = 0.0
+
+
+_MESSAGES = {
+    500: ("Internal error encountered.", "INTERNAL"),
+    502: ("Bad Gateway", "UNAVAILABLE"),
+    503: ("The service is currently unavailable.", "UNAVAILABLE"),
+    504: ("Deadline exceeded.", "DEADLINE_EXCEEDED"),
+}
+
+
+def fault_message(status: int) -> tuple[str, str]:
+    """Google's message and status name for an injected error code."""
+    return _MESSAGES.get(status, ("Injected fault.", "UNKNOWN"))
+
+
+class FaultInjector:
+    """Holds the active faults; the server asks it about every API request (under its lock)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.faults: list[Fault] = []
+
+    def inject(
+        self,
+        status: int = 503,
+        *,
+        on_request: int | None = None,
+        probability: float | None = None,
+        seed: int | None = None,
+        times: int | None = None,
+        drop: bool = False,
+        latency: float = 0.0,
+        api: str | None = None,
+    ) -> Fault:
+        """Add a fault; with neither ``on_request`` nor ``probability`` it hits the next request.
+
+        ``on_request`` faults fire once; probability faults fire on every hit unless
+        ``times`` caps them.
+        """
+        if on_request is None and probability is None:
+            on_request = 1
+        if probability is not None and not 0.0 <= probability <= 1.0:
+            raise ValueError(f"probability must be within [0, 1], got {probability}")
+        fault = Fault(
+            status=status,
+            drop=drop,
+            latency=latency,
+            on_request=on_request,
+            probability=probability,
+            times=times,
+            api=api,
+            rng=random.Random(self.seed if seed is None else seed),
+        )
+        self.faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        self.faults.clear()
+
+    def decide(self, api: str) -> FaultDecision:
+        """Advance the faults' counters for one request and return what to do to it."""
+        decision = FaultDecision()
+        for fault in self.faults:
+            if fault.api is not None and fault.api != api:
+                continue
+            if fault.times is not None and fault.fired >= fault.times:
+                continue
+            fault.seen += 1
+            if fault.on_request is not None:
+                hit = fault.seen == fault.on_request
+            else:
+                hit = fault.rng.random() < (fault.probability or 0.0)
+            if hit and decision.status is None and not decision.drop:
+                fault.fired += 1
+                if fault.drop:
+                    decision = FaultDecision(drop=True, latency=fault.latency)
+                elif fault.status:
+                    decision = FaultDecision(status=fault.status, latency=fault.latency)
+                else:
+                    decision = FaultDecision(latency=fault.latency)
+        return decision
