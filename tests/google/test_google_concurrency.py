@@ -1,0 +1,190 @@
+"""Concurrent human edits against the sandbox: for each gap between two API calls of a
+cycle, a person's edit injected there is never lost and every customer stays in exactly
+one of the main and history tabs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import HEADER, MakeConnector, MakeSheet, customer_rows, ledger_for
+
+from syncer.engine import run_cycle
+from syncer.model import canonical
+from syncer.sandbox import LoggedRequest, SandboxServer
+from syncer.state import StateStore
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+N = 12
+ALL = {f"C{i:06d}" for i in range(1, N + 1)}
+
+
+def row_of(server: SandboxServer, sid: str, key: str) -> int:
+    """1-based sheet row of ``key`` in Main."""
+    for i, row in enumerate(server.values(sid, "Main"), start=1):
+        if row and row[0] == key:
+            return i
+    raise AssertionError(f"{key} not in Main")
+
+
+def cell(server: SandboxServer, sid: str, key: str, column: str) -> Any:
+    rows = server.values(sid, "Main")
+    pos = rows[0].index(column)
+    row = rows[row_of(server, sid, key) - 1]
+    return row[pos] if pos < len(row) else None
+
+
+Edit = Callable[[SandboxServer, str], None]
+Check = Callable[[SandboxServer, str], None]
+
+
+def edit_watched(s: SandboxServer, sid: str) -> None:
+    s.set_values(sid, "Main", f"D{row_of(s, sid, 'C000009')}", [["paused"]])
+
+
+def check_watched(s: SandboxServer, sid: str) -> None:
+    assert cell(s, sid, "C000009", "status") == "paused"
+
+
+def edit_wanted(s: SandboxServer, sid: str) -> None:
+    s.set_values(sid, "Main", f"F{row_of(s, sid, 'C000006')}", [["by hand"]])
+
+
+def check_wanted(s: SandboxServer, sid: str) -> None:
+    assert cell(s, sid, "C000006", "changed") == "by hand"
+
+
+def edit_insert(s: SandboxServer, sid: str) -> None:
+    s.insert_rows(sid, "Main", 2)
+    s.set_values(sid, "Main", "A2", [["N000001", "new person", 13900000000, "active", "hi"]])
+
+
+def check_insert(s: SandboxServer, sid: str) -> None:
+    assert cell(s, sid, "N000001", "comment") == "hi"
+    assert cell(s, sid, "N000001", "name") == "new person"
+
+
+def edit_delete(s: SandboxServer, sid: str) -> None:
+    s.delete_rows(sid, "Main", row_of(s, sid, "C000011"))
+
+
+def check_delete(s: SandboxServer, sid: str) -> None:
+    assert "C000011" not in keys(s, sid)
+
+
+def edit_sort(s: SandboxServer, sid: str) -> None:
+    s.sort_tab(sid, "Main", 1, header_rows=1, ascending=False)
+
+
+def check_nothing(s: SandboxServer, sid: str) -> None:
+    return None
+
+
+def edit_rename(s: SandboxServer, sid: str) -> None:
+    s.set_values(sid, "Main", "E1", [["remarks"]])
+
+
+def check_rename(s: SandboxServer, sid: str) -> None:
+    assert s.values(sid, "Main")[0][4] == "remarks"
+
+
+def edit_drop_history(s: SandboxServer, sid: str) -> None:
+    s.delete_tab(sid, "History")
+
+
+EDITS: dict[str, tuple[Edit, Check, set[str], set[str]]] = {
+    # name: (edit, check, keys removed by the person, keys added by the person)
+    "watched cell": (edit_watched, check_watched, set(), set()),
+    "cell syncer writes": (edit_wanted, check_wanted, set(), set()),
+    "insert row above": (edit_insert, check_insert, set(), {"N000001"}),
+    "delete row": (edit_delete, check_delete, {"C000011"}, set()),
+    "sort tab": (edit_sort, check_nothing, set(), set()),
+    "rename column": (edit_rename, check_rename, set(), set()),
+    "delete history tab": (edit_drop_history, check_nothing, set(), set()),
+}
+
+
+#: The gap between the guard's batchGet (3rd call of a cycle) and the batchUpdate.
+GUARD_TO_WRITE = 3
+
+#: Edits of cells the robot owns: a later cycle that has read them may write them again.
+ROBOT_CELLS = {"cell syncer writes"}
+
+
+def keys(s: SandboxServer, sid: str) -> list[str]:
+    """Every customer key in Main and History (with repeats)."""
+    out = [canonical(r[0]) for r in s.values(sid, "Main")[1:] if r and r[0]]
+    if "History" in s.tabs(sid):
+        out += [canonical(r[0]) for r in s.values(sid, "History")[1:] if r and r[0]]
+    return out
+
+
+@pytest.mark.parametrize("gap", range(1, 7))
+@pytest.mark.parametrize("name", sorted(EDITS))
+def test_human_edit_between_calls(
+    name: str,
+    gap: int,
+    tmp_path: Path,
+    make_sheet: MakeSheet,
+    make_connector: MakeConnector,
+    clean_sandbox: SandboxServer,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The edit survives, no customer is lost or doubled, robot writes hit the right rows."""
+    if name in ROBOT_CELLS and gap == GUARD_TO_WRITE:
+        # Known gap (docs/google.md): Sheets has no conditional write, so a person's edit
+        # of a robot-owned cell landing between the guard read and the batchUpdate is
+        # overwritten. Strict: this starts failing loudly once it is fixed.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="no compare-and-set in Sheets"))
+    edit, check, removed, added = EDITS[name]
+    s = clean_sandbox
+    sid = make_sheet({"Main": customer_rows(N, bad_every=5), "History": [HEADER[:6]]})
+    ledger = ledger_for(sid)
+    conn = make_connector(sid)
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    try:
+        assert run_cycle(ledger, conn, store, NOW).outcome == "ok"
+        s.set_values(sid, "Main", f"D{row_of(s, sid, 'C000003')}", [["lost"]])
+        s.set_values(sid, "Main", f"D{row_of(s, sid, 'C000006')}", [["paused"]])
+        seen = [0]
+
+        def hook(req: LoggedRequest) -> None:
+            if req.api == "oauth":
+                return
+            seen[0] += 1
+            if seen[0] == gap:
+                edit(s, sid)
+
+        s.add_hook(hook)
+        try:
+            second = run_cycle(ledger, conn, store, NOW + timedelta(minutes=5))
+        finally:
+            s.remove_hook(hook)
+        if seen[0] < gap:
+            edit(s, sid)  # the cycle made fewer calls: edit right after it
+        # An edit made before the robot's read (gap 1) may be overwritten by a rule: the
+        # robot saw it. One made after the read must survive the cycle.
+        if gap > 1 or name not in ROBOT_CELLS:
+            check(s, sid)
+        assert second.outcome in ("ok", "failed")
+        for minute in (10, 15):
+            result = run_cycle(ledger, conn, store, NOW + timedelta(minutes=minute))
+            assert result.outcome in ("ok", "idle"), result.error
+        if name not in ROBOT_CELLS:
+            check(s, sid)
+    finally:
+        store.close()
+    found = keys(s, sid)
+    lost_history = name == "delete history tab"
+    expected = (ALL - removed) | added
+    assert sorted(found) == sorted(expected) or (
+        lost_history and set(found) <= expected and len(found) == len(set(found))
+    )
+    stamped = {"C000006", "C000009", "C000003"}
+    rows = s.values(sid, "Main")
+    for row in rows[1:]:
+        if row and row[0] not in stamped and len(row) > 5:
+            assert row[5] in (None, ""), f"stamp landed on {row[0]}: {row}"

@@ -1,0 +1,318 @@
+"""Pure translation of a guarded plan into Sheets request bodies."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from syncer.connectors.google import (
+    SheetMeta,
+    build_writes,
+    cell_data,
+    chunk_requests,
+    column_letter,
+    fresh_table,
+    parse_cell,
+    row_spans,
+    spreadsheet_id,
+)
+from syncer.errors import ConfigError
+from syncer.guard import Resolved
+from syncer.model import MoveRow, ReplaceTab, RowRef, SetCell, Snapshot, Table
+
+MAIN = Table(
+    "Main",
+    1,
+    ("id", "name", "status", "note"),
+    (("A1", "x", "lost"), ("A2", "y", "ok"), ("A3", "z", "lost")),
+)
+HIST = Table("History", 1, ("id", "name", "status"), ())
+META = {
+    "Main": SheetMeta(0, "Main", 100, 4),
+    "History": SheetMeta(7, "History", 100, 3),
+    "Errors": SheetMeta(9, "Errors", 10, 3),
+}
+FRESH = Snapshot({"Main": MAIN, "History": HIST})
+
+
+def ref(i: int) -> RowRef:
+    return RowRef(key=str(MAIN.rows[i][0]), row=MAIN.sheet_row(i), fingerprint=MAIN.fingerprint(i))
+
+
+def test_spreadsheet_id_from_id_or_url() -> None:
+    """A ledger may name its spreadsheet by id or by URL."""
+    sid = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"
+    assert spreadsheet_id(sid) == sid
+    assert spreadsheet_id(f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid=0") == sid
+    with pytest.raises(ConfigError):
+        spreadsheet_id("https://example.com/not/a/sheet")
+
+
+@given(st.integers(1, 20000))
+def test_column_letter_round_trips(col: int) -> None:
+    """Column letters decode back to the number they encode (bijective base 26)."""
+    letters = column_letter(col)
+    back = 0
+    for ch in letters:
+        back = back * 26 + (ord(ch) - 64)
+    assert back == col
+
+
+@pytest.mark.parametrize("text", ["=SUM(A1:A9)", "+86 138", "-3", "@here", "2024-01-05"])
+def test_text_is_sent_as_string_value(text: str) -> None:
+    """User text is a stringValue, so formulas/numbers/dates are never parsed from it."""
+    assert cell_data(text) == {"userEnteredValue": {"stringValue": text}}
+
+
+def test_typed_values() -> None:
+    """Numbers, booleans and dates are typed; dates as serials with a date format."""
+    assert cell_data(13812345678) == {"userEnteredValue": {"numberValue": 13812345678}}
+    assert cell_data(True) == {"userEnteredValue": {"boolValue": True}}
+    d = cell_data(date(2024, 1, 1))
+    assert d["userEnteredValue"] == {"numberValue": 45292.0}
+    assert d["userEnteredFormat"]["numberFormat"]["pattern"] == "yyyy-mm-dd"
+    dt = cell_data(datetime(2024, 1, 1, 12, 0))
+    assert dt["userEnteredValue"] == {"numberValue": 45292.5}
+    assert cell_data(None) == {}
+
+
+def test_parse_cell_empty_and_typed() -> None:
+    """Empty strings read as None; numbers stay numbers."""
+    assert parse_cell("") is None
+    assert parse_cell(13812345678) == 13812345678
+    assert parse_cell("文本") == "文本"
+
+
+def test_row_spans_merge_and_limit() -> None:
+    """Adjacent rows merge into spans; too many spans means read the whole tab."""
+    assert row_spans([5, 3, 4, 9]) == [(3, 5), (9, 9)]
+    assert row_spans(range(0, 100, 2), max_spans=10) is None
+
+
+def test_cell_writes_precede_appends_and_deletions_bottom_up() -> None:
+    """Cells are written before history appends, and rows are deleted bottom-up."""
+    kept = [
+        Resolved(
+            MoveRow(
+                "Main",
+                ref(0),
+                "History",
+                (("id", "A1"), ("name", "x"), ("status", "lost")),
+                "lost",
+                "archive",
+            ),
+            0,
+        ),
+        Resolved(SetCell("Main", ref(1), "note", "=bad", None, "annotate"), 1),
+        Resolved(
+            MoveRow(
+                "Main",
+                ref(2),
+                "History",
+                (("id", "A3"), ("name", "z"), ("status", "lost")),
+                "lost",
+                "archive",
+            ),
+            2,
+        ),
+    ]
+    batch = build_writes(kept, FRESH, META, FRESH)
+    kinds = [next(iter(r)) for r in batch.requests]
+    assert kinds == [
+        "updateCells",
+        "appendCells",
+        "appendCells",
+        "deleteDimension",
+        "deleteDimension",
+    ]
+    cell = batch.requests[0]["updateCells"]
+    assert cell["start"] == {"sheetId": 0, "rowIndex": 2, "columnIndex": 3}
+    assert cell["rows"][0]["values"][0]["userEnteredValue"] == {"stringValue": "=bad"}
+    starts = [r["deleteDimension"]["range"]["startIndex"] for r in batch.requests[3:]]
+    assert starts == [3, 1]  # bottom-up: the lower row goes first
+    assert len(batch.applied) == 3
+    assert batch.requests[1]["appendCells"]["sheetId"] == 7
+
+
+def test_adjacent_removals_merge_into_one_range() -> None:
+    """Archiving neighbouring rows sends one deleteDimension over the span."""
+    kept = [
+        Resolved(MoveRow("Main", ref(i), "History", (("id", f"A{i + 1}"),), "r", "a"), i)
+        for i in (0, 1, 2)
+    ]
+    batch = build_writes(kept, FRESH, META, FRESH)
+    ranges = [r["deleteDimension"]["range"] for r in batch.requests if "deleteDimension" in r]
+    assert [(r["startIndex"], r["endIndex"]) for r in ranges] == [(1, 4)]
+
+
+def test_missing_history_tab_is_requested_first() -> None:
+    """A move to a tab that does not exist asks for the tab before any request."""
+    meta = {"Main": META["Main"]}
+    kept = [Resolved(MoveRow("Main", ref(0), "Old", (("id", "A1"),), "lost", "archive"), 0)]
+    batch = build_writes(kept, Snapshot({"Main": MAIN}), meta, FRESH)
+    assert batch.new_tabs == {"Old": ("id",)}
+    assert batch.requests == []
+
+
+def test_new_column_grows_the_grid() -> None:
+    """Writing past the grid's last column appends columns first."""
+    meta = {"Main": SheetMeta(0, "Main", 100, 3)}
+    kept = [Resolved(SetCell("Main", ref(0), "note", "hi", None, "annotate"), 0)]
+    batch = build_writes(kept, FRESH, meta, FRESH)
+    assert batch.requests[0] == {
+        "appendDimension": {"sheetId": 0, "dimension": "COLUMNS", "length": 1}
+    }
+
+
+def test_error_tab_replaced_only_when_changed() -> None:
+    """An unchanged errors tab produces no request; a changed one one updateCells."""
+    rows = (("tab", "row", "problem"), ("Main", 2, "missing phone"))
+    errors = Table("Errors", 1, rows[0], (rows[1],))
+    snap = Snapshot({"Main": MAIN, "Errors": errors})
+    op = ReplaceTab("Errors", rows, "errors")
+    same = build_writes([Resolved(op, None)], snap, META, snap)
+    assert same.requests == []
+    assert same.applied == [op]
+    changed = ReplaceTab("Errors", (*rows, ("Main", 3, "bad date")), "errors")
+    batch = build_writes([Resolved(changed, None)], snap, META, snap)
+    assert [next(iter(r)) for r in batch.requests] == ["updateCells"]
+    rng = batch.requests[0]["updateCells"]["range"]
+    assert (rng["sheetId"], rng["endRowIndex"]) == (9, 10)
+
+
+def test_removed_column_drops_the_write() -> None:
+    """A SetCell whose column is gone from the fresh header is dropped, not misplaced."""
+    fresh = Snapshot({"Main": Table("Main", 1, ("id", "name"), MAIN.rows)})
+    kept = [Resolved(SetCell("Main", ref(0), "status", "x", "lost", "r"), 0)]
+    batch = build_writes(kept, fresh, META, FRESH)
+    assert batch.requests == []
+    assert "status" in batch.dropped[0].reason
+
+
+@given(st.lists(st.text(min_size=0, max_size=300), min_size=1, max_size=60), st.integers(400, 5000))
+def test_chunks_keep_order_and_stay_under_limit(texts: list[str], limit: int) -> None:
+    """Chunks concatenate back to the input and each stays under the byte limit."""
+    reqs = [{"updateCells": {"rows": [{"values": [cell_data(t)]}]}} for t in texts]
+    chunks = chunk_requests(reqs, limit)
+    assert [r for c in chunks for r in c] == reqs
+    for chunk in chunks:
+        if len(chunk) > 1:
+            assert len(json.dumps({"requests": chunk}, ensure_ascii=False).encode()) <= limit
+
+
+def test_fresh_table_trusts_only_reread_rows() -> None:
+    """Rows read in full are complete; other rows carry only their key."""
+    table = fresh_table("Main", 1, ["id", "name"], 0, [["A1"], ["A2"], ["A3"]], {3: ["A2", "y"]}, 0)
+    assert table.rows == (("A1",), ("A2", "y"), ("A3",))
+    assert table.find_key("id", "A2") == [1]
+
+
+def _response(status: int, body: dict[str, object], headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    import requests
+
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(body).encode()
+    response.headers.update(headers or {})
+    return response
+
+
+def test_google_error_bodies_are_classified() -> None:
+    """Google's JSON error bodies map to the policy's kinds, with Retry-After kept."""
+    from gspread.exceptions import APIError
+
+    from syncer.connectors.google import failure_of
+
+    quota = APIError(
+        _response(
+            429,
+            {"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}},
+            {"Retry-After": "7"},
+        )
+    )
+    denied = APIError(
+        _response(403, {"error": {"code": 403, "message": "no", "status": "PERMISSION_DENIED"}})
+    )
+    limited = APIError(
+        _response(
+            403,
+            {
+                "error": {
+                    "code": 403,
+                    "message": "slow down",
+                    "status": "PERMISSION_DENIED",
+                    "errors": [{"reason": "rateLimitExceeded"}],
+                }
+            },
+        )
+    )
+    assert (failure_of(quota).kind, failure_of(quota).retry_after) == ("transient", 7.0)
+    assert failure_of(denied).kind == "permission"
+    assert failure_of(limited).kind == "transient"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "name"),
+    [
+        (
+            "get",
+            "https://sheets.googleapis.com/v4/spreadsheets/x/values:batchGet",
+            "values.batchGet",
+        ),
+        (
+            "post",
+            "https://sheets.googleapis.com/v4/spreadsheets/x:batchUpdate",
+            "spreadsheets.batchUpdate",
+        ),
+        ("get", "https://sheets.googleapis.com/v4/spreadsheets/x", "spreadsheets.get"),
+        ("get", "https://www.googleapis.com/drive/v3/files/x", "drive.files.get"),
+        ("get", "https://www.googleapis.com/drive/v3/files/x/export", "drive.files.export"),
+    ],
+)
+def test_calls_are_named_by_api_method(method: str, url: str, name: str) -> None:
+    """Call counters use the API method's name."""
+    from syncer.connectors.google import _call_name
+
+    assert _call_name(method, url) == name
+
+
+@given(st.sets(st.integers(0, 39), min_size=1, max_size=40))
+def test_removals_cover_exactly_the_moved_rows_bottom_up(moved: set[int]) -> None:
+    """For any set of archived rows, deletions are bottom-up, disjoint and remove exactly
+    those rows — so no deletion shifts a row another one still addresses."""
+    rows = tuple((f"K{i}", f"n{i}", "lost") for i in range(40))
+    main = Table("Main", 1, ("id", "name", "status"), rows)
+    snap = Snapshot({"Main": main, "History": HIST})
+    kept = [
+        Resolved(
+            MoveRow(
+                "Main",
+                RowRef(f"K{i}", main.sheet_row(i), main.fingerprint(i)),
+                "History",
+                (("id", f"K{i}"),),
+                "lost",
+                "archive",
+            ),
+            i,
+        )
+        for i in sorted(moved)
+    ]
+    meta = {"Main": SheetMeta(0, "Main", 100, 3), "History": SheetMeta(7, "History", 100, 3)}
+    batch = build_writes(kept, snap, meta, snap)
+    ranges = [
+        (r["deleteDimension"]["range"]["startIndex"], r["deleteDimension"]["range"]["endIndex"])
+        for r in batch.requests
+        if "deleteDimension" in r
+    ]
+    starts = [s for s, _ in ranges]
+    assert starts == sorted(starts, reverse=True)
+    deleted = [row for s, e in ranges for row in range(s, e)]
+    assert sorted(deleted) == sorted(main.sheet_row(i) - 1 for i in moved)
+    kinds = [next(iter(r)) for r in batch.requests]
+    assert kinds.index("deleteDimension") > max(
+        i for i, k in enumerate(kinds) if k == "appendCells"
+    )
