@@ -168,6 +168,15 @@ class AuthRegistry:
             raise TokenError("invalid_grant", "Invalid JWT Signature.")
         return claims
 
+    def expire_all(self, now: float) -> int:
+        """Make every issued access token expired at ``now``; returns how many were live."""
+        live = 0
+        for token, grant in list(self.tokens.items()):
+            if grant.expires_at > now:
+                live += 1
+            self.tokens[token] = TokenGrant(grant.email, min(grant.expires_at, now))
+        return live
+
     def user_for(self, authorization: str | None, now: float) -> str:
         """The email behind an ``Authorization: Bearer`` header, or a 401 ApiError."""
         if not authorization or not authorization.startswith("Bearer "):

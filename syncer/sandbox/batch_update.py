@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Callable
+from functools import lru_cache, partial
 from typing import Any
 
 from syncer.sandbox.a1 import Bounds
@@ -267,7 +268,11 @@ def duplicate_sheet(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     return {"duplicateSheet": {"properties": sheet_properties(ctx.workbook, twin)}}
 
 
-def _dimension_range(ctx: BatchContext, request: dict[str, Any]) -> tuple[Sheet, str, int, int]:
+def _dimension_range(
+    ctx: BatchContext, request: dict[str, Any], size_now: int | None = None
+) -> tuple[Sheet, str, int, int]:
+    """The sheet, dimension and [start, end) of a request's DimensionRange; ``size_now``
+    overrides the sheet's current row count (a run of deletions not yet applied)."""
     rng = request.get("range")
     if not isinstance(rng, dict):
         raise RequestError("range is required")
@@ -277,6 +282,8 @@ def _dimension_range(ctx: BatchContext, request: dict[str, Any]) -> tuple[Sheet,
         raise RequestError("range.dimension must be ROWS or COLUMNS")
     start = int(rng.get("startIndex", 0))
     size = sheet.row_count if dim == "ROWS" else sheet.column_count
+    if size_now is not None and dim == "ROWS":
+        size = size_now
     end = int(rng.get("endIndex", size))
     if start < 0 or end <= start:
         raise RequestError("range.startIndex must be less than range.endIndex")
@@ -299,10 +306,8 @@ def insert_dimension(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     return {}
 
 
-def delete_dimension(ctx: BatchContext, request: dict[str, Any]) -> Reply:
-    """deleteDimension."""
-    sheet, dim, start, end = _dimension_range(ctx, request)
-    size = sheet.row_count if dim == "ROWS" else sheet.column_count
+def _check_deletion(sheet: Sheet, dim: str, start: int, end: int, size: int) -> None:
+    """Google's checks of a deleteDimension against the current size of its dimension."""
     if end > size:
         raise RequestError(
             f"Cannot delete a {dim.lower()[:-1]} that doesn't exist. Tried to delete "
@@ -312,11 +317,55 @@ def delete_dimension(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     frozen = sheet.frozen_rows if dim == "ROWS" else sheet.frozen_cols
     if end - start >= size - frozen and start >= frozen:
         raise RequestError(f"Sorry, it is not possible to delete all non-frozen {dim.lower()}.")
+
+
+def delete_dimension(ctx: BatchContext, request: dict[str, Any]) -> Reply:
+    """deleteDimension."""
+    sheet, dim, start, end = _dimension_range(ctx, request)
+    size = sheet.row_count if dim == "ROWS" else sheet.column_count
+    _check_deletion(sheet, dim, start, end, size)
     if dim == "ROWS":
         sheet.delete_rows(start, end)
     else:
         sheet.delete_cols(start, end)
     return {}
+
+
+class RowDeletionRun:
+    """Consecutive deleteDimension ROWS requests on one sheet, validated one by one (each
+    against the row count the previous ones leave) and applied together in one pass."""
+
+    def __init__(self, ctx: BatchContext) -> None:
+        self.ctx = ctx
+        self.sheet: Sheet | None = None
+        self.row_count = 0
+        self.ranges: list[tuple[int, int]] = []
+
+    def add(self, request: dict[str, Any]) -> Reply:
+        """Validate one request of the run, as if the previous ones were applied."""
+        size = self.row_count if self.sheet is not None else None
+        sheet, dim, start, end = _dimension_range(self.ctx, request, size)
+        if self.sheet is None:
+            self.sheet, self.row_count = sheet, sheet.row_count
+        _check_deletion(sheet, dim, start, end, self.row_count)
+        self.ranges.append((start, end))
+        self.row_count -= end - start
+        return {}
+
+    def apply(self) -> None:
+        """Delete every validated range."""
+        if self.sheet is not None and self.ranges:
+            self.sheet.delete_row_ranges(self.ranges)
+
+
+def _row_deletion_sheet(request: Any) -> int | None:
+    """The sheet id of a well-formed ``deleteDimension`` of ROWS (None: any other request)."""
+    payload = request.get("deleteDimension") if isinstance(request, dict) else None
+    rng = payload.get("range") if isinstance(payload, dict) else None
+    if not isinstance(rng, dict) or rng.get("dimension") != "ROWS":
+        return None
+    sheet_id = rng.get("sheetId", 0)
+    return sheet_id if isinstance(sheet_id, int) and not isinstance(sheet_id, bool) else None
 
 
 def append_dimension(ctx: BatchContext, request: dict[str, Any]) -> Reply:
@@ -393,13 +442,18 @@ def _set_cell(sheet: Sheet, row: int, col: int, cell: dict[str, Any], paths: lis
             raise RequestError(f"Unknown field in fields mask: {path}")
 
 
+@lru_cache(maxsize=256)
+def _mask(fields: str) -> tuple[str, ...]:
+    return tuple(mask_paths(parse_mask(fields)))
+
+
 def _cell_paths(request: dict[str, Any]) -> list[str]:
     fields = request.get("fields")
     if not fields:
         raise RequestError("At least one field must be updated, but 'fields' is empty.")
     if fields == "*":
         return ["userEnteredValue", "userEnteredFormat", "note", "dataValidation"]
-    return mask_paths(parse_mask(str(fields)))
+    return list(_mask(str(fields)))
 
 
 def update_cells(ctx: BatchContext, request: dict[str, Any]) -> Reply:
@@ -462,9 +516,52 @@ def append_cells(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     sheet.column_count = max(sheet.column_count, width)
     ctx.check_cells()
     for i, row in enumerate(rows):
-        for j, cell in enumerate(row.get("values") or []):
+        values = row.get("values") or []
+        if paths == ["userEnteredValue"] and _append_plain_row(sheet, start + i, values):
+            continue
+        for j, cell in enumerate(values):
             _set_cell(sheet, start + i, j, cell or {}, paths)
     return {}
+
+
+def _plain_value(cell: Any) -> Any:
+    """The stored value of a CellData holding only a plain userEnteredValue, else _NOT_PLAIN."""
+    if not cell:
+        return None
+    entered = cell.get("userEnteredValue") if isinstance(cell, dict) else _NOT_PLAIN
+    if not entered:
+        return None if entered is None or entered == {} else _NOT_PLAIN
+    if not isinstance(entered, dict) or "formulaValue" in entered:
+        return _NOT_PLAIN
+    if "stringValue" in entered:
+        return str(entered["stringValue"]) or None
+    if "numberValue" in entered:
+        return normalize_number(float(entered["numberValue"]))
+    if "boolValue" in entered:
+        return bool(entered["boolValue"])
+    return None
+
+
+_NOT_PLAIN: Any = object()
+
+
+def _append_plain_row(sheet: Sheet, row: int, values: list[Any]) -> bool:
+    """Write a row of plain values below the used rows by replacing its row list at once
+    (those rows hold no values or formulas); False if a cell needs the general path."""
+    line = [_plain_value(cell) for cell in values]
+    if any(v is _NOT_PLAIN for v in line):
+        return False
+    while line and line[-1] is None:
+        line.pop()
+    rows = sheet.rows
+    if row >= len(rows):
+        if not line:
+            return True
+        rows.extend([] for _ in range(row - len(rows)))
+        rows.append(line)
+    else:
+        rows[row] = line
+    return True
 
 
 def set_data_validation(ctx: BatchContext, request: dict[str, Any]) -> Reply:
@@ -699,16 +796,29 @@ def batch_update(workbook: Workbook, body: Any, rng: random.Random) -> tuple[Wor
             )
     ctx = BatchContext(workbook.clone(sheets=False), rng, copy_on_write=True)
     replies: list[Reply] = []
+    run: RowDeletionRun | None = None
+    run_sheet: int | None = None
     for i, request in enumerate(requests):
         kind, payload = next(iter(request.items()))
+        sheet_id = _row_deletion_sheet(request)
+        if run is not None and sheet_id != run_sheet:
+            run.apply()
+            run = None
+        if run is None and sheet_id is not None:
+            following = requests[i + 1] if i + 1 < len(requests) else None
+            if _row_deletion_sheet(following) == sheet_id:  # a run of two or more
+                run, run_sheet = RowDeletionRun(ctx), sheet_id
+        handler = run.add if run is not None else partial(HANDLERS[kind], ctx)
         try:
             if not isinstance(payload, dict):
                 raise RequestError("request must be an object")
-            replies.append(HANDLERS[kind](ctx, payload))
+            replies.append(handler(payload))
         except RequestError as exc:
             raise bad_request(f"Invalid requests[{i}].{kind}: {exc}") from None
         except ApiError as exc:
             raise bad_request(f"Invalid requests[{i}].{kind}: {exc.message}") from None
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise bad_request(f"Invalid requests[{i}].{kind}: {exc}") from None
+    if run is not None:
+        run.apply()
     return ctx.workbook, replies

@@ -7,7 +7,6 @@ a file not shared with the caller is "not found", as Google answers.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -33,14 +32,26 @@ Params = Mapping[str, list[str]]
 class DriveError(ApiError):
     """An error in Drive's format."""
 
-    def __init__(self, code: int, message: str, reason: str, location: str | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        reason: str,
+        location: str | None = None,
+        domain: str = "global",
+    ) -> None:
         super().__init__(code, message)
         self.reason = reason
         self.location = location
+        self.domain = domain
 
     def body(self) -> dict[str, Any]:
         """Drive's JSON error body."""
-        item: dict[str, Any] = {"message": self.message, "domain": "global", "reason": self.reason}
+        item: dict[str, Any] = {
+            "message": self.message,
+            "domain": self.domain,
+            "reason": self.reason,
+        }
         if self.location:
             item.update(location=self.location, locationType="parameter")
         return {"error": {"code": self.code, "message": self.message, "errors": [item]}}
@@ -133,50 +144,6 @@ def files_get(
     """files.get (metadata)."""
     wb = _visible(store, file_id, user)
     return _shaped(file_json(wb, user, base_url), params, "kind,id,name,mimeType")
-
-
-_CLAUSE = re.compile(
-    r"""(name|mimeType|fullText)\s*(=|!=|contains)\s*(?:'((?:[^'\\]|\\.)*)'|"([^"]*)")"""
-)
-_PARENT = re.compile(r"""(?:'[^']*'\s+in\s+parents|parents\s+in\s+(?:'[^']*'|"[^"]*"))""")
-_TRASHED = re.compile(r"trashed\s*=\s*(true|false)")
-
-
-def _match_query(wb: Workbook, query: str) -> bool:
-    for field, op, single, double in _CLAUSE.findall(query):
-        raw = single or double
-        value = raw.replace("\\'", "'").replace("\\\\", "\\")
-        actual = wb.title if field in ("name", "fullText") else SPREADSHEET_MIME
-        if op == "=" and actual != value:
-            return False
-        if op == "!=" and actual == value:
-            return False
-        if op == "contains" and value.lower() not in actual.lower():
-            return False
-    trashed = _TRASHED.search(query)
-    return not (trashed and trashed.group(1) == "true")
-
-
-def files_list(store: Store, user: str, params: Params, base_url: str) -> dict[str, Any]:
-    """files.list with a ``q`` of name/mimeType/trashed/parents clauses joined by ``and``."""
-    query = _one(params, "q") or ""
-    if re.search(r"\sor\s", query):
-        raise DriveError(400, "Invalid Value", "invalid", "q")
-    rest = _PARENT.sub("", _TRASHED.sub("", _CLAUSE.sub("", query)))
-    if re.sub(r"\band\b|\s", "", rest):
-        raise DriveError(400, "Invalid Value", "invalid", "q")
-    matches = [wb for wb in store.visible_to(user) if _match_query(wb, query)]
-    size = int(_one(params, "pageSize") or 100)
-    offset = int(_one(params, "pageToken") or 0)
-    page = matches[offset : offset + size]
-    body: dict[str, Any] = {
-        "kind": "drive#fileList",
-        "incompleteSearch": False,
-        "files": [file_json(wb, user, base_url) for wb in page],
-    }
-    if offset + size < len(matches):
-        body["nextPageToken"] = str(offset + size)
-    return _shaped(body, params, "kind,incompleteSearch,nextPageToken,files(kind,id,name,mimeType)")
 
 
 def files_create(

@@ -77,10 +77,16 @@ class FaultInjector:
         ``on_request`` faults fire once; probability faults fire on every hit unless
         ``times`` caps them.
         """
+        if on_request is not None and probability is not None:
+            raise ValueError("give on_request or probability, not both")
         if on_request is None and probability is None:
             on_request = 1
+        if on_request is not None and on_request < 1:
+            raise ValueError(f"on_request counts from 1 (the next request), got {on_request}")
         if probability is not None and not 0.0 <= probability <= 1.0:
             raise ValueError(f"probability must be within [0, 1], got {probability}")
+        if times is not None and (isinstance(times, bool) or int(times) != times or times < 1):
+            raise ValueError(f"times must be a positive integer or None, got {times!r}")
         fault = Fault(
             status=status,
             drop=drop,

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import json
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -24,11 +25,20 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from syncer.sandbox import drive, values_api
+from syncer.sandbox import drive_tree_api as tree_api
 from syncer.sandbox.a1 import A1Error, parse_cells
 from syncer.sandbox.auth import AuthRegistry, TokenError
 from syncer.sandbox.batch_update import batch_update
+from syncer.sandbox.drive_files import (
+    FOLDER_MIME,
+    MY_DRIVE_ROOT,
+    ROLE_ACCESS,
+    DriveFile,
+    SharedDrive,
+)
 from syncer.sandbox.errors import ApiError, bad_request, not_found, permission_denied
-from syncer.sandbox.faults import FaultInjector, fault_message
+from syncer.sandbox.faults import Fault, FaultInjector, fault_message
+from syncer.sandbox.multipart import parse_upload
 from syncer.sandbox.quotas import QuotaConfig, QuotaTracker
 from syncer.sandbox.requestlog import Api, Kind, LoggedRequest
 from syncer.sandbox.spreadsheets_api import (
@@ -37,13 +47,14 @@ from syncer.sandbox.spreadsheets_api import (
     spreadsheets_get,
 )
 from syncer.sandbox.state import Sheet, Workbook
-from syncer.sandbox.store import Store
+from syncer.sandbox.store import SPREADSHEET_MIME, Store
 from syncer.sandbox.values import Parsed, from_serial, normalize_number, to_serial
 from syncer.sandbox.xlsx import sheets_from_xlsx
 
 _LOG = logging.getLogger(__name__)
 DEFAULT_SERVICE_ACCOUNT = "syncer@sandbox.iam.gserviceaccount.com"
 JSON_TYPE = "application/json; charset=UTF-8"
+LARGE_BODY = 1 << 20  # bytes: requests above this are handled with the cyclic GC paused
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
 
@@ -115,6 +126,7 @@ class SandboxServer:
         #: Exceptions raised by hooks (logged; the request still gets its response).
         self.hook_errors: list[Exception] = []
         self.clock_offset = 0.0
+        self._drive_requests: dict[str, str] = {}  # drives.create requestId -> drive id
         self._lock = threading.RLock()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -205,10 +217,36 @@ class SandboxServer:
         with self._lock:
             self.quotas = QuotaTracker(config)
 
-    def inject(self, status: int = 503, **options: Any) -> Any:
-        """Shortcut for ``faults.inject`` (see FaultInjector.inject)."""
+    def inject(
+        self,
+        status: int = 503,
+        *,
+        on_request: int | None = None,
+        probability: float | None = None,
+        seed: int | None = None,
+        times: int | None = None,
+        drop: bool = False,
+        latency: float = 0.0,
+        api: str | None = None,
+    ) -> Fault:
+        """Shortcut for ``faults.inject`` (see FaultInjector.inject): ``times`` caps any
+        fault, probability ones included; inconsistent arguments raise ValueError."""
         with self._lock:
-            return self.faults.inject(status, **options)
+            return self.faults.inject(
+                status,
+                on_request=on_request,
+                probability=probability,
+                seed=seed,
+                times=times,
+                drop=drop,
+                latency=latency,
+                api=api,
+            )
+
+    def expire_tokens(self) -> int:
+        """Expire every access token issued so far (clients must refresh); returns how many."""
+        with self._lock:
+            return self.auth.expire_all(self.now())
 
     def clear_log(self) -> None:
         """Forget logged requests."""
@@ -336,6 +374,87 @@ class SandboxServer:
             wb = self._workbook(spreadsheet_id)
             wb.permissions[email.lower()] = role
             wb.touch(self.now())
+
+    # -- direct Drive state: folders, shared drives, uploaded files -------------------------
+
+    def create_folder(self, name: str, owner: str, shared_drive: bool = False) -> str:
+        """Create a folder in ``owner``'s My Drive, or (``shared_drive=True``) a shared drive
+        with ``owner`` as organizer; returns its id, usable as an upload parent."""
+        with self._lock:
+            now = self.now()
+            if shared_drive:
+                members = {owner.lower(): "organizer"}
+                shared = SharedDrive(self.store.new_drive_id(), name, now, members)
+                self.store.tree.drives[shared.drive_id] = shared
+                return shared.drive_id
+            folder = DriveFile(
+                file_id=self.store.new_file_id(),
+                name=name,
+                mime_type=FOLDER_MIME,
+                owner=owner.lower(),
+                parents=[MY_DRIVE_ROOT],
+                drive_id=None,
+                created=now,
+                modified=now,
+            )
+            self.store.tree.files[folder.file_id] = folder
+            return folder.file_id
+
+    def share_file(self, file_id: str, email: str, role: str = "writer") -> None:
+        """Share a folder, uploaded file, shared drive (adds a member) or spreadsheet.
+
+        Roles: reader, commenter, writer, and for shared drives also fileOrganizer and
+        organizer (a spreadsheet takes reader or writer only).
+        """
+        if role not in ROLE_ACCESS:
+            raise ValueError(f"role must be one of {sorted(ROLE_ACCESS)}, not {role!r}")
+        with self._lock:
+            shared = self.store.tree.drives.get(file_id)
+            item = self.store.tree.files.get(file_id)
+            if shared is not None:
+                shared.members[email.lower()] = role
+            elif item is not None:
+                if role in ("organizer", "fileOrganizer") and item.drive_id is None:
+                    raise ValueError(f"role {role!r} exists only in shared drives")
+                item.permissions[email.lower()] = role
+                item.touch(self.now())
+            elif file_id in self.store.workbooks:
+                if role not in ("reader", "writer"):
+                    raise ValueError(f"a spreadsheet is shared as reader or writer, not {role!r}")
+                self.share(file_id, email, "writer" if role == "writer" else "reader")
+            else:
+                raise KeyError(f"no file, folder or shared drive {file_id!r} in the sandbox")
+
+    def _tree_item(self, file_id: str) -> DriveFile:
+        item = self.store.tree.files.get(file_id)
+        if item is None:
+            raise KeyError(f"no uploaded file or folder {file_id!r} in the sandbox")
+        return item
+
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of an uploaded file."""
+        with self._lock:
+            return self._tree_item(file_id).content
+
+    def files_in(self, folder_id: str) -> list[dict[str, Any]]:
+        """Folders and uploaded files directly inside a folder or shared drive, oldest first:
+        ``{"id", "name", "mimeType", "size", "parents", "driveId", "owner", "version"}``."""
+        with self._lock:
+            if folder_id not in self.store.tree.drives:
+                self._tree_item(folder_id)
+            return [
+                {
+                    "id": f.file_id,
+                    "name": f.name,
+                    "mimeType": f.mime_type,
+                    "size": len(f.content),
+                    "parents": list(f.parents),
+                    "driveId": f.drive_id,
+                    "owner": f.owner,
+                    "version": f.version,
+                }
+                for f in self.store.tree.children(folder_id)
+            ]
 
     def spreadsheet_ids(self) -> list[str]:
         """Ids of every spreadsheet in the sandbox."""
@@ -499,7 +618,7 @@ class SandboxServer:
                 ApiError(decision.status, message, status).body(), decision.status
             )
         else:
-            with self._lock:
+            with self._lock, _gc_paused(len(body) > LARGE_BODY):
                 response, user, spreadsheet_id = self._handle(request, body, api, kind)
         payload = response.get_data()
         self._record(
@@ -626,6 +745,7 @@ class SandboxServer:
             "/values:batchGet",
             "/values:batchUpdate",
             "/values:batchClear",
+            "/values:batchGetByDataFilter",
             ":batchUpdate",
         ):
             if path.endswith(suffix):
@@ -639,12 +759,16 @@ class SandboxServer:
                     out = values_api.values_batch_update(wb, _json_object(body))
                 elif suffix == "/values:batchClear":
                     out = values_api.values_batch_clear(wb, _json_object(body))
+                elif suffix == "/values:batchGetByDataFilter":
+                    out = values_api.values_batch_get_by_data_filter(wb, _json_object(body))
+                    return _json_response(out, 200), sid
                 else:
-                    new, replies = batch_update(wb, _json(body), self.store.rng)
+                    payload = _json(body)  # parsed once: batches can be megabytes
+                    new, replies = batch_update(wb, payload, self.store.rng)
                     self.store.replace(new)
                     wb = new
                     out = {"spreadsheetId": sid, "replies": replies}
-                    if _json_object(body).get("includeSpreadsheetInResponse"):
+                    if isinstance(payload, dict) and payload.get("includeSpreadsheetInResponse"):
                         out["updatedSpreadsheet"] = spreadsheets_get(wb, {}, self.url)
                 wb.touch(self.now())
                 return _json_response(out, 200), sid
@@ -664,6 +788,12 @@ class SandboxServer:
     def _drive(
         self, request: Request, body: bytes, user: str, params: dict[str, list[str]]
     ) -> tuple[Response, str | None]:
+        if request.path.startswith("/upload/drive/v3/files"):
+            return self._drive_upload(request, body, user, params)
+        if request.path.startswith("/drive/v3/drives"):
+            return self._shared_drives(request, body, user, params), None
+        if not request.path.startswith("/drive/v3/files"):
+            raise not_found()
         path = request.path[len("/drive/v3/files") :].strip("/")
         parts = path.split("/") if path else []
         method = request.method
@@ -671,17 +801,32 @@ class SandboxServer:
         if not parts:
             if method == "GET":
                 return _json_response(
-                    drive.files_list(self.store, user, params, self.url), 200
+                    tree_api.files_list(self.store, user, params, self.url), 200
                 ), None
             if method == "POST":
-                out = drive.files_create(
-                    self.store, user, params, _json_object(body), now, self.url
-                )
+                payload = _json_object(body)
+                if payload.get("mimeType") == SPREADSHEET_MIME:
+                    out = drive.files_create(self.store, user, params, payload, now, self.url)
+                else:
+                    out = tree_api.create_metadata_only(
+                        self.store, user, params, payload, now, self.url
+                    )
                 return _json_response(out, 200), str(out.get("id", "")) or None
             raise not_found()
         fid = parts[0]
+        if tree_api.is_tree_id(self.store, fid):
+            return self._drive_tree(request, body, user, params, parts), fid
         if len(parts) == 1:
             if method == "GET":
+                if (params.get("alt") or [""])[0] == "media":
+                    drive.files_get(self.store, fid, user, {}, self.url)  # visibility check
+                    raise drive.DriveError(
+                        403,
+                        "Only files with binary content can be downloaded. Use Export with "
+                        "Docs Editors files.",
+                        "fileNotDownloadable",
+                        "alt",
+                    )
                 return _json_response(
                     drive.files_get(self.store, fid, user, params, self.url), 200
                 ), fid
@@ -711,14 +856,112 @@ class SandboxServer:
                 return Response(b"", status=204), fid
         raise not_found()
 
+    def _drive_tree(
+        self,
+        request: Request,
+        body: bytes,
+        user: str,
+        params: dict[str, list[str]],
+        parts: list[str],
+    ) -> Response:
+        """files.get/delete/permissions for folders, uploaded files and shared drives."""
+        fid, method, now = parts[0], request.method, self.now()
+        if len(parts) == 1 and fid in self.store.tree.files:
+            if method == "GET":
+                if (params.get("alt") or [""])[0] == "media":
+                    data, mime = tree_api.download(self.store, fid, user, params)
+                    return Response(data, status=200, content_type=mime)
+                return _json_response(
+                    tree_api.get_item(self.store, fid, user, params, self.url), 200
+                )
+            if method == "DELETE":
+                tree_api.delete_item(self.store, fid, user, params)
+                return Response(b"", status=204)
+        if len(parts) >= 2 and parts[1] == "permissions":
+            if len(parts) == 2 and method == "POST":
+                out = tree_api.permissions_create(
+                    self.store, fid, user, params, _json_object(body), now
+                )
+                return _json_response(out, 200)
+            if len(parts) == 2 and method == "GET":
+                return _json_response(
+                    tree_api.permissions_list(self.store, fid, user, params), 200
+                )
+            if len(parts) == 3 and method == "DELETE":
+                tree_api.permissions_delete(self.store, fid, user, params, parts[2], now)
+                return Response(b"", status=204)
+        if fid in self.store.tree.drives:
+            raise drive.file_not_found(fid)  # a shared drive is not a file
+        raise not_found()
+
+    def _drive_upload(
+        self, request: Request, body: bytes, user: str, params: dict[str, list[str]]
+    ) -> tuple[Response, str | None]:
+        """Uploads: POST creates a file, PATCH replaces an uploaded file's content."""
+        rest = request.path[len("/upload/drive/v3/files") :].strip("/")
+        upload_type = params["uploadType"][0] if params.get("uploadType") else None
+        content = parse_upload(upload_type, request.headers.get("Content-Type"), body)
+        if request.method == "POST" and not rest:
+            out = tree_api.upload(self.store, user, params, content, self.now(), self.url)
+            return _json_response(out, 200), str(out.get("id", "")) or None
+        if request.method == "PATCH" and rest and "/" not in rest:
+            if rest not in self.store.tree.files:
+                drive.files_get(self.store, rest, user, {}, self.url)  # 404 if invisible
+                raise drive.DriveError(
+                    400,
+                    "The sandbox does not replace a spreadsheet's content by upload.",
+                    "badRequest",
+                )
+            out = tree_api.update_content(
+                self.store, rest, user, params, content, self.now(), self.url
+            )
+            return _json_response(out, 200), rest
+        raise not_found()
+
+    def _shared_drives(
+        self, request: Request, body: bytes, user: str, params: dict[str, list[str]]
+    ) -> Response:
+        """drives.create / drives.list / drives.get."""
+        rest = request.path[len("/drive/v3/drives") :].strip("/")
+        if not rest and request.method == "POST":
+            out = tree_api.drives_create(
+                self.store, user, params, _json_object(body), self.now(), self._drive_requests
+            )
+            return _json_response(out, 200)
+        if not rest and request.method == "GET":
+            return _json_response(tree_api.drives_list(self.store, user, params), 200)
+        if rest and "/" not in rest and request.method == "GET":
+            return _json_response(tree_api.drives_get(self.store, rest, user, params), 200)
+        raise not_found()
+
 
 def classify(method: str, path: str) -> tuple[Api, Kind]:
     """Which API a request belongs to and whether it counts as a read or a write."""
     if path.startswith("/drive/") or path.startswith("/upload/drive/"):
         return "drive", "drive"
     if path.startswith("/v4/"):
-        return "sheets", "read" if method in ("GET", "HEAD") else "write"
+        if method in ("GET", "HEAD") or path.endswith(":batchGetByDataFilter"):
+            return "sheets", "read"
+        return "sheets", "write"
     return "oauth", "token"
+
+
+@contextlib.contextmanager
+def _gc_paused(active: bool) -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a large request is parsed and applied.
+
+    A multi-megabyte batch decodes into hundreds of thousands of fresh (acyclic) objects,
+    which otherwise trigger full collections that scan every stored sheet (0.2-0.3 s each);
+    reference counting still frees everything, and collection resumes right after.
+    """
+    if not active or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _json(body: bytes) -> Any:

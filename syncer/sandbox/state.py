@@ -11,14 +11,16 @@ them), so copies of a sheet share them and equal number formats are stored once.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import random
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import attrgetter, is_not
 from typing import Any, Literal
 
 from syncer.sandbox.a1 import Bounds
+from syncer.sandbox.row_runs import surviving_rows
 from syncer.sandbox.values import (
     DATE_TYPES,
     DateTimeRenderOption,
@@ -64,8 +66,16 @@ class Extra:
         return not (self.formula or self.note or self.format or self.validation)
 
 
-
 _NO_EXTRA = Extra()
+_formula_of = attrgetter("formula")
+
+
+def _has_formula(cols: dict[int, Extra]) -> bool:
+    """Whether any Extra of a row holds a formula (the loop runs in C)."""
+    return any(map(is_not, map(_formula_of, cols.values()), repeat(None)))
+
+
+_EXTRA_FIELDS = frozenset({"formula", "note", "format", "validation"})
 
 
 @dataclass
@@ -84,13 +94,25 @@ class Sheet:
     extras: dict[int, dict[int, Extra]] = field(default_factory=dict)
     conditional_formats: list[dict[str, Any]] = field(default_factory=list)
     protected_ranges: list[dict[str, Any]] = field(default_factory=list)
+    #: ids of the per-row extras dicts this sheet alone holds (others are shared with a
+    #: clone and are copied before their first change: copy-on-write).
+    _own_extras: set[int] = field(default_factory=set, repr=False, compare=False)
+    #: the same for the row lists in ``rows``
+    _own_rows: set[int] = field(default_factory=set, repr=False, compare=False)
+    #: an upper bound on the rows holding a formula (None: unknown, compute it)
+    _formula_bound: int | None = field(default=None, repr=False, compare=False)
 
     def clone(self) -> Sheet:
-        """A copy sharing nothing mutable with this sheet."""
+        """A copy sharing nothing mutable with this sheet.
+
+        Extras are immutable, and row lists and per-row extras dicts are copied on first
+        write (by either sheet), so cloning costs O(rows), not O(cells).
+        """
         twin = copy.copy(self)
-        twin.rows = list(map(list, self.rows))
-        # Extras are immutable, so copying each row's dict (not the Extras) is enough.
-        twin.extras = {r: dict(cols) for r, cols in self.extras.items()}
+        twin.rows = list(self.rows)
+        twin.extras = dict(self.extras)
+        self._own_extras, twin._own_extras = set(), set()
+        self._own_rows, twin._own_rows = set(), set()
         twin.conditional_formats = copy.deepcopy(self.conditional_formats)
         twin.protected_ranges = copy.deepcopy(self.protected_ranges)
         twin.tab_color = copy.deepcopy(self.tab_color)
@@ -118,16 +140,36 @@ class Sheet:
         """
         cols = self.extras.get(row)
         current = cols.get(col) if cols else None
-        updated = dataclasses.replace(current or _NO_EXTRA, **changes)
+        if not changes.keys() <= _EXTRA_FIELDS:
+            raise TypeError(f"unknown Extra fields: {sorted(changes.keys() - _EXTRA_FIELDS)}")
+        base = current or _NO_EXTRA
+        get = changes.get
+        updated = Extra(
+            get("formula", base.formula),
+            get("note", base.note),
+            get("format", base.format),
+            get("validation", base.validation),
+        )
+        if cols is not None and id(cols) not in self._own_extras:
+            cols = dict(cols)  # shared with a clone: copy before changing
+            self.extras[row] = cols
+            self._own_extras.add(id(cols))
         if updated.empty():
             if cols and col in cols:
                 del cols[col]
                 if not cols:
                     del self.extras[row]
         elif cols is None:
-            self.extras[row] = {col: updated}
+            cols = self.extras[row] = {col: updated}
+            self._own_extras.add(id(cols))
         else:
             cols[col] = updated
+        if (
+            updated.formula is not None
+            and self._formula_bound is not None
+            and row >= self._formula_bound
+        ):
+            self._formula_bound = row + 1
 
     def set_raw(self, row: int, col: int, value: Value) -> None:
         """Store a value (no parsing), growing the row lists as needed."""
@@ -137,11 +179,22 @@ class Sheet:
                 return
             rows.extend([] for _ in range(row + 1 - len(rows)))
         cells = rows[row]
+        if col >= len(cells) and value is None:
+            return
+        if id(cells) not in self._own_rows:
+            cells = rows[row] = list(cells)  # shared with a clone: copy before changing
+            self._own_rows.add(id(cells))
         if col >= len(cells):
-            if value is None:
-                return
             cells.extend([None] * (col + 1 - len(cells)))
         cells[col] = value
+
+    def _own_row(self, row: int) -> list[Value]:
+        """Row ``row``'s list, copied first if a clone shares it (``row < len(rows)``)."""
+        cells = self.rows[row]
+        if id(cells) not in self._own_rows:
+            cells = self.rows[row] = list(cells)
+            self._own_rows.add(id(cells))
+        return cells
 
     def write(self, row: int, col: int, parsed: Parsed) -> None:
         """Write a parsed input: value, formula, and the number format it implies."""
@@ -166,7 +219,9 @@ class Sheet:
         assert bounds.end_row is not None
         assert bounds.end_col is not None
         for r in range(bounds.start_row, min(bounds.end_row, len(self.rows))):
-            cells = self.rows[r]
+            if len(self.rows[r]) <= bounds.start_col:
+                continue
+            cells = self._own_row(r)
             for c in range(bounds.start_col, min(bounds.end_col, len(cells))):
                 cells[c] = None
         for r, cols in list(self.extras.items()):
@@ -211,10 +266,12 @@ class Sheet:
             if any(v is not None for v in self.rows[r]):
                 last = r + 1
                 break
-        for r, cols in self.extras.items():
-            if r >= last and any(e.formula is not None for e in cols.values()):
-                last = r + 1
-        return last
+        if self._formula_bound is not None and self._formula_bound <= last:
+            return last  # the usual case: O(1) once the bound is known
+        # compute the exact bound (O(rows with extras)); it stays valid until formulas move
+        bound = max((r for r, cols in self.extras.items() if _has_formula(cols)), default=-1) + 1
+        self._formula_bound = bound
+        return max(last, bound)
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -312,7 +369,21 @@ class Sheet:
         if at < len(self.rows):
             self.rows[at:at] = [[] for _ in range(count)]
         self.extras = {(r + count if r >= at else r): cols for r, cols in self.extras.items()}
+        if self._formula_bound is not None:
+            self._formula_bound += count
         self.row_count += count
+
+    def delete_row_ranges(self, ranges: list[tuple[int, int]]) -> None:
+        """Delete row ranges one after another (each ``[start, end)`` in the coordinates
+        left by the previous ones) in one pass: rows and extras are rebuilt once."""
+        alive = surviving_rows(self.stored_rows(), ranges)
+        rows, extras = self.rows, self.extras
+        stored = len(rows)
+        self.rows = [rows[o] if o < stored else [] for o in alive]
+        while self.rows and not self.rows[-1]:
+            self.rows.pop()
+        self.extras = {new: extras[o] for new, o in enumerate(alive) if o in extras}
+        self.row_count -= sum(end - start for start, end in ranges)
 
     def delete_rows(self, start: int, end: int) -> None:
         """Delete rows ``start`` (incl.) to ``end`` (excl.)."""
@@ -327,9 +398,9 @@ class Sheet:
 
     def insert_cols(self, at: int, count: int) -> None:
         """Insert empty columns before 0-based column ``at``."""
-        for cells in self.rows:
-            if at < len(cells):
-                cells[at:at] = [None] * count
+        gap: list[Value] = [None] * count
+        self.rows = [cells[:at] + gap + cells[at:] if at < len(cells) else cells
+                     for cells in self.rows]
         self.extras = {
             r: {(c + count if c >= at else c): e for c, e in cols.items()}
             for r, cols in self.extras.items()
@@ -338,8 +409,8 @@ class Sheet:
 
     def delete_cols(self, start: int, end: int) -> None:
         """Delete columns ``start`` (incl.) to ``end`` (excl.)."""
-        for cells in self.rows:
-            del cells[start:end]
+        self.rows = [cells[:start] + cells[end:] if start < len(cells) else cells
+                     for cells in self.rows]
         n = end - start
         shifted = {
             r: {(c - n if c >= end else c): e for c, e in cols.items() if not start <= c < end}
@@ -382,6 +453,8 @@ class Sheet:
                 self.extras.pop(start + offset, None)
             else:
                 self.extras[start + offset] = cols
+                if self._formula_bound is not None:
+                    self._formula_bound = max(self._formula_bound, start + offset + 1)
 
 
 def new_id(rng: random.Random, length: int = 44) -> str:

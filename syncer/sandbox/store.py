@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from syncer.sandbox.drive_files import DriveTree
 from syncer.sandbox.state import Sheet, Workbook, new_id
 
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
@@ -15,6 +16,22 @@ class Store:
     def __init__(self, seed: int = 0) -> None:
         self.rng = random.Random(seed)
         self.workbooks: dict[str, Workbook] = {}
+        #: folders, uploaded files and shared drives (Drive only, no Sheets API)
+        self.tree = DriveTree()
+
+    def new_file_id(self) -> str:
+        """A Drive-file-like id (33 characters), unique across workbooks and files."""
+        while True:
+            fid = new_id(self.rng, 33)
+            if fid not in self.workbooks and fid not in self.tree.files:
+                return fid
+
+    def new_drive_id(self) -> str:
+        """A shared-drive-like id (``0A…``, 19 characters)."""
+        while True:
+            did = "0A" + new_id(self.rng, 17)[1:]
+            if did not in self.tree.drives:
+                return did
 
     def new_sheet_id(self, workbook: Workbook | None = None) -> int:
         """A random positive sheet id (unique within ``workbook``)."""

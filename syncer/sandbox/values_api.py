@@ -443,3 +443,79 @@ def values_batch_clear(workbook: Workbook, body: Mapping[str, Any]) -> dict[str,
     if targets:
         out["clearedRanges"] = [format_range(t.sheet.title, t.bounds) for t in targets]
     return out
+
+
+# -- batchGetByDataFilter -------------------------------------------------------------------
+
+
+def _grid_range_target(workbook: Workbook, grid: Mapping[str, Any], where: str) -> Target:
+    """Resolve a GridRange (``sheetId`` and optional 0-based, end-exclusive indexes)."""
+    try:
+        sheet_id = int(grid.get("sheetId", 0))
+        indexes = {
+            name: (None if grid.get(name) is None else int(grid[name]))
+            for name in ("startRowIndex", "endRowIndex", "startColumnIndex", "endColumnIndex")
+        }
+    except (TypeError, ValueError):
+        raise bad_request(f"Invalid {where}.gridRange: indexes must be integers") from None
+    sheet = workbook.sheet_by_id(sheet_id)
+    if sheet is None:
+        raise bad_request(f"Invalid {where}: No grid with id: {sheet_id}")
+    start_row = indexes["startRowIndex"] or 0
+    start_col = indexes["startColumnIndex"] or 0
+    end_row = sheet.row_count if indexes["endRowIndex"] is None else indexes["endRowIndex"]
+    end_col = sheet.column_count if indexes["endColumnIndex"] is None else indexes["endColumnIndex"]
+    if min(start_row, start_col) < 0 or end_row < start_row or end_col < start_col:
+        raise bad_request(f"Invalid {where}.gridRange: start index after end index")
+    bounds = Bounds(start_row, end_row, start_col, end_col)
+    if end_row > sheet.row_count or end_col > sheet.column_count:
+        raise grid_error(sheet, bounds)
+    return Target(sheet, bounds, False, format_range(sheet.title, bounds), workbook)
+
+
+def _filter_target(workbook: Workbook, data_filter: Any, where: str) -> Target:
+    if not isinstance(data_filter, Mapping):
+        raise bad_request(f"Invalid JSON payload received. {where} must be an object.")
+    kinds = [k for k in ("a1Range", "gridRange", "developerMetadataLookup") if k in data_filter]
+    if len(kinds) != 1:
+        raise bad_request(f"Invalid {where}: exactly one of a1Range, gridRange must be set")
+    if kinds[0] == "a1Range":
+        return resolve(workbook, str(data_filter["a1Range"]))
+    if kinds[0] == "gridRange":
+        grid = data_filter["gridRange"]
+        if not isinstance(grid, Mapping):
+            raise bad_request(
+                f"Invalid JSON payload received. {where}.gridRange must be an object."
+            )
+        return _grid_range_target(workbook, grid, where)
+    raise bad_request(
+        f"Invalid {where}: developerMetadataLookup filters are not supported by the sandbox"
+    )
+
+
+def values_batch_get_by_data_filter(
+    workbook: Workbook, body: Mapping[str, Any]
+) -> dict[str, Any]:
+    """spreadsheets.values.batchGetByDataFilter (``a1Range`` and ``gridRange`` filters).
+
+    Options come in the JSON body; each answer carries the filter that selected it.
+    """
+    options = {
+        name: [str(body[name])]
+        for name in ("majorDimension", "valueRenderOption", "dateTimeRenderOption")
+        if body.get(name) is not None
+    }
+    render, date_render, major = _read_options(options)
+    filters = body.get("dataFilters") or []
+    if not isinstance(filters, list):
+        raise bad_request("Invalid JSON payload received. 'data_filters' must be a list.")
+    targets = [
+        _filter_target(workbook, f, f"dataFilters[{i}]") for i, f in enumerate(filters)
+    ]
+    out: dict[str, Any] = {"spreadsheetId": workbook.spreadsheet_id}
+    if targets:
+        out["valueRanges"] = [
+            {"valueRange": read_range(t, render, date_render, major), "dataFilters": [f]}
+            for t, f in zip(targets, filters, strict=True)
+        ]
+    return out

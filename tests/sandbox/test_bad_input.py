@@ -68,6 +68,6 @@ def test_malformed_requests_answer_400(gc: gspread.Client, sid: str, method: str
 def test_unknown_routes_answer_404(gc: gspread.Client, sid: str) -> None:
     """Paths the sandbox does not serve answer a JSON 404."""
     session: Any = gc.http_client.session
-    response = session.post(f"{BASE}/{sid}/values:batchGetByDataFilter", json={})
+    response = session.post(f"{BASE}/{sid}/values:batchUpdateByDataFilter", json={})
     assert response.status_code == 404
     assert response.json()["error"]["status"] == "NOT_FOUND"
