@@ -16,6 +16,11 @@ formula, so a backup is safe to open in Excel. Timezone-aware datetimes are stor
 their wall-clock time (Excel has no zones).
 
 The engine calls :func:`backup_before_removal` before applying a plan that moves rows.
+
+With ``SYNCER_BACKUP_DRIVE_FOLDER`` set, every snapshot written is also copied into that
+Google Drive folder (:mod:`syncer.backup_drive`). The copy is a second place: its failure
+is logged and metered (``syncer_backups_total{outcome="drive_failed"}``) and kept in
+:attr:`BackupStore.drive_failures`, while the local snapshot stays good and is returned.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import openpyxl
 import structlog
@@ -149,6 +154,26 @@ class VerifyResult:
     snapshot: str
     ok: bool
     message: str
+
+
+class DriveCopier(Protocol):
+    """Somewhere else each snapshot is copied to (see :class:`syncer.backup_drive.DriveBackup`)."""
+
+    def describe(self) -> str:
+        """Where the copies go, for messages."""
+        ...
+
+    def copy(self, manifest: Manifest) -> object:
+        """Copy the snapshot's stored file and manifest; raise BackupError on failure."""
+        ...
+
+    def verify(self, manifest: Manifest) -> VerifyResult:
+        """Check the copy of the snapshot against its manifest."""
+        ...
+
+    def remove(self, ledger: str, names: Sequence[str]) -> int:
+        """Delete the copies of these snapshot files; return how many were deleted."""
+        ...
 
 
 # --- keys ---------------------------------------------------------------------------------
@@ -336,17 +361,33 @@ def ledger_tab_requests(ledger: LedgerConfig) -> list[TabRequest]:
 
 
 class BackupStore:
-    """Snapshots of ledgers under ``root``; ``key`` (32 bytes) encrypts them at rest."""
+    """Snapshots of ledgers under ``root``; ``key`` (32 bytes) encrypts them at rest;
+    ``drive``, when given, receives a copy of each snapshot written."""
 
-    def __init__(self, root: Path, key: bytes | None = None, *, write: Writer = os.write) -> None:
+    def __init__(
+        self,
+        root: Path,
+        key: bytes | None = None,
+        *,
+        write: Writer = os.write,
+        drive: DriveCopier | None = None,
+    ) -> None:
         self.root = root
         self.key = key
         self._write = write
+        self.drive = drive
+        #: Snapshot id → why its Drive copy failed (only snapshots whose copy failed).
+        self.drive_failures: dict[str, BackupError] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BackupStore:
-        """The store configured by ``SYNCER_BACKUP_DIR`` and the backup key settings."""
-        return cls(settings.backup_dir, load_key(settings))
+        """The store configured by ``SYNCER_BACKUP_DIR``, the backup key settings and
+        ``SYNCER_BACKUP_DRIVE_FOLDER``."""
+        from syncer.backup_drive import DriveBackup
+
+        return cls(
+            settings.backup_dir, load_key(settings), drive=DriveBackup.from_settings(settings)
+        )
 
     # -- writing --
 
@@ -412,7 +453,40 @@ class BackupStore:
             tabs={t.name: t.rows for t in manifest.tabs},
             encrypted=manifest.encrypted,
         )
+        if self.drive is not None:
+            self.copy_to_drive(manifest)
         return manifest
+
+    def copy_to_drive(self, manifest: Manifest) -> bool:
+        """Copy a written snapshot to :attr:`drive`; True when copied. A failure is logged,
+        metered and kept in :attr:`drive_failures`, never raised: the local snapshot is
+        good whatever happens to its copy."""
+        if self.drive is None:
+            return False
+        self.drive_failures.pop(manifest.id, None)
+        try:
+            self.drive.copy(manifest)
+        except Exception as exc:  # any failure of the copy; the local backup stands
+            error = (
+                exc
+                if isinstance(exc, BackupError)
+                else BackupError(
+                    f"copy of snapshot {manifest.id} to {self.drive.describe()} failed "
+                    f"unexpectedly ({type(exc).__name__}: {exc}); the local backup is good"
+                )
+            )
+            self.drive_failures[manifest.id] = error
+            metrics.record_backup(manifest.ledger, "drive_failed")
+            log.error(
+                "backup.drive_failed",
+                ledger=manifest.ledger,
+                snapshot=manifest.id,
+                target=self.drive.describe(),
+                error=str(error),
+            )
+            return False
+        metrics.record_backup(manifest.ledger, "drive_ok")
+        return True
 
     def _write_snapshot(
         self, ledger: LedgerConfig, snapshot: Snapshot, now: datetime, reason: str
@@ -539,8 +613,9 @@ class BackupStore:
         counts = ", ".join(f"{t.name}={t.rows}" for t in manifest.tabs)
         return VerifyResult(manifest.id, True, f"ok ({counts})")
 
-    def verify_latest(self, ledger: str | None = None) -> list[VerifyResult]:
-        """Verify each ledger's newest snapshot; unreadable manifests are failures too."""
+    def verify_latest(self, ledger: str | None = None, *, drive: bool = True) -> list[VerifyResult]:
+        """Verify each ledger's newest snapshot; unreadable manifests are failures too.
+        With a :attr:`drive` (and ``drive``), also check each snapshot's copy there."""
         results: list[VerifyResult] = []
         latest: dict[str, Manifest] = {}
         for path in self.manifest_paths(ledger):
@@ -552,19 +627,27 @@ class BackupStore:
             best = latest.get(manifest.ledger)
             if best is None or (manifest.created, manifest.id) > (best.created, best.id):
                 latest[manifest.ledger] = manifest
-        results.extend(self.verify(m) for _, m in sorted(latest.items()))
+        for _, manifest in sorted(latest.items()):
+            results.append(self.verify(manifest))
+            if drive and self.drive is not None:
+                results.append(self.drive.verify(manifest))
         return results
 
     # -- retention --
 
     def prune(self, ledger: str, keep_daily: int, keep_weekly: int) -> list[Path]:
-        """Delete snapshots of ``ledger`` outside the retention; return removed files."""
+        """Delete snapshots of ``ledger`` outside the retention (and their Drive copies);
+        return the local files removed."""
         found = self.manifests(ledger)
         keep = select_retained([m.created for m in found], keep_daily, keep_weekly)
         removed: list[Path] = []
+        copies: list[str] = []
         for manifest in found:
             if manifest.created in keep:
                 continue
+            if manifest.path is not None:
+                copies.append(manifest.path.name)  # manifest first: no copy without data
+            copies.append(manifest.file)
             for path in (manifest.data_path, manifest.path):
                 if path is not None and path.exists():
                     path.unlink()
@@ -573,7 +656,29 @@ class BackupStore:
         removed.extend(self._sweep_leftovers(self.root / ledger))
         if removed:
             log.info("backup.pruned", ledger=ledger, removed=[p.name for p in removed])
+        if copies and self.drive is not None:
+            self._prune_drive(ledger, copies)
         return removed
+
+    def _prune_drive(self, ledger: str, names: list[str]) -> None:
+        """Delete the Drive copies of pruned snapshots (manifest first); a failure is
+        logged and metered, never raised — the next prune does not retry it."""
+        assert self.drive is not None
+        try:
+            deleted = self.drive.remove(ledger, names)
+        except Exception as exc:  # the local retention already happened
+            metrics.record_backup(ledger, "drive_prune_failed")
+            log.warning(
+                "backup.drive_prune_failed",
+                ledger=ledger,
+                target=self.drive.describe(),
+                files=names,
+                error=str(exc),
+            )
+            return
+        log.info(
+            "backup.drive_pruned", ledger=ledger, target=self.drive.describe(), deleted=deleted
+        )
 
     def _sweep_leftovers(self, directory: Path, min_age: float = LEFTOVER_AGE) -> list[Path]:
         """Delete temp files and workbooks without a manifest (failed writes), once old."""

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     #: Daemon: 5-field cron (in ``timezone``) of the scheduled backup of every ledger;
     #: empty disables scheduled backups (backups before removals still happen).
     backup_cron: str = "30 2 * * *"
+    #: Backups: a Google Drive folder (id or URL) each backup is also copied into — a folder
+    #: in a *shared drive* the service account is a Content manager of. Unset: no copy.
+    backup_drive_folder: str | None = None
     #: Google: write requests per minute per credential the rate limiter allows.
     google_writes_per_minute: int = Field(default=55, ge=1)
     google_reads_per_minute: int = Field(default=55, ge=1)

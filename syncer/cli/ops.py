@@ -1,7 +1,8 @@
 """CLI commands for operations: ``status``, ``backup``, ``backup verify``, ``restore``.
 
-Exit codes: 0 success; 1 the operation failed (a backup not written, a snapshot that
-does not verify, a restore refused); 2 unusable configuration or arguments.
+Exit codes: 0 success; 1 the operation failed (a backup not written, its Drive copy not
+made, a snapshot or Drive copy that does not verify, a restore refused); 2 unusable
+configuration or arguments.
 """
 
 from __future__ import annotations
@@ -223,7 +224,8 @@ def backup_command(
     ledger: str | None = typer.Option(None, "--ledger", help="Only this ledger (by name)."),
     config: Path | None = _CONFIG,
 ) -> None:
-    """Back up every tab each ledger uses now, then apply the retention."""
+    """Back up every tab each ledger uses now (and copy it to SYNCER_BACKUP_DRIVE_FOLDER
+    when set), then apply the retention."""
     if ctx.invoked_subcommand is not None:
         return
     from syncer.backup import backup_ledger
@@ -251,17 +253,29 @@ def backup_command(
             f"{lg.name}: backed up to {manifest.data_path}{lock} — rows {rows};"
             f" {sum(p.suffix == '.json' for p in removed)} old snapshot(s) pruned"
         )
+        if store.drive is None:
+            continue
+        drive_error = store.drive_failures.get(manifest.id)
+        if drive_error is not None:
+            failed += 1
+            typer.echo(f"{lg.name}: Drive copy FAILED — {drive_error}", err=True)
+        else:
+            typer.echo(f"{lg.name}: copied to {store.drive.describe()}")
     raise typer.Exit(1 if failed else 0)
 
 
 @backup_app.command("verify")
 def verify_command(
     ledger: str | None = typer.Option(None, "--ledger", help="Only this ledger (by name)."),
+    local_only: bool = typer.Option(
+        False, "--local-only", help="Skip the Drive copies even when a Drive folder is set."
+    ),
 ) -> None:
-    """Decrypt, check sums and open each ledger's latest snapshot (the restore drill)."""
+    """Decrypt, check sums and open each ledger's latest snapshot (the restore drill);
+    with SYNCER_BACKUP_DRIVE_FOLDER set, also download its Drive copy and compare sha256."""
     settings = _settings(None)
     store = _backups(settings)
-    results = store.verify_latest(ledger)
+    results = store.verify_latest(ledger, drive=not local_only)
     if not results:
         where = f" of ledger {ledger}" if ledger else ""
         raise _fail(f"no backups{where} under {settings.backup_dir}; run `syncer backup` first")

@@ -13,41 +13,71 @@ from pathlib import Path
 
 import pytest
 
+from syncer.sandbox import SandboxServer
+from syncer.sandbox.requestlog import LoggedRequest
+
 from .test_health import free_port, get_quiet
 from .xlsx_ledger import read_keys, write_ledger
 
 ROWS = 600
+EMAIL = "syncer-daemon@proj.iam.gserviceaccount.com"
 
 
 def test_sigterm_mid_cycle_finishes_the_cycle_and_exits_zero(tmp_path: Path) -> None:
-    """SIGTERM during a cycle lets it finish: exit 0, every customer in exactly one tab."""
+    """SIGTERM during a cycle lets it finish: exit 0, every customer in exactly one tab.
+
+    The cycle is held inside its backup-before-removal (the upload of the Drive copy to a
+    sandbox) until the daemon has logged that it is stopping, so the signal always lands
+    mid-cycle, whatever the machine's speed.
+    """
     book, config = write_ledger(tmp_path, rows=ROWS, lost_every=3, every="1h")
     port = free_port()
-    env = {
-        **os.environ,
-        "SYNCER_STATE_URL": f"sqlite:///{tmp_path / 'state.db'}",
-        "SYNCER_BACKUP_DIR": str(tmp_path / "backups"),
-        "SYNCER_CONFIG_PATH": str(config),
-        "SYNCER_LOG_FORMAT": "json",
-        "SYNCER_HTTP_PORT": str(port),
-        "SYNCER_BACKUP_CRON": "",
-    }
-    daemon = Daemon(env)
-    try:
-        daemon.wait_for_event("daemon.cycle_started")
-        daemon.process.send_signal(signal.SIGTERM)
-        code = daemon.process.wait(120)
-    finally:
-        daemon.kill()
+    uploading, release = threading.Event(), threading.Event()
+
+    def hold_first_upload(entry: LoggedRequest) -> None:
+        if entry.path.startswith("/upload/drive/") and not uploading.is_set():
+            uploading.set()
+            release.wait(60)
+
+    with SandboxServer() as sandbox:
+        credentials = sandbox.write_credentials(tmp_path / "sa.json", EMAIL)
+        drive_id = sandbox.create_folder("backups", "admin@example.com", shared_drive=True)
+        sandbox.share_file(drive_id, EMAIL, "fileOrganizer")
+        sandbox.add_hook(hold_first_upload)
+        env = {
+            **os.environ,
+            "SYNCER_STATE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+            "SYNCER_BACKUP_DIR": str(tmp_path / "backups"),
+            "SYNCER_CONFIG_PATH": str(config),
+            "SYNCER_LOG_FORMAT": "json",
+            "SYNCER_HTTP_PORT": str(port),
+            "SYNCER_BACKUP_CRON": "",
+            "SYNCER_CREDENTIALS_PATH": str(credentials),
+            "SYNCER_GOOGLE_API_BASE": sandbox.url,
+            "SYNCER_BACKUP_DRIVE_FOLDER": drive_id,
+        }
+        daemon = Daemon(env)
+        try:
+            daemon.wait_for_event("daemon.cycle_started")
+            assert uploading.wait(60), "the cycle never uploaded its backup to Drive"
+            daemon.process.send_signal(signal.SIGTERM)
+            daemon.wait_for_event("daemon.stopping")
+            release.set()
+            code = daemon.process.wait(120)
+        finally:
+            release.set()
+            daemon.kill()
+        copies = sandbox.files_in(drive_id)
     names = daemon.names()
     assert code == 0, names
-    assert "daemon.stopping" in names
     # The stop was seen while the cycle ran, and the cycle still finished before exit.
     assert names.index("daemon.cycle_started") < names.index("daemon.stopping")
     assert names.index("daemon.stopping") < names.index("cycle.finished")
+    assert names.index("backup.drive_copied") < names.index("cycle.finished")
     [finished] = [e for e in daemon.events if e.get("event") == "cycle.finished"]
     assert finished["outcome"] == "ok"
     assert names[-1] == "daemon.exit"
+    assert len(copies) == 2  # the snapshot and its manifest
     keys = read_keys(book)
     main, history = keys["客户信息"], keys.get("客户历史库", [])
     assert sorted(main + history) == sorted(f"XS{2024000 + i}" for i in range(1, ROWS + 1))
