@@ -8,11 +8,14 @@ Usage::
 For each size, the messy example ledger (20 columns) is seeded into a fresh sandbox
 spreadsheet and:
 
-* **syncer** runs a first cycle (findings → annotations, errors tab, ids, archive) and,
-  after a person changes some statuses, a second cycle (timestamps); Sheets calls,
-  bytes and wall time come from the sandbox's request log.
-* **fetch+parse** is the bare read through the same stack (one values.batchGet turned
-  into a Table), the yardstick for "local work is small next to I/O".
+* **syncer** runs a first cycle (findings → annotations, errors tab, ids, archive),
+  ``TYPICAL_RUNS`` *typical* cycles after a person's few dozen edits (notes, 8
+  timestamps, 4 archives; medians reported), a *heavy* cycle after 10% of the statuses
+  changed, and an idle cycle; Sheets calls, bytes and wall time come from the sandbox's
+  request log, connector read/apply time from a timing subclass of the real connector.
+* **fetch+parse** is the bare read through the same stack (one values.batchGet of the
+  three tabs turned into Tables), the yardstick for "local work is small next to I/O":
+  the median of six samples taken between and after the cycles.
 * **naive** applies the same first-cycle plan the tutorial way (bench/naive_gspread.py)
   on an identical spreadsheet, capped at ``NAIVE_CAP`` operations and extrapolated.
 * **quota on**: the sandbox's 60-per-minute per-user quota; syncer paces itself, the
@@ -25,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,11 +48,14 @@ from syncer.connectors.ratelimit import RateLimiter
 from syncer.engine import run_cycle, tab_requests
 from syncer.examples import DEFAULT_TODAY, HEADER_ROW, messy_rows
 from syncer.ledger import GoogleSource, LedgerConfig
+from syncer.model import ApplyReport, Plan, Snapshot
 from syncer.sandbox import QuotaConfig, SandboxServer
 from syncer.state import StateStore
 
 EMAIL = "syncer@sandbox.iam.gserviceaccount.com"
 NAIVE_CAP = 200
+#: Typical cycles per size (the table shows their medians).
+TYPICAL_RUNS = 3
 #: Above this size only syncer runs (memory); the naive figures scale linearly.
 NAIVE_MAX_ROWS = 10_000
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,14 +89,66 @@ def sheets_log(server: SandboxServer) -> tuple[int, int, int]:
     return len(log), sum(r.bytes_in for r in log), sum(r.bytes_out for r in log)
 
 
-def connector(server: SandboxServer, creds: Path, sid: str, rate: int) -> GoogleSheetsConnector:
-    return GoogleSheetsConnector(
+class TimedConnector(GoogleSheetsConnector):
+    """The real connector, timing its read and apply (API calls included) for the table."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spent: dict[str, float] = {"read": 0.0, "apply": 0.0}
+
+    def read(self, tabs: Sequence[TabRequest]) -> Snapshot:
+        t0 = time.perf_counter()
+        try:
+            return super().read(tabs)
+        finally:
+            self.spent["read"] += time.perf_counter() - t0
+
+    def apply(self, plan: Plan, snapshot: Snapshot) -> ApplyReport:
+        t0 = time.perf_counter()
+        try:
+            return super().apply(plan, snapshot)
+        finally:
+            self.spent["apply"] += time.perf_counter() - t0
+
+
+def connector(server: SandboxServer, creds: Path, sid: str, rate: int) -> TimedConnector:
+    return TimedConnector(
         sid,
         ledger="sales",
         key_column="客户编号",
         auth=open_session(creds, server.url),
         limiter=RateLimiter(rate, rate),
     )
+
+
+def timed_cycle(
+    server: SandboxServer,
+    conn: TimedConnector,
+    ledger: LedgerConfig,
+    store: StateStore,
+    when: datetime,
+    name: str,
+) -> dict[str, Any]:
+    """Run one warm cycle: wall time, API time, connector read / apply time (API
+    included), the rest (validation, rules, plan, state: the core), calls, operations."""
+    server.clear_log()
+    conn.http.seconds.clear()
+    conn.spent = {"read": 0.0, "apply": 0.0}
+    t0 = time.perf_counter()
+    result = run_cycle(ledger, conn, store, when)
+    wall = time.perf_counter() - t0
+    calls, _, _ = sheets_log(server)
+    return {
+        f"{name}_s": wall,
+        f"{name}_read_s": conn.spent["read"],
+        f"{name}_apply_s": conn.spent["apply"],
+        f"{name}_core_s": wall - conn.spent["read"] - conn.spent["apply"],
+        f"{name}_api_s": sum(conn.http.seconds.values()),
+        f"{name}_write_s": conn.http.seconds.get("spreadsheets.batchUpdate", 0.0),
+        f"{name}_calls": calls,
+        f"{name}_ops": len(result.report.applied) if result.report else 0,
+        f"{name}_archived": result.archived,
+    }
 
 
 def run_size(server: SandboxServer, creds: Path, n: int, tmp: Path) -> dict[str, Any]:
@@ -107,38 +166,53 @@ def run_size(server: SandboxServer, creds: Path, n: int, tmp: Path) -> dict[str,
     out["cycle1_s"] = time.perf_counter() - t0
     out["cycle1_calls"], out["cycle1_in"], out["cycle1_out"] = sheets_log(server)
     out["cycle1_ops"] = len(first.report.applied) if first.report else 0
+    # A typical cycle, three times (medians reported): a person makes a few dozen edits
+    # (24 follow-up notes, 8 statuses to 合作中 → timestamps, 4 to 流失客户 → archived)
+    # spread over the sheet.
+    typical: list[dict[str, Any]] = []
+    fetches: list[float] = []  # fetch + parse, sampled between cycles (a busy machine)
+    for k in range(TYPICAL_RUNS):
+        t0 = time.perf_counter()
+        main = conn.read(tab_requests(ledger)).tables[ledger.tabs.main]
+        fetches.append(time.perf_counter() - t0)
+        status, notes = main.index_of("合作状态"), main.index_of("跟进内容")
+        assert status is not None
+        assert notes is not None
+        step = max(1, len(main.rows) // 36)
+        for j, i in enumerate(range(k, len(main.rows), step)):
+            if j >= 36:
+                break
+            column, value = (notes, f"电话回访 {k}.{j}") if j < 24 else (status, "合作中")
+            if j >= 32:
+                value = "流失客户"
+            cell = gspread.utils.rowcol_to_a1(main.sheet_row(i), column + 1)
+            server.set_values(sid, ledger.tabs.main, cell, [[value]])
+        when = now + timedelta(minutes=5 * (k + 1))
+        typical.append(timed_cycle(server, conn, ledger, store, when, "typical"))
+    for field_ in typical[0]:
+        out[field_] = statistics.median(t[field_] for t in typical)
     main = conn.read([TabRequest(ledger.tabs.main, HEADER_ROW)]).tables[ledger.tabs.main]
-    status = main.index_of("合作状态")
-    assert status is not None
-    # A person works the sheet: 5% of statuses change (timestamps), 5% become lost.
+    # A heavy cycle: 10% of the statuses change (half to 合作中, half to 流失客户).
     for i in range(0, len(main.rows), 10):
         row = main.sheet_row(i)
         letter = gspread.utils.rowcol_to_a1(row, status + 1)
         value = "合作中" if i % 20 == 0 else "流失客户"
         server.set_values(sid, ledger.tabs.main, letter, [[value]])
-    server.clear_log()
-    conn.http.seconds.clear()
-    t0 = time.perf_counter()
-    second = run_cycle(ledger, conn, store, now + timedelta(minutes=5))
-    out["cycle2_s"] = time.perf_counter() - t0
-    out["cycle2_api_s"] = sum(conn.http.seconds.values())
-    out["cycle2_write_s"] = conn.http.seconds.get("spreadsheets.batchUpdate", 0.0)
-    out["cycle2_calls"], _, _ = sheets_log(server)
-    out["cycle2_ops"] = len(second.report.applied) if second.report else 0
-    out["cycle2_archived"] = second.archived
+    later = now + timedelta(minutes=5 * (TYPICAL_RUNS + 1))
+    out.update(timed_cycle(server, conn, ledger, store, later, "cycle2"))
     server.clear_log()
     t0 = time.perf_counter()
-    idle = run_cycle(ledger, conn, store, now + timedelta(minutes=10))
+    idle = run_cycle(ledger, conn, store, later + timedelta(minutes=5))
     out["idle_s"] = time.perf_counter() - t0
     out["idle_sheets_calls"], _, _ = sheets_log(server)
     out["idle_outcome"] = idle.outcome
     # bare fetch + parse through the same stack (metadata cached, as in a cycle)
-    times = []
     for _ in range(3):
         t0 = time.perf_counter()
         conn.read(tab_requests(ledger))
-        times.append(time.perf_counter() - t0)
-    out["fetch_s"] = statistics.median(times)
+        fetches.append(time.perf_counter() - t0)
+    out["fetch_s"] = statistics.median(fetches)
+    out["typical_ratio"] = out["typical_s"] / out["fetch_s"]
     out["ratio"] = out["cycle2_s"] / out["fetch_s"]
     store.close()
     conn.close()
@@ -210,6 +284,7 @@ def main(sizes: list[int]) -> None:
     cols = [
         "rows",
         "cycle1_calls",
+        "typical_calls",
         "cycle2_calls",
         "idle_sheets_calls",
         "cycle1_ops",
@@ -218,10 +293,22 @@ def main(sizes: list[int]) -> None:
         "cycle1_in",
         "cycle1_out",
         "cycle1_s",
+        "typical_ops",
+        "typical_archived",
+        "typical_s",
+        "typical_api_s",
+        "typical_write_s",
+        "typical_read_s",
+        "typical_apply_s",
+        "typical_core_s",
         "cycle2_s",
         "cycle2_api_s",
         "cycle2_write_s",
+        "cycle2_read_s",
+        "cycle2_apply_s",
+        "cycle2_core_s",
         "fetch_s",
+        "typical_ratio",
         "ratio",
         "naive_ops",
         "naive_calls",

@@ -55,8 +55,10 @@ class Failure:
 def kind_for_status(status: int, reason: str | None = None) -> FailureKind:
     """How the policy treats an HTTP status.
 
-    A 403 whose reason names a quota or rate limit (Google sometimes answers quota
-    problems with 403) is transient; any other 403 is a permission problem.
+    A 403 whose reason is a per-minute rate limit (Google answers some of those with 403:
+    ``rateLimitExceeded``, ``userRateLimitExceeded``, ``RESOURCE_EXHAUSTED``) is transient.
+    Any other 403 is permanent — including ``storageQuotaExceeded`` and
+    ``dailyLimitExceeded``, which no retry within minutes can fix.
     """
     if status in RETRIABLE_STATUS:
         return "transient"
@@ -64,7 +66,7 @@ def kind_for_status(status: int, reason: str | None = None) -> FailureKind:
         return "auth"
     if status == 403:
         text = (reason or "").lower()
-        if "rate" in text or "quota" in text or "exhausted" in text:
+        if "ratelimitexceeded" in text or "resource_exhausted" in text:
             return "transient"
         return "permission"
     if status == 404:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncer.connectors.google import (
+    APPEND_ROWS,
     SheetMeta,
     build_writes,
     cell_data,
@@ -122,20 +123,17 @@ def test_cell_writes_precede_appends_and_deletions_bottom_up() -> None:
     ]
     batch = build_writes(kept, FRESH, META, FRESH)
     kinds = [next(iter(r)) for r in batch.requests]
-    assert kinds == [
-        "updateCells",
-        "appendCells",
-        "appendCells",
-        "deleteDimension",
-        "deleteDimension",
-    ]
+    assert kinds == ["updateCells", "appendCells", "deleteDimension", "deleteDimension"]
     cell = batch.requests[0]["updateCells"]
     assert cell["start"] == {"sheetId": 0, "rowIndex": 2, "columnIndex": 3}
     assert cell["rows"][0]["values"][0]["userEnteredValue"] == {"stringValue": "=bad"}
-    starts = [r["deleteDimension"]["range"]["startIndex"] for r in batch.requests[3:]]
+    starts = [r["deleteDimension"]["range"]["startIndex"] for r in batch.requests[2:]]
     assert starts == [3, 1]  # bottom-up: the lower row goes first
     assert len(batch.applied) == 3
-    assert batch.requests[1]["appendCells"]["sheetId"] == 7
+    append = batch.requests[1]["appendCells"]
+    assert append["sheetId"] == 7
+    ids = [row["values"][0]["userEnteredValue"]["stringValue"] for row in append["rows"]]
+    assert ids == ["A1", "A3"]  # one appendCells per history tab, rows in plan order
 
 
 def test_adjacent_removals_merge_into_one_range() -> None:
@@ -268,6 +266,11 @@ def test_google_error_bodies_are_classified() -> None:
             "https://sheets.googleapis.com/v4/spreadsheets/x:batchUpdate",
             "spreadsheets.batchUpdate",
         ),
+        (
+            "post",
+            "https://sheets.googleapis.com/v4/spreadsheets/x/values:batchGetByDataFilter",
+            "values.batchGetByDataFilter",
+        ),
         ("get", "https://sheets.googleapis.com/v4/spreadsheets/x", "spreadsheets.get"),
         ("get", "https://www.googleapis.com/drive/v3/files/x", "drive.files.get"),
         ("get", "https://www.googleapis.com/drive/v3/files/x/export", "drive.files.export"),
@@ -275,9 +278,9 @@ def test_google_error_bodies_are_classified() -> None:
 )
 def test_calls_are_named_by_api_method(method: str, url: str, name: str) -> None:
     """Call counters use the API method's name."""
-    from syncer.connectors.google import _call_name
+    from syncer.connectors.google import call_name
 
-    assert _call_name(method, url) == name
+    assert call_name(method, url) == name
 
 
 @given(st.sets(st.integers(0, 39), min_size=1, max_size=40))
@@ -316,3 +319,33 @@ def test_removals_cover_exactly_the_moved_rows_bottom_up(moved: set[int]) -> Non
     assert kinds.index("deleteDimension") > max(
         i for i, k in enumerate(kinds) if k == "appendCells"
     )
+
+
+def test_history_rows_are_appended_in_groups_in_plan_order() -> None:
+    """Many archived rows become few appendCells of at most APPEND_ROWS rows, order kept."""
+    n = APPEND_ROWS * 2 + 1
+    rows = tuple((f"K{i}", "x", "lost") for i in range(n))
+    main = Table("Main", 1, ("id", "name", "status"), rows)
+    snap = Snapshot({"Main": main, "History": HIST})
+    kept = [
+        Resolved(
+            MoveRow(
+                "Main",
+                RowRef(f"K{i}", main.sheet_row(i), main.fingerprint(i)),
+                "History",
+                (("id", f"K{i}"), ("name", "x")),
+                "lost",
+                "archive",
+            ),
+            i,
+        )
+        for i in range(n)
+    ]
+    meta = {"Main": SheetMeta(0, "Main", n + 1, 3), "History": SheetMeta(7, "History", 100, 3)}
+    batch = build_writes(kept, snap, meta, snap)
+    appends = [r["appendCells"] for r in batch.requests if "appendCells" in r]
+    assert [len(a["rows"]) for a in appends] == [APPEND_ROWS, APPEND_ROWS, 1]
+    ids = [
+        row["values"][0]["userEnteredValue"]["stringValue"] for a in appends for row in a["rows"]
+    ]
+    assert ids == [f"K{i}" for i in range(n)]

@@ -124,9 +124,12 @@ def test_permission_error_says_whom_to_share_with() -> None:
 
 
 def test_quota_403_is_transient() -> None:
-    """Google's rate-limit 403 (reason rateLimitExceeded) is retried, not a permission error."""
+    """Only rate-limit 403s are retried; storage and daily quota 403s fail at once."""
     assert kind_for_status(403, "PERMISSION_DENIED rateLimitExceeded") == "transient"
     assert kind_for_status(403, "PERMISSION_DENIED") == "permission"
+    assert kind_for_status(403, "usageLimits userRateLimitExceeded") == "transient"
+    assert kind_for_status(403, "storageQuotaExceeded") == "permission"
+    assert kind_for_status(403, "dailyLimitExceeded") == "permission"
 
 
 def test_401_refreshes_the_token_once() -> None:

@@ -71,7 +71,7 @@ def test_token_expiry_mid_run_refreshes_once(
     store = StateStore(f"sqlite:///{tmp_path}/s.db")
     try:
         assert run_cycle(ledger_for(sid), conn, store, NOW).outcome == "ok"
-        clean_sandbox.auth.tokens.clear()  # every access token now answers 401
+        assert clean_sandbox.expire_tokens() >= 1  # every access token now answers 401
         clean_sandbox.set_values(sid, "Main", "D2", [["paused"]])
         result = run_cycle(ledger_for(sid), conn, store, NOW + timedelta(minutes=5))
     finally:

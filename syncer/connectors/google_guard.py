@@ -1,0 +1,177 @@
+"""Pure parts of the guard read: which ranges to re-read, and the fresh Snapshot they make.
+
+The guard re-reads, per tab the plan involves, the header row, the key column and the
+rows the plan touches (merged into spans). Each :class:`GuardPart` can be named as an A1
+range (for a ``values.batchGet``, whose URL carries at most
+:data:`~syncer.connectors.google_requests.MAX_GUARD_SPANS` spans) or as a ``gridRange``
+data filter (for a ``values.batchGetByDataFilter`` POST, which has no such limit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from syncer.connectors.google_read import fresh_table, key_texts, table_of_values
+from syncer.connectors.google_requests import SheetMeta, column_letter, quote_tab, row_spans
+from syncer.connectors.tabular import guard_requests
+from syncer.model import MoveRow, Plan, SetCell, Snapshot, Table
+
+PartKind = Literal["header", "key", "rows", "all"]
+
+
+@dataclass(frozen=True)
+class GuardPart:
+    """One range of a guard read: a tab's header row, key column, a row span, or all."""
+
+    tab: str
+    header_row: int
+    key_pos: int | None
+    kind: PartKind
+    #: First and last sheet row (1-based, inclusive) of a ``rows`` part.
+    first: int = 0
+    last: int = 0
+
+    def a1(self) -> str:
+        """The part as an A1 range of a ``values.batchGet``."""
+        q = quote_tab(self.tab)
+        if self.kind == "all":
+            return q
+        if self.kind == "header":
+            return f"{q}!{self.header_row}:{self.header_row}"
+        if self.kind == "key":
+            assert self.key_pos is not None
+            letter = column_letter(self.key_pos + 1)
+            return f"{q}!{letter}{self.header_row + 1}:{letter}"
+        return f"{q}!{self.first}:{self.last}"
+
+    def grid_range(self, sheet_id: int) -> dict[str, Any]:
+        """The part as a ``gridRange`` data filter (0-based, end-exclusive indexes)."""
+        grid: dict[str, Any] = {"sheetId": sheet_id}
+        if self.kind == "header":
+            grid.update(startRowIndex=self.header_row - 1, endRowIndex=self.header_row)
+        elif self.kind == "key":
+            assert self.key_pos is not None
+            grid.update(
+                startRowIndex=self.header_row,
+                startColumnIndex=self.key_pos,
+                endColumnIndex=self.key_pos + 1,
+            )
+        elif self.kind == "rows":
+            grid.update(startRowIndex=self.first - 1, endRowIndex=self.last)
+        return {"gridRange": grid}
+
+
+def touched_rows(plan: Plan) -> dict[str, tuple[set[int], set[str]]]:
+    """Per tab, the sheet rows (as read) and the keys of the rows the plan writes."""
+    out: dict[str, tuple[set[int], set[str]]] = {}
+    for op in plan:
+        if isinstance(op, SetCell | MoveRow):
+            rows, keys = out.setdefault(op.tab, (set(), set()))
+            rows.add(op.target.row)
+            if op.target.key:
+                keys.add(op.target.key)
+    return out
+
+
+def guard_parts(
+    plan: Plan,
+    snapshot: Snapshot,
+    meta: Mapping[str, SheetMeta],
+    key_column: str | None,
+    max_spans: int | None,
+) -> list[GuardPart]:
+    """The ranges a guard read needs, for every tab that exists.
+
+    With ``max_spans`` set, a tab whose touched rows form more spans than that is read
+    whole (one ``all`` part); with ``None`` the spans are always listed.
+    """
+    touched = {tab: rows for tab, (rows, _keys) in touched_rows(plan).items()}
+    parts: list[GuardPart] = []
+    key = plan.key_column or key_column
+    for req in guard_requests(plan, snapshot):
+        if req.name not in meta:
+            continue
+        old = snapshot.get(req.name)
+        header_row = old.header_row if old else req.header_row
+        key_pos = old.index_of(key) if old and key else None
+        rows = touched.get(req.name)
+        limit = max_spans if max_spans is not None else len(rows or ())
+        spans = row_spans(rows, max_spans=limit) if rows else []
+        if spans is None:
+            parts.append(GuardPart(req.name, header_row, key_pos, "all"))
+            continue
+        parts.append(GuardPart(req.name, header_row, key_pos, "header"))
+        if key_pos is not None:
+            parts.append(GuardPart(req.name, header_row, key_pos, "key"))
+        parts.extend(
+            GuardPart(req.name, header_row, key_pos, "rows", start, end) for start, end in spans
+        )
+    return parts
+
+
+def guard_snapshot(
+    parts: Sequence[GuardPart],
+    values: Sequence[Sequence[Sequence[Any]]],
+    meta: Mapping[str, SheetMeta],
+    touched: Mapping[str, tuple[set[int], set[str]]] | None = None,
+) -> Snapshot:
+    """The fresh Snapshot a guard read makes: ``values[i]`` answers ``parts[i]``.
+
+    A tab read whole (an ``all`` part) is typed only where the guard looks: the header,
+    the key column, and the rows at a ``touched`` position or holding a ``touched``
+    key (see :func:`touched_rows`); with no ``touched`` it is typed in full."""
+    header: dict[str, Sequence[Any]] = {}
+    keys: dict[str, Sequence[Sequence[Any]]] = {}
+    rows: dict[str, dict[int, Sequence[Any]]] = {}
+    tables: dict[str, Table] = {}
+    first: dict[str, GuardPart] = {}
+    for part, vals in zip(parts, values, strict=True):
+        first.setdefault(part.tab, part)
+        if part.kind == "all":
+            sid = meta[part.tab].sheet_id
+            wanted = None if touched is None else touched.get(part.tab, (set(), set()))
+            if wanted is None or part.key_pos is None:
+                tables[part.tab] = table_of_values(part.tab, part.header_row, vals, sid)
+            else:
+                tables[part.tab] = _lean_table(part, vals, sid, *wanted)
+        elif part.kind == "header":
+            header[part.tab] = vals[0] if vals else []
+        elif part.kind == "key":
+            keys[part.tab] = vals
+        else:
+            found = rows.setdefault(part.tab, {})
+            for offset, row in enumerate(vals):
+                found[part.first + offset] = row
+    for tab, part in first.items():
+        if tab in tables:
+            continue
+        tables[tab] = fresh_table(
+            tab,
+            part.header_row,
+            header.get(tab, []),
+            part.key_pos,
+            keys.get(tab, []),
+            rows.get(tab, {}),
+            meta[tab].sheet_id,
+        )
+    return Snapshot(tables=tables, change_token=None)
+
+
+def _lean_table(
+    part: GuardPart, vals: Sequence[Sequence[Any]], sheet_id: int, rows: set[int], keys: set[str]
+) -> Table:
+    """A whole-tab guard read typed only at the header, key column and wanted rows."""
+    hr, kp = part.header_row, part.key_pos
+    assert kp is not None
+    below = vals[hr:]
+    column = [[r[kp]] if len(r) > kp else [] for r in below]
+    texts = key_texts(column)
+    full = {
+        hr + 1 + i: row
+        for i, row in enumerate(below)
+        if hr + 1 + i in rows or (i < len(texts) and texts[i] in keys)
+    }
+    header = vals[hr - 1] if len(vals) >= hr else []
+    return fresh_table(part.tab, hr, header, kp, column, full, sheet_id)

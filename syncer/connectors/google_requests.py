@@ -1,0 +1,442 @@
+"""Pure building of Sheets request bodies: A1 names, typed cells, the write batch.
+
+Nothing here does I/O. :func:`build_writes` turns the operations the guard kept into
+one ``spreadsheets.batchUpdate`` worth of requests (see docs/google.md): ``updateCells``
+with *typed* values (``stringValue`` for text, so user text starting with ``=``, ``+``,
+``-`` or ``@`` is never parsed; dates as serial numbers with a date format),
+``appendCells`` for history rows, then ``deleteDimension`` of archived rows bottom-up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from gspread.exceptions import NoValidUrlKeyFound
+from gspread.utils import extract_id_from_url
+
+from syncer.errors import ConfigError
+from syncer.guard import Resolved
+from syncer.model import (
+    AddColumn,
+    CellValue,
+    Dropped,
+    EnsureTab,
+    MoveRow,
+    Operation,
+    ReplaceTab,
+    SetCell,
+    Snapshot,
+    Table,
+    canonical,
+)
+
+#: Google rejects request bodies above ~10 MB; staying under 2 MB keeps each call quick.
+MAX_BODY_BYTES = 2_000_000
+#: History rows per ``appendCells`` request (keeps each request well under the limit).
+APPEND_ROWS = 500
+#: More touched-row spans than this and the guard cannot name them in a GET URL: it
+#: sends them as gridRange filters of one batchGetByDataFilter POST instead.
+MAX_GUARD_SPANS = 200
+#: More spans than this and the touched rows are spread all over the tab: the guard
+#: reads the tab whole (about the same bytes, one range) and types only what it checks.
+MAX_FILTER_SPANS = 1000
+DATE_PATTERN = "yyyy-mm-dd"
+DATETIME_PATTERN = "yyyy-mm-dd hh:mm"
+_EPOCH = datetime(1899, 12, 30)
+
+
+def spreadsheet_id(ref: str) -> str:
+    """The spreadsheet id in ``ref``: an id, or a ``docs.google.com`` URL."""
+    ref = ref.strip()
+    if "/" not in ref:
+        if not ref:
+            raise ConfigError("source.spreadsheet is empty: give the spreadsheet's id or URL")
+        return ref
+    try:
+        return str(extract_id_from_url(ref))
+    except NoValidUrlKeyFound as exc:
+        raise ConfigError(
+            f"source.spreadsheet {ref!r} is not a spreadsheet URL; copy it from the browser "
+            "(https://docs.google.com/spreadsheets/d/<id>/edit) or give the id alone"
+        ) from exc
+
+
+def quote_tab(title: str) -> str:
+    """A tab title as an A1 sheet reference: ``'Sheet 1'`` (quotes doubled)."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+def column_letter(col: int) -> str:
+    """1 → ``A``, 27 → ``AA``."""
+    if col < 1:
+        raise ValueError(f"column numbers start at 1, got {col}")
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def serial_of(value: date | datetime) -> float:
+    """Sheets' serial number of a date (days since 1899-12-30, wall-clock time)."""
+    if isinstance(value, datetime):
+        naive = value.replace(tzinfo=None)
+        return (naive - _EPOCH).total_seconds() / 86400.0
+    return float((value - _EPOCH.date()).days)
+
+
+def cell_data(value: CellValue) -> dict[str, Any]:
+    """A typed ``CellData`` for ``value``; text is ``stringValue`` so it is never parsed."""
+    if value.__class__ is str:  # the common case first
+        return {"userEnteredValue": {"stringValue": value}}
+    if value is None:
+        return {}
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, int | float):
+        return {"userEnteredValue": {"numberValue": value}}
+    if isinstance(value, datetime | date):
+        is_dt = isinstance(value, datetime)
+        fmt = {
+            "type": "DATE_TIME" if is_dt else "DATE",
+            "pattern": DATETIME_PATTERN if is_dt else DATE_PATTERN,
+        }
+        return {
+            "userEnteredValue": {"numberValue": serial_of(value)},
+            "userEnteredFormat": {"numberFormat": fmt},
+        }
+    return {"userEnteredValue": {"stringValue": str(value)}}
+
+
+def fields_for(cells: Iterable[Mapping[str, Any]]) -> str:
+    dated = any("userEnteredFormat" in c for c in cells)
+    return "userEnteredValue,userEnteredFormat.numberFormat" if dated else "userEnteredValue"
+
+
+def row_data(values: Sequence[CellValue]) -> dict[str, Any]:
+    """A ``RowData`` of typed cells (text, the common case, without a function call)."""
+    return {
+        "values": [
+            {"userEnteredValue": {"stringValue": v}} if v.__class__ is str else cell_data(v)
+            for v in values
+        ]
+    }
+
+
+def row_spans(
+    rows: Iterable[int], max_spans: int = MAX_GUARD_SPANS
+) -> list[tuple[int, int]] | None:
+    """Sorted 1-based sheet rows merged into inclusive spans; None when too many spans."""
+    spans: list[tuple[int, int]] = []
+    for row in sorted(set(rows)):
+        if spans and row <= spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], row)
+        else:
+            spans.append((row, row))
+    return spans if len(spans) <= max_spans else None
+
+
+def chunk_requests(
+    requests_: Sequence[Mapping[str, Any]], limit: int = MAX_BODY_BYTES
+) -> list[list[Mapping[str, Any]]]:
+    """Consecutive groups of requests whose JSON stays under ``limit`` bytes (order kept)."""
+    chunks: list[list[Mapping[str, Any]]] = []
+    size = 0
+    for req in requests_:
+        n = len(json.dumps(req, ensure_ascii=False).encode()) + 2  # ", " between items
+        if chunks and size + n <= limit:
+            chunks[-1].append(req)
+            size += n
+        else:
+            chunks.append([req])
+            size = n + len('{"requests": []}')
+    return chunks
+
+
+@dataclass(frozen=True)
+class SheetMeta:
+    """One tab's structure: id, title and grid size."""
+
+    sheet_id: int
+    title: str
+    rows: int
+    cols: int
+
+
+def parse_metadata(body: Mapping[str, Any]) -> dict[str, SheetMeta]:
+    """Tabs by title from a ``spreadsheets.get`` body."""
+    out: dict[str, SheetMeta] = {}
+    for sheet in body.get("sheets", []):
+        props = sheet.get("properties", {})
+        grid = props.get("gridProperties", {})
+        meta = SheetMeta(
+            sheet_id=int(props.get("sheetId", 0)),
+            title=str(props.get("title", "")),
+            rows=int(grid.get("rowCount", 0)),
+            cols=int(grid.get("columnCount", 0)),
+        )
+        out[meta.title] = meta
+    return out
+
+
+@dataclass
+class WriteBatch:
+    """What :func:`build_writes` decided: the requests, and the fate of each operation."""
+
+    new_tabs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    applied: list[Operation] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    moves: list[MoveRow] = field(default_factory=list)
+    #: (tab, sheet row, column number, op) of every row-addressed cell write.
+    cells: list[tuple[str, int, int, SetCell]] = field(default_factory=list)
+    #: tab → fresh data-row indexes removed from it.
+    removed: dict[str, set[int]] = field(default_factory=dict)
+
+
+@dataclass
+class _Tab:
+    meta: SheetMeta | None
+    header_row: int
+    header: list[str]
+    grid_rows: int
+    grid_cols: int
+
+
+def _op_phase(op: Operation) -> int:
+    return {"ensure_tab": 0, "add_column": 1, "set_cell": 2, "replace_tab": 2, "move_row": 3}[
+        op.kind
+    ]
+
+
+def build_writes(
+    kept: Sequence[Resolved],
+    fresh: Snapshot,
+    meta: Mapping[str, SheetMeta],
+    snapshot: Snapshot,
+) -> WriteBatch:
+    """Pure: the ``spreadsheets.batchUpdate`` requests for the guard's kept operations.
+
+    Row numbers come from ``fresh`` (the guard read). Order: grid growth, header and cell
+    writes, the errors tab, history appends, then row deletions bottom-up — so earlier
+    requests never address rows a deletion shifted. Tabs missing from ``meta`` are listed
+    in ``new_tabs`` and must exist (with their ids in ``meta``) before calling this again.
+    """
+    out = WriteBatch()
+    tabs: dict[str, _Tab] = {}
+    for title, m in meta.items():
+        table = fresh.get(title)
+        tabs[title] = _Tab(
+            meta=m,
+            header_row=table.header_row if table else 1,
+            header=list(table.header) if table else [],
+            grid_rows=m.rows,
+            grid_cols=m.cols,
+        )
+    grow: list[dict[str, Any]] = []
+    cells: list[dict[str, Any]] = []
+    replace: list[dict[str, Any]] = []
+    appends: dict[int, list[list[CellValue]]] = {}  # history sheet id → rows, in order
+    deletions: dict[int, set[int]] = {}
+
+    def need_tab(title: str, header: Sequence[str]) -> _Tab | None:
+        tab = tabs.get(title)
+        if tab is None:
+            out.new_tabs.setdefault(title, tuple(header))
+        return tab
+
+    def fit(tab: _Tab, rows: int, cols: int) -> None:
+        assert tab.meta is not None
+        sizes = (("COLUMNS", cols, tab.grid_cols), ("ROWS", rows, tab.grid_rows))
+        for dimension, want, have in sizes:
+            if want > have:
+                grow.append(
+                    {
+                        "appendDimension": {
+                            "sheetId": tab.meta.sheet_id,
+                            "dimension": dimension,
+                            "length": want - have,
+                        }
+                    }
+                )
+        tab.grid_cols = max(tab.grid_cols, cols)
+        tab.grid_rows = max(tab.grid_rows, rows)
+
+    def write_cell(tab: _Tab, row: int, col: int, value: CellValue) -> None:
+        assert tab.meta is not None
+        fit(tab, row, col)
+        cells.append(update_cell(tab.meta.sheet_id, row, col, value))
+
+    def add_header(tab: _Tab, column: str) -> None:
+        if column in tab.header:
+            return
+        while tab.header and not tab.header[-1]:
+            tab.header.pop()
+        tab.header.append(column)
+        write_cell(tab, tab.header_row, len(tab.header), column)
+
+    ordered = sorted(kept, key=lambda r: _op_phase(r.op))
+    for resolved in ordered:
+        op = resolved.op
+        if isinstance(op, EnsureTab):
+            if need_tab(op.tab, op.header) is None:
+                continue
+            out.applied.append(op)
+        elif isinstance(op, AddColumn):
+            tab = tabs.get(op.tab)
+            if tab is None:
+                out.dropped.append(Dropped(op, f"tab {op.tab!r} does not exist"))
+                continue
+            add_header(tab, op.column)
+            out.applied.append(op)
+        elif isinstance(op, SetCell):
+            tab = tabs.get(op.tab)
+            if tab is None:
+                out.dropped.append(Dropped(op, f"tab {op.tab!r} does not exist"))
+            elif resolved.index is None:
+                out.dropped.append(
+                    Dropped(op, f"row of {op.target.key or op.target.row!r} not found")
+                )
+            elif op.column not in tab.header:
+                out.dropped.append(
+                    Dropped(op, f"column {op.column!r} is not in the header of {op.tab!r}")
+                )
+            else:
+                row = tab.header_row + 1 + resolved.index
+                col = tab.header.index(op.column) + 1
+                write_cell(tab, row, col, op.value)
+                out.cells.append((op.tab, row, col, op))
+                out.applied.append(op)
+        elif isinstance(op, ReplaceTab):
+            tab = need_tab(op.tab, ())
+            if tab is None:
+                continue
+            old = snapshot.get(op.tab)
+            if old is not None and _same_content(old, op.rows):
+                out.applied.append(op)
+                continue
+            assert tab.meta is not None
+            width = max([1, *(len(r) for r in op.rows)])
+            fit(tab, len(op.rows), width)
+            rows = [row_data(r) for r in op.rows]
+            replace.append(
+                {
+                    "updateCells": {
+                        "range": {
+                            "sheetId": tab.meta.sheet_id,
+                            "startRowIndex": 0,
+                            "endRowIndex": tab.grid_rows,
+                            "startColumnIndex": 0,
+                            "endColumnIndex": tab.grid_cols,
+                        },
+                        "rows": rows,
+                        "fields": "userEnteredValue",
+                    }
+                }
+            )
+            out.applied.append(op)
+        else:
+            main = tabs.get(op.tab)
+            history = need_tab(op.history_tab, tuple(c for c, _ in op.values))
+            if history is None:
+                continue
+            if main is None or main.meta is None or resolved.index is None:
+                out.dropped.append(Dropped(op, f"row of {op.target.key!r} not found"))
+                continue
+            assert history.meta is not None
+            for column, _ in op.values:
+                add_header(history, column)
+            by_column = dict(op.values)
+            values = [by_column.get(c) for c in history.header]
+            appends.setdefault(history.meta.sheet_id, []).append(values)
+            out.removed.setdefault(op.tab, set()).add(resolved.index)
+            deletions.setdefault(main.meta.sheet_id, set()).add(
+                main.header_row + 1 + resolved.index
+            )
+            out.applied.append(op)
+            out.moves.append(op)
+    if out.new_tabs:
+        return out
+    removals = [
+        delete_rows(sid, start, end)
+        for sid, rows in deletions.items()
+        for start, end in reversed(row_spans(rows, max_spans=len(rows)) or [])
+    ]
+    appended = [
+        append_rows(sid, rows[i : i + APPEND_ROWS])
+        for sid, rows in appends.items()
+        for i in range(0, len(rows), APPEND_ROWS)
+    ]
+    out.requests = [*grow, *cells, *replace, *appended, *removals]
+    return out
+
+
+def _same_content(table: Table, rows: Sequence[Sequence[CellValue]]) -> bool:
+    """True when a tab read as ``table`` already shows ``rows`` (header first)."""
+    current: list[list[CellValue]] = [list(table.header), *(list(r) for r in table.rows)]
+
+    def norm(rs: Sequence[Sequence[CellValue]]) -> list[list[str]]:
+        out = [[canonical(v) for v in r] for r in rs]
+        for r in out:
+            while r and not r[-1]:
+                r.pop()
+        while out and not out[-1]:
+            out.pop()
+        return out
+
+    return norm(current) == norm(rows)
+
+
+def update_cell(sheet_id: int, row: int, col: int, value: CellValue) -> dict[str, Any]:
+    """An ``updateCells`` writing ``value`` typed into one cell (1-based row and column);
+    ``None`` clears the value."""
+    data = cell_data(value)
+    return {
+        "updateCells": {
+            "start": {"sheetId": sheet_id, "rowIndex": row - 1, "columnIndex": col - 1},
+            "rows": [{"values": [data]}],
+            "fields": fields_for([data]),
+        }
+    }
+
+
+def append_row(sheet_id: int, values: Sequence[CellValue]) -> dict[str, Any]:
+    """An ``appendCells`` adding one row of typed cells below a tab's last row."""
+    return append_rows(sheet_id, [values])
+
+
+def append_rows(sheet_id: int, rows: Sequence[Sequence[CellValue]]) -> dict[str, Any]:
+    """One ``appendCells`` adding ``rows`` of typed cells, in order, below the last row."""
+    data = [row_data(r) for r in rows]
+    return {
+        "appendCells": {
+            "sheetId": sheet_id,
+            "rows": data,
+            "fields": fields_for(c for r in data for c in r["values"]),
+        }
+    }
+
+
+def delete_rows(sheet_id: int, first: int, last: int) -> dict[str, Any]:
+    """A ``deleteDimension`` of sheet rows ``first``..``last`` (1-based, inclusive)."""
+    return {
+        "deleteDimension": {
+            "range": {
+                "sheetId": sheet_id,
+                "dimension": "ROWS",
+                "startIndex": first - 1,
+                "endIndex": last,
+            }
+        }
+    }
+
+
+def trimmed(keys: Sequence[str]) -> list[str]:
+    out = list(keys)
+    while out and not out[-1]:
+        out.pop()
+    return out

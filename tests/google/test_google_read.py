@@ -1,0 +1,209 @@
+"""Typing value ranges into Tables, and the guard's ranges (A1 and gridRange)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from conftest import HEADER, MakeConnector, MakeSheet, customer_rows, ledger_for
+from hypothesis import given
+from hypothesis import strategies as st
+
+from syncer.connectors.base import TabRequest
+from syncer.connectors.google import (
+    MAX_FILTER_SPANS,
+    fresh_table,
+    parse_cell,
+    parse_row,
+    table_of_values,
+)
+from syncer.connectors.google_guard import GuardPart, guard_parts, guard_snapshot
+from syncer.connectors.google_read import key_texts
+from syncer.connectors.google_requests import SheetMeta
+from syncer.connectors.tabular import table_from_rows
+from syncer.engine import run_cycle
+from syncer.model import MoveRow, Plan, RowRef, Snapshot, Table, canonical, is_blank
+from syncer.state import StateStore
+
+#: What a values.batchGet can hold: JSON scalars, with date-like texts well represented.
+json_cell = st.one_of(
+    st.none(),
+    st.just(""),
+    st.just("  "),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.dates().map(date.isoformat),
+    st.datetimes().map(lambda d: d.strftime("%Y-%m-%d %H:%M")),
+    st.sampled_from(["2024-13-01", "2024-02-30", "abcd-ef-ghij", "2024-03-01 25:00"]),
+)
+
+
+@given(st.lists(json_cell, max_size=8))
+def test_parse_row_types_like_parse_cell(row: list[Any]) -> None:
+    """The fast row parser gives parse_cell's value for every cell, trailing empties cut."""
+    typed = [parse_cell(v) for v in row]
+    while typed and is_blank(typed[-1]):
+        typed.pop()
+    assert parse_row(row) == tuple(typed)
+
+
+@given(st.lists(st.lists(json_cell, max_size=6), max_size=8), st.integers(1, 3))
+def test_table_of_values_equals_the_two_pass_build(
+    values: list[list[Any]], header_row: int
+) -> None:
+    """One-pass Table building matches table_from_rows over parse_cell of every cell."""
+    two_pass = table_from_rows("t", header_row, [[parse_cell(v) for v in r] for r in values], 4)
+    assert table_of_values("t", header_row, values, 4) == two_pass
+
+
+def test_iso_texts_become_dates_and_others_stay_text() -> None:
+    """ISO dates and date-times are typed; other date displays and bad dates stay text."""
+    row = ["2024-03-01", "2024-03-01 09:05", "2024/3/1", "2024-02-30", 5, True, ""]
+    assert parse_row(row) == (
+        date(2024, 3, 1),
+        datetime(2024, 3, 1, 9, 5),
+        "2024/3/1",
+        "2024-02-30",
+        5,
+        True,
+    )
+
+
+def test_guard_parts_name_spans_in_a1_or_as_grid_ranges() -> None:
+    """Few spans stay A1 ranges; over the limit the tab is read whole, unless unlimited."""
+    rows = tuple((f"K{i}", "x") for i in range(10))
+    main = Table("Main", 1, ("id", "name"), rows, sheet_id=3)
+    snap = Snapshot({"Main": main})
+    ops = tuple(
+        MoveRow(
+            tab="Main",
+            target=RowRef(f"K{i}", main.sheet_row(i), main.fingerprint(i)),
+            history_tab="History",
+            values=(("id", f"K{i}"),),
+            reason="lost",
+            rule="archive",
+        )
+        for i in (0, 2, 4)
+    )
+    plan = Plan("t", ops, key_column="id")
+    meta = {"Main": SheetMeta(3, "Main", 100, 5)}
+    parts = guard_parts(plan, snap, meta, "id", 200)
+    assert [p.a1() for p in parts] == [
+        "'Main'!1:1",
+        "'Main'!A2:A",
+        "'Main'!2:2",
+        "'Main'!4:4",
+        "'Main'!6:6",
+    ]
+    assert [p.kind for p in guard_parts(plan, snap, meta, "id", 2)] == ["all"]
+    unlimited = guard_parts(plan, snap, meta, "id", None)
+    assert len(unlimited) == 5
+    assert unlimited[1].grid_range(3) == {
+        "gridRange": {"sheetId": 3, "startRowIndex": 1, "startColumnIndex": 0, "endColumnIndex": 1}
+    }
+    assert GuardPart("Main", 1, 0, "rows", 4, 6).grid_range(3) == {
+        "gridRange": {"sheetId": 3, "startRowIndex": 3, "endRowIndex": 6}
+    }
+
+
+def test_scattered_archives_are_guarded_by_one_data_filter_read(
+    tmp_path: Path, make_sheet: MakeSheet, make_connector: MakeConnector
+) -> None:
+    """More touched spans than a URL holds: one batchGetByDataFilter, no whole-tab re-read."""
+    sid = make_sheet({"Main": customer_rows(600, lost_every=2), "History": [HEADER[:6]]})
+    conn = make_connector(sid)
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    try:
+        result = run_cycle(ledger_for(sid), conn, store, datetime(2026, 3, 2, tzinfo=UTC))
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    assert result.archived == 300
+    assert conn.calls["values.batchGetByDataFilter"] == 1
+    assert conn.calls["values.batchGet"] == 2  # the read and the post-write key check
+
+
+def fresh_table_reference(
+    header_row: int,
+    header_values: list[Any],
+    key_pos: int | None,
+    key_values: list[list[Any]],
+    full_rows: dict[int, list[Any]],
+) -> Table:
+    """The guard's fresh Table built the slow, obvious way: a grid, then table_from_rows."""
+    n = max([len(key_values), *(r - header_row for r in full_rows)])
+    grid: list[list[Any]] = [[] for _ in range(header_row - 1)]
+    grid.append([parse_cell(v) for v in header_values])
+    for i in range(n):
+        if header_row + 1 + i in full_rows:
+            grid.append([parse_cell(v) for v in full_rows[header_row + 1 + i]])
+        elif key_pos is not None and i < len(key_values) and key_values[i]:
+            grid.append([None] * key_pos + [parse_cell(key_values[i][0])])
+        else:
+            grid.append([])
+    return table_from_rows("t", header_row, grid, 2)
+
+
+@given(
+    st.integers(1, 3),
+    st.lists(json_cell, max_size=5),
+    st.one_of(st.none(), st.integers(0, 3)),
+    st.lists(st.lists(json_cell, max_size=1), max_size=8),
+    st.dictionaries(st.integers(2, 14), st.lists(json_cell, max_size=5), max_size=4),
+)
+def test_fresh_table_matches_the_reference_build(
+    header_row: int,
+    header_values: list[Any],
+    key_pos: int | None,
+    key_values: list[list[Any]],
+    full_rows: dict[int, list[Any]],
+) -> None:
+    """The one-pass guard Table equals the grid-then-table_from_rows construction."""
+    full = {r: v for r, v in full_rows.items() if r > header_row}
+    expected = fresh_table_reference(header_row, header_values, key_pos, key_values, full)
+    got = fresh_table("t", header_row, header_values, key_pos, key_values, full, 2)
+    assert got == expected
+
+
+@given(st.lists(st.lists(json_cell, max_size=1), max_size=10))
+def test_key_texts_match_the_tables_key_column(column: list[list[Any]]) -> None:
+    """The post-write key check's fast path gives the Table's canonical key column."""
+    rows = [["id"], *([parse_cell(r[0])] if r else [] for r in column)]
+    table = table_from_rows("t", 1, rows)
+    assert key_texts(column) == [canonical(v) for v in table.column_values("id")]
+
+
+def test_spans_all_over_the_tab_are_guarded_by_one_whole_tab_read(
+    tmp_path: Path, make_sheet: MakeSheet, make_connector: MakeConnector
+) -> None:
+    """Over MAX_FILTER_SPANS spans: the tab is read whole once, and the cycle is right."""
+    n = 2 * (MAX_FILTER_SPANS + 50)
+    sid = make_sheet({"Main": customer_rows(n, lost_every=2), "History": [HEADER[:6]]})
+    conn = make_connector(sid)
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    try:
+        result = run_cycle(ledger_for(sid), conn, store, datetime(2026, 3, 2, tzinfo=UTC))
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    assert result.archived == n // 2
+    assert conn.calls["values.batchGetByDataFilter"] == 0
+    assert conn.calls["values.batchGet"] == 3  # read, whole-tab guard, post-write check
+    left = conn.read([TabRequest("Main")]).tables["Main"]
+    assert [r[3] for r in left.rows] == ["active"] * (n // 2)
+
+
+def test_lean_whole_tab_guard_types_exactly_the_rows_it_checks() -> None:
+    """A whole-tab guard read types the touched rows (by position or key) in full, and
+    every other row only by its key."""
+    values: list[list[Any]] = [["id", "name"]] + [[f"K{i}", f"n{i}"] for i in range(8)]
+    part = GuardPart("Main", 1, 0, "all")
+    meta = {"Main": SheetMeta(3, "Main", 100, 5)}
+    lean = guard_snapshot([part], [values], meta, {"Main": ({3}, {"K6"})}).tables["Main"]
+    full = table_of_values("Main", 1, values, 3)
+    assert lean.header == full.header
+    assert [lean.rows[i] == full.rows[i] for i in range(8)] == [i in (1, 6) for i in range(8)]
+    assert [lean.rows[i][0] for i in range(8)] == [f"K{i}" for i in range(8)]
