@@ -21,6 +21,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from syncer.i18n import Locale, register, t
 from syncer.ledger import LedgerConfig
 from syncer.model import (
@@ -34,7 +36,13 @@ from syncer.model import (
     Table,
     is_blank,
 )
-from syncer.rules.base import PreviousState, cell_text, ledger_row_keys, row_ref
+from syncer.rules.base import (
+    PreviousState,
+    cell_text,
+    column_texts,
+    ledger_row_keys,
+    row_ref,
+)
 from syncer.rules.base import column as column_cells
 from syncer.values import mask_phone, parse_datetime
 
@@ -107,7 +115,7 @@ def annotation_ops(
         if finding.tab == table.name and finding.row is not None:
             by_row[finding.row].append(finding)
     current = column_cells(table, column)
-    rows = {table.sheet_row(i) for i, v in enumerate(current) if not is_blank(v)}
+    rows = set(_filled_rows(table, column))
     rows.update(by_row)
     keys: list[str | None] | None = None
     for sheet_row in sorted(rows):
@@ -131,6 +139,20 @@ def annotation_ops(
             )
         )
     return ops
+
+
+def _filled_rows(table: Table, column: str) -> list[int]:
+    """Sheet rows whose ``column`` cell is not blank (none when the column is absent).
+
+    A cell's trimmed text (:func:`~syncer.rules.base.column_texts`, shared with the
+    rules) is empty exactly when the cell is blank, so one C-level pass finds them.
+    """
+    if table.index_of(column) is None:
+        return []
+    texts = column_texts(table, column)
+    filled = np.flatnonzero(np.fromiter(map(bool, texts), dtype=bool, count=len(texts)))
+    first = table.header_row + 1
+    return [first + i for i in filled.tolist()]
 
 
 # --- the errors tab ----------------------------------------------------------------------

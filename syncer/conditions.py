@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -150,20 +151,22 @@ class _Evaluator:
         """``test`` applied once per distinct trimmed text of ``column``."""
         texts = self.texts(column)
         answers = {text: test(text) for text in set(texts)}
-        return np.fromiter((answers[x] for x in texts), dtype=bool, count=self.size)
+        return np.fromiter(map(answers.__getitem__, texts), dtype=bool, count=self.size)
 
     def _by_value(self, column: str, test: Callable[[CellValue], bool]) -> BoolArray:
-        """``test`` applied once per distinct (type, value) of ``column``."""
+        """``test`` applied once per distinct (type, value) of ``column``.
+
+        When the filled cells share one type the value alone tells them apart, so the
+        lookups run at C speed; mixed columns key each cell by (type, value), since
+        equal values of different types (``1``, ``1.0``, ``True``) may answer differently.
+        """
         values = self.values(column)
-        answers: dict[tuple[type, Hashable], bool] = {}
-        out = np.empty(self.size, dtype=bool)
-        for i, value in enumerate(values):
-            slot = (type(value), value)
-            hit = answers.get(slot)
-            if hit is None:
-                hit = answers[slot] = test(value)
-            out[i] = hit
-        return out
+        if len(set(map(type, values)) - {type(None)}) <= 1:
+            answers = {value: test(value) for value in set(values)}
+            return np.fromiter(map(answers.__getitem__, values), dtype=bool, count=self.size)
+        slots: list[tuple[type, Hashable]] = list(zip(map(type, values), values, strict=True))
+        by_slot = {slot: test(cast(CellValue, slot[1])) for slot in set(slots)}
+        return np.fromiter(map(by_slot.__getitem__, slots), dtype=bool, count=self.size)
 
     def _compare(self, node: Compare) -> BoolArray:
         column, op = node.column, node.op

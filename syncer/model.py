@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Literal
 
 #: A cell as connectors deliver it: typed, as people see it. Empty cells are ``None``.
@@ -78,13 +79,15 @@ class Table:
         return [row[pos] if pos < len(row) else None for row in self.rows]
 
     def row_dict(self, index: int) -> dict[str, CellValue]:
-        """Data row ``index`` as ``{column: value}`` over the named header columns."""
+        """Data row ``index`` as ``{column: value}`` over the named header columns
+        (a repeated header name holds its last column's value)."""
         row = self.rows[index]
-        return {
-            name: (row[pos] if pos < len(row) else None)
-            for pos, name in enumerate(self.header)
-            if name
-        }
+        width = len(self.header)
+        if len(row) < width:
+            row = row + (None,) * (width - len(row))
+        named = dict(zip(self.header, row, strict=False))  # stops at the header's end
+        named.pop("", None)
+        return named
 
     def is_blank_row(self, index: int) -> bool:
         """True when every cell of data row ``index`` is empty."""
@@ -101,9 +104,27 @@ class Table:
         the write, over the columns of the *read* header: any change a person made to the
         row in between makes them differ, while a column inserted elsewhere does not.
         """
-        names = sorted({c for c in (self.header if columns is None else columns) if c})
-        parts = [f"{name}\x1f{canonical(self.cell(index, name))}" for name in names]
+        layout = _layout(self.header, None if columns is None else tuple(columns))
+        row = self.rows[index]
+        size = len(row)
+        parts = [
+            f"{name}\x1f{canonical(row[pos]) if pos is not None and pos < size else ''}"
+            for name, pos in layout
+        ]
         return hashlib.blake2b("\x1e".join(parts).encode(), digest_size=12).hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _layout(
+    header: tuple[str, ...], columns: tuple[str, ...] | None
+) -> tuple[tuple[str, int | None], ...]:
+    """The sorted named columns a fingerprint covers, each with its first position in
+    ``header`` (None when absent); computed once per header and column list."""
+    names = sorted({c for c in (header if columns is None else columns) if c})
+    first: dict[str, int] = {}
+    for pos, name in enumerate(header):
+        first.setdefault(name, pos)
+    return tuple((name, first.get(name)) for name in names)
 
 
 @dataclass(frozen=True)

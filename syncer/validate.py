@@ -17,12 +17,15 @@ only the ``required`` check; every other check skips them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cached_property
+from itertools import chain
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
@@ -110,7 +113,8 @@ register(
     }
 )
 
-_EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+BoolArray = npt.NDArray[np.bool_]
 _LIST_SEPARATORS = ("，", "、", "；", ";")
 #: Printable ASCII → its full-width form (placeholders are also matched written full width).
 _TO_FULLWIDTH = {code: code + 0xFEE0 for code in range(0x21, 0x7F)}
@@ -139,18 +143,19 @@ def validate(ledger: LedgerConfig, snapshot: Snapshot) -> list[Finding]:
         ]
     findings = header_findings(ledger, table)
     present = [c for c in ledger.columns if table.index_of(c) is not None]
-    keep = [i for i, row in enumerate(table.rows) if not _blank(row)]
-    if not present or not keep:
+    keep = _kept_rows(table.rows)
+    if not present or not table.rows or keep == []:
         return findings
     frame = _frame(table, present, keep)
     views = {
         c: ColumnView(frame[c], ledger.columns[c], ledger.placeholders_for(c)) for c in present
     }
-    schema = build_schema(ledger, views)
+    uniques = _Uniques(views)
+    schema = build_schema(ledger, views, uniques)
     try:
         schema.validate(frame, lazy=True)
     except SchemaErrors as errors:
-        findings.extend(_row_findings(ledger, table, views, errors.failure_cases))
+        findings.extend(_row_findings(ledger, table, uniques, errors.failure_cases))
     return findings
 
 
@@ -204,18 +209,46 @@ def _blank(row: tuple[CellValue, ...]) -> bool:
     return True
 
 
-def _frame(table: Table, columns: list[str], keep: list[int]) -> pd.DataFrame:
-    """The configured columns of the kept rows, as Python objects, indexed by data row."""
+def _kept_rows(rows: Sequence[tuple[CellValue, ...]]) -> list[int] | None:
+    """Indexes of the rows that are not blank, or None when every row is kept.
+
+    A row whose first cell is filled is not blank; only the others are checked cell by
+    cell, so the cost of the common case is one look at each row's first cell.
+    """
+    suspects = [
+        i
+        for i, row in enumerate(rows)
+        if not row or (first := row[0]) is None or (first.__class__ is str and not first.strip())
+    ]
+    blank = {i for i in suspects if _blank(rows[i])}
+    if not blank:
+        return None
+    return [i for i in range(len(rows)) if i not in blank]
+
+
+def _frame(table: Table, columns: list[str], keep: list[int] | None) -> pd.DataFrame:
+    """The configured columns of the kept rows, as Python objects, indexed by data row.
+
+    The grid is filled from one flat iterator over the cells (no per-row Python work
+    when the rows are as wide as the grid, the usual case).
+    """
     positions = [table.index_of(c) for c in columns]
     width = max(p for p in positions if p is not None) + 1
-    source = table.rows if len(keep) == len(table.rows) else [table.rows[i] for i in keep]
-    pad = (None,) * width
-    fixed = [r[:width] if len(r) >= width else (r + pad)[:width] for r in source]
-    grid = np.empty((len(fixed), width), dtype=object)
-    grid[:] = fixed
+    source: Sequence[tuple[CellValue, ...]] = (
+        table.rows if keep is None else [table.rows[i] for i in keep]
+    )
+    if set(map(len, source)) != {width}:
+        pad = (None,) * width
+        source = [r if len(r) == width else (r + pad)[:width] for r in source]
+    grid = np.fromiter(chain.from_iterable(source), dtype=object, count=len(source) * width)
+    grid = grid.reshape(len(source), width)
     named = [(c, p) for c, p in zip(columns, positions, strict=True) if p is not None]
-    block = grid[:, [p for _c, p in named]]
-    return pd.DataFrame(block, index=pd.Index(keep), columns=[c for c, _p in named], dtype=object)
+    picks = [p for _c, p in named]
+    block = grid if picks == list(range(width)) else grid[:, picks]
+    index = pd.RangeIndex(len(source)) if keep is None else pd.Index(keep)
+    return pd.DataFrame(
+        block, index=index, columns=[c for c, _p in named], dtype=object, copy=False
+    )
 
 
 # --- one column, computed once ---------------------------------------------------------
@@ -230,13 +263,29 @@ def _map_distinct(values: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
     return pd.Series(results[codes], index=values.index, dtype=object)
 
 
+def _flags(values: Iterable[object], count: int) -> BoolArray:
+    """A boolean array of the truth of each value (``bool`` at C speed)."""
+    return np.fromiter(map(bool, values), dtype=bool, count=count)
+
+
 @dataclass
 class ColumnView:
-    """A column's values with the derived facts every check needs, computed lazily once."""
+    """A column's values with the derived facts every check needs, computed lazily once.
+
+    Internally everything is a numpy array aligned with ``values`` (one entry per kept
+    row); the public properties wrap them in Series on the same index for pandera.
+    Text work (strip, placeholder lookup, regex, length, case folding) runs once per cell
+    through ``map`` over the string cells only, with no per-cell Python frames.
+    """
 
     values: pd.Series
     spec: ColumnSpec
     placeholders: Sequence[str]
+
+    def as_series(self, data: np.ndarray[Any, Any]) -> pd.Series:
+        """``data`` (one entry per cell) as a Series on the column's index."""
+        series: pd.Series = pd.Series(data, index=self.values.index, dtype=data.dtype, copy=False)
+        return series
 
     @cached_property
     def _array(self) -> np.ndarray[Any, Any]:
@@ -247,7 +296,15 @@ class ColumnView:
         return np.fromiter(map(type, self._array), dtype=object, count=len(self._array))
 
     @cached_property
-    def missing(self) -> np.ndarray[Any, Any]:
+    def _str_mask(self) -> BoolArray:
+        return np.asarray(self._types == str, dtype=bool)  # noqa: E721 (elementwise)
+
+    @cached_property
+    def _all_str(self) -> bool:
+        return bool(self._str_mask.all())
+
+    @cached_property
+    def missing(self) -> BoolArray:
         """True for None and NaN cells (decided from the cell types, without pandas isna)."""
         types = self._types
         flags = np.asarray(types == type(None), dtype=bool)  # noqa: E721 (elementwise)
@@ -259,50 +316,99 @@ class ColumnView:
 
     @cached_property
     def is_str(self) -> pd.Series:
-        return pd.Series(self._types == str, index=self.values.index)  # noqa: E721 (elementwise)
+        return self.as_series(self._str_mask)
 
     @cached_property
     def is_bool(self) -> pd.Series:
-        return pd.Series(self._types == bool, index=self.values.index)  # noqa: E721 (elementwise)
+        return self.as_series(np.asarray(self._types == bool, dtype=bool))  # noqa: E721
 
     @cached_property
-    def _stripped(self) -> np.ndarray[Any, Any]:
+    def _stripped(self) -> list[str]:
         """The stripped text of the string cells only (in order)."""
-        return np.array(list(map(str.strip, self._array[self.is_str.to_numpy()])), dtype=object)
+        strings = self._array if self._all_str else self._array[self._str_mask]
+        return list(map(str.strip, strings))
+
+    @cached_property
+    def _texts(self) -> tuple[np.ndarray[Any, Any] | None, list[str]]:
+        """(positions, texts) of the non-missing cells: stripped text of string cells,
+        the canonical text of the others. Positions are None when every cell is text."""
+        if self._all_str:
+            return None, self._stripped
+        present = ~self.missing
+        positions = np.flatnonzero(present)
+        texts = np.empty(len(self._array), dtype=object)
+        texts[self._str_mask] = self._stripped
+        others = present & ~self._str_mask
+        if others.any():
+            texts[others] = list(map(canonical, self._array[others]))
+        return positions, texts[positions].tolist()
+
+    def _spread(self, positions: np.ndarray[Any, Any] | None, data: Any, fill: Any) -> Any:
+        """``data`` (one entry per position) spread over every cell, ``fill`` elsewhere."""
+        if positions is None:
+            return data
+        out = np.full(len(self._array), fill, dtype=np.asarray(data).dtype)
+        out[positions] = data
+        return out
+
+    @cached_property
+    def _text_array(self) -> np.ndarray[Any, Any]:
+        positions, texts = self._texts
+        out = np.empty(len(self._array), dtype=object)
+        if positions is None:
+            out[:] = texts
+        else:
+            out[positions] = texts
+        return out
 
     @cached_property
     def str_text(self) -> pd.Series:
         """Stripped text of string cells (None elsewhere)."""
         out = np.full(len(self._array), None, dtype=object)
-        out[self.is_str.to_numpy()] = self._stripped
-        return pd.Series(out, index=self.values.index, dtype=object)
+        out[self._str_mask] = self._stripped
+        return self.as_series(out)
 
     @cached_property
     def text(self) -> pd.Series:
         """Stripped text of string cells; the canonical text of other non-empty cells."""
-        raw = self.values
-        stripped = self.str_text
-        others = ~self.missing & ~self.is_str.to_numpy()
-        if others.any():
-            stripped = stripped.copy()
-            stripped[others] = raw[others].map(canonical)
-        return stripped
+        return self.as_series(self._text_array)
+
+    def text_matches(self, pattern: re.Pattern[str]) -> BoolArray:
+        """True where the cell's text (see :attr:`text`) fully matches ``pattern``."""
+        positions, texts = self._texts
+        hits = _flags(map(pattern.fullmatch, texts), len(texts))
+        return np.asarray(self._spread(positions, hits, False), dtype=bool)
+
+    def text_lengths(self) -> np.ndarray[Any, Any]:
+        """The length of each cell's text (0 where the cell is missing)."""
+        positions, texts = self._texts
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        return np.asarray(self._spread(positions, lengths, 0))
 
     @cached_property
-    def empty(self) -> pd.Series:
-        """None, blank text, or a placeholder (as written, in lower/upper case or full width)."""
+    def empty_mask(self) -> BoolArray:
+        """True for None, NaN, blank text and placeholders (see :attr:`empty`)."""
         variants: set[str] = {""}
         for p in self.placeholders:
             for form in (p.strip(), p.strip().lower(), p.strip().upper()):
                 variants |= {form, form.translate(_TO_FULLWIDTH)}
+        hits = np.fromiter(
+            map(variants.__contains__, self._stripped), dtype=bool, count=len(self._stripped)
+        )
+        if self._all_str:
+            return hits
         flags = self.missing.copy()
-        is_str = self.is_str.to_numpy()
-        flags[is_str] = pd.Series(self._stripped, dtype=object).isin(variants).to_numpy()
-        return pd.Series(flags, index=self.values.index)
+        flags[self._str_mask] = hits
+        return flags
+
+    @cached_property
+    def empty(self) -> pd.Series:
+        """None, blank text, or a placeholder (as written, in lower/upper case or full width)."""
+        return self.as_series(self.empty_mask)
 
     @cached_property
     def filled(self) -> pd.Series:
-        return ~self.empty
+        return self.as_series(~self.empty_mask)
 
     def _parsed(self, parse: Callable[[Any], Any]) -> pd.Series:
         """``parse`` of each filled, non-bool cell (None elsewhere), once per distinct value."""
@@ -311,6 +417,18 @@ class ColumnView:
         if usable.any():
             out[usable] = _map_distinct(self.values[usable], parse)
         return out
+
+    def _when_valid(self, parse: Callable[[Any], Any]) -> BoolArray:
+        """Where ``parse`` of a filled, non-bool cell gives a value; cells already holding
+        a date or date-time (which the date parsers always accept) skip the parsing."""
+        usable = ~self.empty_mask & ~self.is_bool.to_numpy()
+        timely = (self._types == date) | (self._types == datetime)
+        ok = np.asarray(usable & timely, dtype=bool)
+        rest = usable & ~timely
+        if rest.any():
+            subset = self.values[rest]
+            ok[rest] = _map_distinct(subset, parse).notna().to_numpy()
+        return ok
 
     @cached_property
     def numbers(self) -> pd.Series:
@@ -326,7 +444,7 @@ class ColumnView:
     def valid_type(self) -> pd.Series:
         """True where the cell is empty or holds a value of the column's type."""
         kind = self.spec.type
-        ok: pd.Series
+        ok: pd.Series | BoolArray
         if kind == "text":
             return pd.Series(True, index=self.values.index)
         if kind == "integer":
@@ -335,20 +453,21 @@ class ColumnView:
         elif kind == "number":
             ok = self.numbers.notna()
         elif kind == "date":
-            ok = self._parsed(parse_date).notna()
+            ok = self._when_valid(parse_date)
         elif kind == "datetime":
-            ok = self._parsed(parse_datetime).notna()
+            ok = self._when_valid(parse_datetime)
         elif kind == "phone":
             ok = self.phones.notna()
         elif kind == "email":
-            ok = self.text.str.fullmatch(_EMAIL).fillna(False).astype(bool) & self.is_str
+            ok = self.text_matches(_EMAIL) & self._str_mask
         elif kind == "choice":
             ok = self.allowed
         elif kind == "multi_choice":
             ok = self._parsed(self._multi_ok).eq(True)
         else:
             ok = self._parsed(parse_bool).notna() | self.is_bool
-        return (ok.astype(bool) | self.empty).astype(bool)
+        flags = np.asarray(ok, dtype=bool) | self.empty_mask
+        return self.as_series(flags)
 
     def _multi_ok(self, value: Any) -> bool:
         allowed = set(self.spec.values or ())
@@ -391,8 +510,59 @@ class ColumnView:
             parsed = self._parsed(parse_date)
             out = parsed.where(parsed.notna(), self.text).map(str)
         else:
-            out = self.text.str.casefold()
+            positions, texts = self._texts
+            folded = np.full(len(self._array), None, dtype=object)
+            if positions is None:
+                folded[:] = list(map(str.casefold, texts))
+            else:
+                folded[positions] = list(map(str.casefold, texts))
+            folded[self.empty_mask] = None
+            return self.as_series(folded)
         return out.where(self.filled)
+
+
+# --- duplicates ------------------------------------------------------------------------
+
+
+def _duplicate_mask(identities: Sequence[pd.Series]) -> BoolArray:
+    """True on rows whose identities are all present and equal another such row's.
+
+    The same answer as ``frame.duplicated(keep=False) & frame.notna().all(axis=1)`` over
+    the identities, from integer codes: each column is factorized once and the codes
+    are combined pairwise (re-factorized after each step, so they never overflow).
+    """
+    codes: np.ndarray[Any, Any] | None = None
+    complete: BoolArray | None = None
+    for identity in identities:
+        column_codes, uniques = pd.factorize(identity.to_numpy(), use_na_sentinel=True)
+        if codes is None or complete is None:
+            codes, complete = column_codes, column_codes >= 0
+            continue
+        complete = complete & (column_codes >= 0)
+        codes, _ = pd.factorize(codes.astype(np.int64) * (len(uniques) + 1) + column_codes)
+    if codes is None or complete is None or not complete.any():
+        return np.zeros(0 if codes is None else len(codes), dtype=bool)
+    counts = np.bincount(codes[complete])
+    return complete & (counts[np.where(complete, codes, 0)] > 1)
+
+
+class _Uniques:
+    """Duplicate masks per unique column or unique_together group, each computed once."""
+
+    def __init__(self, views: dict[str, ColumnView]) -> None:
+        self.views = views
+        self._masks: dict[tuple[str, ...], BoolArray] = {}
+
+    def duplicated(self, columns: tuple[str, ...]) -> BoolArray:
+        """True on rows sharing their identity over ``columns`` with another row."""
+        if columns not in self._masks:
+            self._masks[columns] = _duplicate_mask([self.views[c].identity for c in columns])
+        return self._masks[columns]
+
+    def ok(self, columns: tuple[str, ...]) -> pd.Series:
+        """The check's answer: True where the row has no duplicate over ``columns``."""
+        index = self.views[columns[0]].values.index
+        return pd.Series(~self.duplicated(columns), index=index)
 
 
 # --- the pandera schema -----------------------------------------------------------------
@@ -402,22 +572,29 @@ def _check(name: str, fn: Callable[[pd.Series], pd.Series]) -> pa.Check:
     return pa.Check(lambda s: fn(s), name=name, ignore_na=False)
 
 
-def build_schema(ledger: LedgerConfig, views: dict[str, ColumnView]) -> pa.DataFrameSchema:
+def build_schema(
+    ledger: LedgerConfig, views: dict[str, ColumnView], uniques: _Uniques | None = None
+) -> pa.DataFrameSchema:
     """The pandera schema of the columns in ``views`` (their checks read the views)."""
+    shared = uniques if uniques is not None else _Uniques(views)
     columns: dict[str, pa.Column] = {}
     for name, view in views.items():
         columns[name] = pa.Column(
-            dtype=None, checks=_column_checks(view), nullable=True, required=False, name=name
+            dtype=None,
+            checks=_column_checks(view, shared),
+            nullable=True,
+            required=False,
+            name=name,
         )
     frame_checks = [
-        _check(f"unique_together:{g}", _together_check(views, group))
+        _check(f"unique_together:{g}", _together_check(shared, tuple(group)))
         for g, group in enumerate(ledger.unique_together)
         if all(c in views for c in group)
     ]
     return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, coerce=False)
 
 
-def _column_checks(view: ColumnView) -> list[pa.Check]:
+def _column_checks(view: ColumnView, uniques: _Uniques) -> list[pa.Check]:
     spec = view.spec
     checks: list[pa.Check] = []
     if spec.required:
@@ -432,12 +609,12 @@ def _column_checks(view: ColumnView) -> list[pa.Check]:
         checks.append(
             _check(
                 "pattern",
-                lambda _s: view.text.str.fullmatch(pattern).fillna(False).astype(bool) | view.empty,
+                lambda _s: view.as_series(view.text_matches(pattern) | view.empty_mask),
             )
         )
     if spec.max_length is not None:
         limit = spec.max_length
-        checks.append(_check("max_length", lambda _s: view.text.str.len().fillna(0).le(limit)))
+        checks.append(_check("max_length", lambda _s: view.as_series(view.text_lengths() <= limit)))
     if spec.type in ("integer", "number"):
         if spec.min is not None:
             low = spec.min
@@ -446,26 +623,13 @@ def _column_checks(view: ColumnView) -> list[pa.Check]:
             high = spec.max
             checks.append(_check("max", lambda _s: ~(view.numbers > high)))
     if spec.unique:
-        checks.append(_check("unique", lambda _s: ~_duplicated(view.identity)))
+        name = view.values.name
+        checks.append(_check("unique", lambda _s: uniques.ok((str(name),))))
     return checks
 
 
-def _duplicated(identity: pd.Series) -> pd.Series:
-    """True on every row whose non-empty identity appears more than once."""
-    return (identity.notna() & identity.duplicated(keep=False)).astype(bool)
-
-
-def _together_check(
-    views: dict[str, ColumnView], group: list[str]
-) -> Callable[[pd.Series], pd.Series]:
-    return lambda _frame: _together_ok(views, group)
-
-
-def _together_ok(views: dict[str, ColumnView], group: list[str]) -> pd.Series:
-    keys = pd.DataFrame({c: views[c].identity for c in group})
-    complete = keys.notna().all(axis=1)
-    duplicated = keys.duplicated(keep=False) & complete
-    return ~duplicated.astype(bool)
+def _together_check(uniques: _Uniques, group: tuple[str, ...]) -> Callable[[pd.Series], pd.Series]:
+    return lambda _frame: uniques.ok(group)
 
 
 # --- failures → findings ----------------------------------------------------------------
@@ -478,15 +642,16 @@ class _Groups:
     duplicates, not the number of rows.
     """
 
-    def __init__(self, views: dict[str, ColumnView]) -> None:
-        self._views = views
+    def __init__(self, uniques: _Uniques) -> None:
+        self._uniques = uniques
         self._cache: dict[tuple[str, ...], tuple[dict[int, Any], dict[Any, list[int]]]] = {}
 
     def others(self, columns: tuple[str, ...], row: int) -> list[int]:
         """Other data rows with the same identity as ``row`` over ``columns``."""
         if columns not in self._cache:
-            frame = pd.DataFrame({c: self._views[c].identity for c in columns})
-            frame = frame[frame.notna().all(axis=1) & frame.duplicated(keep=False)]
+            views = self._uniques.views
+            mask = self._uniques.duplicated(columns)
+            frame = pd.DataFrame({c: views[c].identity[mask] for c in columns})
             key_of: dict[int, Any] = {}
             members: dict[Any, list[int]] = {}
             for index, *key in frame.itertuples(index=True, name=None):
@@ -502,10 +667,11 @@ class _Groups:
 def _row_findings(
     ledger: LedgerConfig,
     table: Table,
-    views: dict[str, ColumnView],
+    uniques: _Uniques,
     cases: pd.DataFrame,
 ) -> list[Finding]:
     locale: Locale = ledger.locale
+    views = uniques.views
     rows = table.rows
     positions = {c: table.index_of(c) for c in views}
 
@@ -516,7 +682,7 @@ def _row_findings(
 
     key_column = ledger.key if ledger.key in views else None
     order = {c: i for i, c in enumerate(ledger.columns)}
-    groups = _Groups(views)
+    groups = _Groups(uniques)
     out: list[tuple[int, int, Finding]] = []
     broken = cases[cases["index"].isna() & cases["check"].notna()]
     if not broken.empty:  # a check raised: a bug in syncer, never a finding about the sheet

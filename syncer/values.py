@@ -155,38 +155,47 @@ def parse_phone(value: CellValue, region: str = "CN") -> str | None:
 def phone_canonical(values: pd.Series, region: str = "CN") -> pd.Series:
     """:func:`parse_phone` of every cell (None where empty or invalid), vectorised.
 
-    The common case is decided in bulk: text that already is an 11-digit mainland mobile,
-    numbers that are one (stored as floats), then text needing clean-up (``+86``, spaces,
-    dashes, full-width digits) with pandas string operations. Only the remaining cells
-    are parsed one by one, once per distinct value.
+    The common case is decided in bulk: text that already is an 11-digit mainland mobile
+    (one C-level regex pass over the text cells), numbers that are one (stored as floats),
+    then text needing clean-up (``+86``, spaces, dashes, full-width digits) with pandas
+    string operations on the remaining cells only. Only what is still left is parsed one
+    by one, once per distinct value.
     """
-    out = pd.Series(np.full(len(values), None, dtype=object), index=values.index)
-    if len(values) == 0:
-        return out
-    obj = values.astype(object)
-    array = obj.to_numpy()
-    types = np.fromiter(map(type, array), dtype=object, count=len(array))
-    is_str = pd.Series(types == str, index=obj.index)  # noqa: E721 (elementwise)
-    is_num = pd.Series((types == float) | (types == int), index=obj.index)  # noqa: E721
-    strings = obj[is_str]
-    direct = strings.str.fullmatch(r"1[3-9]\d{9}").fillna(False).astype(bool)
-    out[direct[direct].index] = strings[direct]
-    numbers = pd.to_numeric(obj[is_num], errors="coerce").astype(float)
-    mobile = (numbers >= 1.3e10) & (numbers < 2e10) & (numbers % 1 == 0)
-    if mobile.any():
-        out[mobile[mobile].index] = numbers[mobile].astype("int64").astype(str).astype(object)
-    rest = out.isna() & obj.notna() & (is_str | is_num)
-    if not rest.any():
-        return out
-    text = obj[rest].astype(str).astype(object)
+    size = len(values)
+    result = np.full(size, None, dtype=object)
+    if size == 0:
+        return pd.Series(result, index=values.index, dtype=object)
+    array = values.to_numpy(dtype=object)
+    types = np.fromiter(map(type, array), dtype=object, count=size)
+    is_str = np.asarray(types == str, dtype=bool)  # noqa: E721 (elementwise)
+    is_num = np.asarray((types == float) | (types == int), dtype=bool)  # noqa: E721
+    at_str = np.flatnonzero(is_str)
+    strings = array[at_str]
+    direct = np.fromiter(
+        map(bool, map(_MOBILE.fullmatch, strings)), dtype=bool, count=len(strings)
+    )
+    result[at_str[direct]] = strings[direct]
+    at_num = np.flatnonzero(is_num)
+    if len(at_num):
+        converted = pd.to_numeric(pd.Series(array[at_num], dtype=object), errors="coerce")
+        numbers = converted.astype(float).to_numpy()
+        with np.errstate(invalid="ignore"):
+            mobile = (numbers >= 1.3e10) & (numbers < 2e10) & (numbers % 1 == 0)
+        if mobile.any():
+            result[at_num[mobile]] = numbers[mobile].astype("int64").astype(str).astype(object)
+    present = ~pd.isna(array)
+    rest = np.flatnonzero(pd.isna(result) & present & (is_str | is_num))
+    if len(rest) == 0:
+        return pd.Series(result, index=values.index, dtype=object)
+    text = pd.Series(array[rest], dtype=object).astype(str).astype(object)
     text = text.str.translate(_HALFWIDTH).str.strip()
     text = text.str.replace(r"\.0+$", "", regex=True)
     text = text.str.replace(r"[\s\-()（）]", "", regex=True)
     text = text.str.replace(r"^(?:\+86|0086|86)(?=1[3-9]\d{9}$)", "", regex=True)
-    cleaned = text.str.fullmatch(r"1[3-9]\d{9}").fillna(False).astype(bool)
-    out[cleaned[cleaned].index] = text[cleaned]
-    slow = text[~cleaned & text.ne("")]
-    if not slow.empty:
+    cleaned = text.str.fullmatch(r"1[3-9]\d{9}").fillna(False).astype(bool).to_numpy()
+    result[rest[cleaned]] = text.to_numpy()[cleaned]
+    slow = ~cleaned & text.ne("").to_numpy()
+    if slow.any():
         cache: dict[tuple[type, CellValue], str | None] = {}
 
         def parse(value: CellValue) -> str | None:
@@ -195,10 +204,10 @@ def phone_canonical(values: pd.Series, region: str = "CN") -> pd.Series:
                 cache[key] = parse_phone(value, region)
             return cache[key]
 
-        parsed = np.empty(len(slow), dtype=object)
-        parsed[:] = [parse(v) for v in obj[slow.index]]
-        out[slow.index] = parsed
-    return out
+        parsed = np.empty(int(slow.sum()), dtype=object)
+        parsed[:] = [parse(v) for v in array[rest[slow]]]
+        result[rest[slow]] = parsed
+    return pd.Series(result, index=values.index, dtype=object)
 
 
 def phone_validity(values: pd.Series, region: str = "CN") -> pd.Series:

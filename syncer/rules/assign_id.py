@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 
+import numpy as np
+
 from syncer.ledger import AssignId
 from syncer.model import SetCell, Table
 from syncer.rules.base import (
@@ -56,7 +58,11 @@ class IdPattern:
 
         One regex pass over all keys joined by newlines, so 100,000 keys cost little.
         """
-        hits = self.lines.findall("\n".join(k for k in keys if "\n" not in k))
+        listed = list(keys)
+        joined = "\n".join(listed)
+        if joined.count("\n") != max(len(listed) - 1, 0):  # a key holds a line break
+            joined = "\n".join(k for k in listed if "\n" not in k)
+        hits = self.lines.findall(joined)
         if not hits:
             return {}
         if not self.has_year:
@@ -141,7 +147,9 @@ def assign_id(rule: AssignId, ctx: RuleContext) -> RuleResult:
     owned = set(ledger.owned_columns())
     content = [p for p, name in enumerate(table.header) if name not in owned]
     keys = column(table, ledger.key)
-    maybe = [i for i, t in enumerate(column_texts(table, ledger.key)) if len(t) <= longest]
+    texts = column_texts(table, ledger.key)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    maybe: list[int] = np.flatnonzero(lengths <= longest).tolist()
     candidates: list[int] = []
     for index in maybe:
         if not key_empty(keys[index]):

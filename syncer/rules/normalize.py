@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from itertools import filterfalse
+from itertools import compress, filterfalse, repeat
+from operator import is_
+from typing import cast
+
+import numpy as np
 
 from syncer.ledger import ColumnSpec, LedgerConfig, Normalize
 from syncer.model import CellValue, SetCell
@@ -36,6 +40,8 @@ from syncer.values import format_date, parse_date, parse_phone, to_halfwidth
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 #: Text already in its final form for a column type (skips the per-value work).
+#: The cell types of a column that needs no per-cell look at other types.
+_PLAIN: set[type] = {str, type(None)}
 _SETTLED = {"phone": _MOBILE, "date": re.compile(r"\d{4}-\d{2}-\d{2}")}
 
 
@@ -114,18 +120,24 @@ def normalize(rule: Normalize, ctx: RuleContext) -> RuleResult:
         values = column(table, name)
         # Decide each distinct text once; other types (numbers, dates) one by one, and
         # only for phones (the one type whose non-text values change).
-        texts = {v for v in values if type(v) is str}
+        kinds = set(map(type, values))
+        plain = kinds <= _PLAIN  # only text and empty cells
+        texts: set[str] = (
+            cast("set[str]", set(values) - {None})
+            if plain
+            else cast("set[str]", set(compress(values, map(is_, map(type, values), repeat(str)))))
+        )
+        # Cells of other types change only in a phone column, or when they are text of
+        # a str subclass: otherwise the normalizers return them as they are.
+        others = spec.type == "phone" or any(issubclass(k, str) and k is not str for k in kinds)
         settled = _SETTLED.get(spec.type)
         todo = texts if settled is None else filterfalse(settled.fullmatch, texts)
         fixed = {v: new for v in todo if (new := tidy(v)) != v}
         if not fixed and spec.type != "phone":
             continue
-        for index, value in enumerate(values):
-            if value is None:
-                continue
+        for index in _rows_to_check(values, fixed, plain or not others):
+            value = values[index]
             if type(value) is str:
-                if value not in fixed:
-                    continue
                 new = fixed[value]
             else:
                 new = tidy(value)
@@ -144,3 +156,23 @@ def normalize(rule: Normalize, ctx: RuleContext) -> RuleResult:
                 )
             )
     return result
+
+
+def _rows_to_check(
+    values: list[CellValue], fixed: dict[str, CellValue], only_text: bool
+) -> list[int]:
+    """Indexes, in order, of the text cells ``fixed`` changes and (unless ``only_text``)
+    of every non-empty cell that is not plain text (decided one by one by the caller).
+
+    Both sets are found with C-level passes (a membership test per cell, a type test per
+    cell); no Python code runs per cell.
+    """
+    size = len(values)
+    hits = np.flatnonzero(np.fromiter(map(fixed.__contains__, values), dtype=bool, count=size))
+    if only_text:
+        return list(hits.tolist())
+    types = np.fromiter(map(type, values), dtype=object, count=size)
+    is_text = types == str  # noqa: E721 (elementwise)
+    texts = hits[is_text[hits]]
+    others = np.flatnonzero(~is_text & (types != type(None)))  # noqa: E721 (elementwise)
+    return list(np.union1d(texts, others).tolist())

@@ -13,7 +13,14 @@ reports the drift) so that a renamed column does not look like a change on every
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from itertools import repeat
+from operator import is_, is_not, methodcaller, ne
+from typing import cast
+
+import numpy as np
+import numpy.typing as npt
 
 from syncer.ledger import StampOnChange
 from syncer.model import AddColumn, CellValue, SetCell
@@ -28,6 +35,10 @@ from syncer.rules.base import (
     row_ref,
     rule_label,
 )
+
+BoolArray = npt.NDArray[np.bool_]
+#: What a row never recorded reads as (so every lookup is a plain ``get``).
+_NOTHING: Mapping[str, str] = {}
 
 
 def _as_dicts(names: tuple[str, ...], columns: list[list[str]]) -> list[dict[str, str]]:
@@ -67,30 +78,20 @@ def stamp_on_change(rule: StampOnChange, ctx: RuleContext) -> RuleResult:
     watch = tuple(rule.watch)
     watched = [column_texts(table, c) for c in watch]
     targets = column(table, rule.target)
-    previous = ctx.previous.watched
     stamp_new = rule.on_first_sight == "stamp"
-    currents = _as_dicts(watch, watched)
-    result.observed = {k: d for k, d in zip(keys, currents, strict=True) if k is not None}
-    # Rows whose recorded values differ from the current ones (dict equality at C speed);
-    # state merged from several rules holds more columns, so re-check those per column.
-    get = previous.get
-    seen_rows = [get(k) if k is not None else None for k in keys]
-    suspects = [
-        i
-        for i, (seen, current) in enumerate(zip(seen_rows, currents, strict=True))
-        if seen != current and keys[i] is not None
-    ]
-    for index in suspects:
-        key, seen, current = keys[index], seen_rows[index], currents[index]
-        if seen is None:
-            olds = None
-        elif current.items() <= seen.items():
-            continue
-        else:
-            olds = list(map(seen.get, watch))
+    observed = dict(zip(keys, _as_dicts(watch, watched), strict=True))
+    observed.pop(None, None)  # rows without a usable key are not remembered
+    result.observed = cast("dict[str, dict[str, str]]", observed)
+    changed, first_sight = _compare(keys, watch, watched, ctx.previous.watched)
+    # A row is stamped when a recorded value changed, or (stamp_new) on first sight
+    # with an empty target; the rest of the rows cost nothing below.
+    wanted = changed & ~first_sight
+    if stamp_new:
+        wanted |= first_sight
+    for index in np.flatnonzero(wanted).tolist():
+        key = keys[index]
         before: CellValue = targets[index]
-        first_sight = olds is None or None in olds  # of this rule's columns
-        due = not first_sight or (stamp_new and cell_text(before) == "")
+        due = not first_sight[index] or cell_text(before) == ""
         if due and cell_text(before) != stamp_text:
             result.ops.append(
                 SetCell(
@@ -103,3 +104,28 @@ def stamp_on_change(rule: StampOnChange, ctx: RuleContext) -> RuleResult:
                 )
             )
     return result
+
+
+def _compare(
+    keys: list[str | None],
+    watch: tuple[str, ...],
+    watched: list[list[str]],
+    previous: Mapping[str, Mapping[str, str]],
+) -> tuple[BoolArray, BoolArray]:
+    """Per row: (a watched value differs from the recorded one, the row or one of its
+    watched columns was never recorded) — both False for rows without a key.
+
+    Column by column at C speed: the recorded dicts are looked up once per row, then
+    each column's recorded values are compared with the current ones.
+    """
+    size = len(keys)
+    has_key = np.fromiter(map(is_not, keys, repeat(None)), dtype=bool, count=size)
+    # a None key finds nothing (state keys are text): its row is masked out anyway
+    seen_rows = list(map(previous.get, cast("list[str]", keys), repeat(_NOTHING)))
+    changed = np.zeros(size, dtype=bool)
+    first_sight = np.zeros(size, dtype=bool)
+    for name, current in zip(watch, watched, strict=True):
+        olds = list(map(methodcaller("get", name), seen_rows))
+        changed |= np.fromiter(map(ne, olds, current), dtype=bool, count=size)
+        first_sight |= np.fromiter(map(is_, olds, repeat(None)), dtype=bool, count=size)
+    return changed & has_key, first_sight & has_key

@@ -1,0 +1,309 @@
+# Reference copy (tests only): the pre-optimisation implementation, see __init__.py.
+# ruff: noqa
+# mypy: ignore-errors
+"""What the robot writes about findings: the annotation column and the errors tab.
+
+* **Annotation column** (``LedgerConfig.annotation_column`` in the main tab, added when
+  missing): a short summary of each row's findings in the ledger's locale, e.g.
+  ``联系方式: 号码无效; 合作状态: 不在下拉选项中``; cleared (None) once the row is fixed.
+  A cell is written only when its text differs.
+* **Errors tab** (``tabs.errors``): a localised header, one line per finding (tab, row,
+  key, column, value with phones masked, problem, check, first seen) and a summary line
+  (count, counts by check, when the content last changed). It is replaced only when its
+  content differs from what the read found — compared as trimmed canonical text, so a
+  round trip through a sheet causes no rewrite. The summary's time is the moment the
+  content last changed, not the run time, so an unchanged ledger plans nothing.
+
+Pure: no I/O, ``now`` is passed in.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from syncer.i18n import Locale, register, t
+from syncer.ledger import LedgerConfig
+from syncer.model import (
+    AddColumn,
+    CellValue,
+    Finding,
+    Operation,
+    ReplaceTab,
+    SetCell,
+    Snapshot,
+    Table,
+    is_blank,
+)
+from syncer.rules.base import PreviousState, cell_text, ledger_row_keys, row_ref
+from syncer.rules.base import column as column_cells
+from syncer.values import mask_phone, parse_datetime
+
+RULE = "annotate"
+ERRORS_RULE = "errors_tab"
+#: Longest value shown in the errors tab and longest annotation (characters).
+MAX_VALUE = 200
+MAX_ANNOTATION = 500
+
+register(
+    {
+        "annotate.header.tab": {"zh-CN": "工作表", "en": "Tab"},
+        "annotate.header.row": {"zh-CN": "行号", "en": "Row"},
+        "annotate.header.column": {"zh-CN": "列", "en": "Column"},
+        "annotate.header.value": {"zh-CN": "当前值", "en": "Value"},
+        "annotate.header.problem": {"zh-CN": "问题", "en": "Problem"},
+        "annotate.header.check": {"zh-CN": "检查项", "en": "Check"},
+        "annotate.header.first_seen": {"zh-CN": "首次发现", "en": "First seen"},
+        "annotate.summary": {"zh-CN": "汇总", "en": "Summary"},
+        "annotate.total": {"zh-CN": "共 {count} 条问题", "en": "{count} problem(s)"},
+        "annotate.last_changed": {"zh-CN": "最后变更", "en": "Last changed"},
+        "annotate.separator": {"zh-CN": "; ", "en": "; "},
+    }
+)
+
+
+# --- the annotation column ---------------------------------------------------------------
+
+
+def annotation_text(
+    findings: Iterable[Finding], header: Sequence[str], locale: Locale
+) -> str | None:
+    """The annotation for one row's findings (None when there are none).
+
+    Parts are ``column: message`` (just the message for a finding without a column),
+    ordered by the column's place in the header, without repeats.
+    """
+    order = {name: pos for pos, name in reversed(list(enumerate(header)))}
+    ranked = sorted(
+        findings,
+        key=lambda f: (order.get(f.column or "", len(header)), f.column or "", f.check, f.message),
+    )
+    parts = list(
+        dict.fromkeys(f"{f.column}: {f.message}" if f.column else f.message for f in ranked)
+    )
+    if not parts:
+        return None
+    text = t(locale, "annotate.separator").join(parts)
+    return text if len(text) <= MAX_ANNOTATION else text[: MAX_ANNOTATION - 1] + "…"
+
+
+def annotation_ops(
+    ledger: LedgerConfig,
+    table: Table,
+    findings: Sequence[Finding],
+    *,
+    skip_rows: Collection[int] = (),
+) -> list[Operation]:
+    """AddColumn (when missing) and SetCells bringing the annotation column up to date.
+
+    ``findings`` are those of ``table``'s tab with a row; ``skip_rows`` are sheet rows
+    that need no annotation (rows being archived).
+    """
+    column = ledger.annotation_column
+    ops: list[Operation] = []
+    if table.index_of(column) is None:
+        ops.append(AddColumn(tab=table.name, column=column, rule=RULE))
+    by_row: dict[int, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        if finding.tab == table.name and finding.row is not None:
+            by_row[finding.row].append(finding)
+    current = column_cells(table, column)
+    rows = {table.sheet_row(i) for i, v in enumerate(current) if not is_blank(v)}
+    rows.update(by_row)
+    keys: list[str | None] | None = None
+    for sheet_row in sorted(rows):
+        index = sheet_row - table.header_row - 1
+        if sheet_row in skip_rows or not 0 <= index < len(table.rows):
+            continue
+        wanted = annotation_text(by_row.get(sheet_row, ()), table.header, ledger.locale)
+        before = current[index]
+        if cell_text(before) == (wanted or ""):
+            continue
+        if keys is None:
+            keys = ledger_row_keys(ledger, table)
+        ops.append(
+            SetCell(
+                tab=table.name,
+                target=row_ref(table, index, keys[index]),
+                column=column,
+                value=wanted,
+                before=before,
+                rule=RULE,
+            )
+        )
+    return ops
+
+
+# --- the errors tab ----------------------------------------------------------------------
+
+
+def errors_header(ledger: LedgerConfig) -> tuple[str, ...]:
+    """The errors tab's header row in the ledger's locale (the key column keeps its name)."""
+    loc = ledger.locale
+    return (
+        t(loc, "annotate.header.tab"),
+        t(loc, "annotate.header.row"),
+        ledger.key,
+        t(loc, "annotate.header.column"),
+        t(loc, "annotate.header.value"),
+        t(loc, "annotate.header.problem"),
+        t(loc, "annotate.header.check"),
+        t(loc, "annotate.header.first_seen"),
+    )
+
+
+def format_moment(moment: datetime, now: datetime) -> str:
+    """``YYYY-MM-DD HH:MM`` in ``now``'s zone (how times appear in the errors tab)."""
+    if moment.tzinfo is not None and now.tzinfo is not None:
+        moment = moment.astimezone(now.tzinfo)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def shown_value(ledger: LedgerConfig, finding: Finding) -> str | None:
+    """The finding's value as the errors tab shows it: phones masked, long text cut."""
+    if is_blank(finding.value):
+        return None
+    spec = ledger.columns.get(finding.column or "")
+    if spec is not None and spec.type == "phone" and finding.tab == ledger.tabs.main:
+        return mask_phone(finding.value)
+    text = cell_text(finding.value)
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def ordered(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings in errors-tab order: tab, row (ledger-level first), column, check."""
+    return sorted(
+        findings,
+        key=lambda f: (f.tab, f.row or 0, f.column or "", f.check, cell_text(f.value), f.message),
+    )
+
+
+def first_seen(
+    findings: Iterable[Finding],
+    previous: PreviousState,
+    now: datetime,
+    recovered: Mapping[str, datetime] | None = None,
+) -> dict[str, datetime]:
+    """Finding identity → when it was first seen: the state's record, else the errors
+    tab's (``recovered``), else ``now`` for a new finding."""
+    found: dict[str, datetime] = {}
+    for finding in findings:
+        identity = finding.identity
+        if identity not in found:
+            found[identity] = previous.first_seen.get(identity) or (
+                (recovered or {}).get(identity) or now
+            )
+    return found
+
+
+def recover_first_seen(ledger: LedgerConfig, table: Table | None) -> dict[str, datetime]:
+    """Finding identity → first seen, as written in an existing errors tab.
+
+    Lets the tab stay unchanged even when the state database lost its records. Times
+    are read as wall-clock times in the ledger's zone.
+    """
+    if table is None or tuple(table.header[:8]) != errors_header(ledger):
+        return {}
+    zone = ZoneInfo(ledger.timezone)
+    found: dict[str, datetime] = {}
+    for index in range(len(table.rows)):
+        cells = [table.rows[index][p] if p < len(table.rows[index]) else None for p in range(8)]
+        tab, row, key, column, _value, _problem, check, seen = cells
+        moment = parse_datetime(seen)
+        if moment is None or is_blank(tab) or is_blank(check):
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        row_text = cell_text(row)
+        identity = Finding(
+            tab=cell_text(tab),
+            row=int(row_text) if row_text.isdigit() else None,
+            key=cell_text(key) or None,
+            column=cell_text(column) or None,
+            value=None,
+            check=cell_text(check),
+            message="",
+        ).identity
+        found.setdefault(identity, moment)
+    return found
+
+
+def errors_rows(
+    ledger: LedgerConfig,
+    findings: Iterable[Finding],
+    seen: Mapping[str, datetime],
+    changed_at: datetime,
+    now: datetime,
+) -> tuple[tuple[CellValue, ...], ...]:
+    """The errors tab's full content: header, one line per finding, summary line."""
+    loc = ledger.locale
+    lines: list[tuple[CellValue, ...]] = [errors_header(ledger)]
+    counts: Counter[str] = Counter()
+    for finding in ordered(findings):
+        counts[finding.check] += 1
+        when = seen.get(finding.identity, now)
+        lines.append(
+            (
+                finding.tab,
+                finding.row,
+                finding.key,
+                finding.column,
+                shown_value(ledger, finding),
+                finding.message,
+                finding.check,
+                format_moment(when, now),
+            )
+        )
+    by_check = ", ".join(f"{check}: {n}" for check, n in sorted(counts.items())) or None
+    lines.append(
+        (
+            t(loc, "annotate.summary"),
+            t(loc, "annotate.total", count=sum(counts.values())),
+            by_check,
+            t(loc, "annotate.last_changed"),
+            format_moment(changed_at, now),
+        )
+    )
+    return tuple(lines)
+
+
+def _comparable(rows: Iterable[Sequence[CellValue]]) -> list[tuple[str, ...]]:
+    """Rows as trimmed text without trailing empty cells or rows; dates as shown."""
+    out: list[tuple[str, ...]] = []
+    for row in rows:
+        texts = [
+            v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else cell_text(v) for v in row
+        ]
+        while texts and not texts[-1]:
+            texts.pop()
+        out.append(tuple(texts))
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def _without_time(rows: list[tuple[str, ...]], label: str) -> list[tuple[str, ...]]:
+    """``rows`` with the summary line's last-changed time blanked out."""
+    if rows and rows[-1] and rows[-1][0] == label:
+        return [*rows[:-1], rows[-1][:4]]
+    return rows
+
+
+def errors_tab_op(
+    ledger: LedgerConfig,
+    snapshot: Snapshot,
+    findings: Sequence[Finding],
+    seen: Mapping[str, datetime],
+    now: datetime,
+) -> ReplaceTab | None:
+    """A ReplaceTab of the errors tab, or None when the read content is already right."""
+    wanted = errors_rows(ledger, findings, seen, now, now)
+    existing = snapshot.get(ledger.tabs.errors)
+    if existing is not None:
+        label = t(ledger.locale, "annotate.summary")
+        have = _comparable([existing.header, *existing.rows])
+        if _without_time(have, label) == _without_time(_comparable(wanted), label):
+            return None
+    return ReplaceTab(tab=ledger.tabs.errors, rows=wanted, rule=ERRORS_RULE)
