@@ -5,11 +5,25 @@ Tables (portable SQL, no SQLite-only features, so PostgreSQL works too):
 
 ``watched``      (ledger, row_key, column_name) → value   previous watched values
 ``first_seen``   (ledger, identity) → first_seen          when each finding appeared
+``watched_version`` ledger → generation of its watched values (bumped by every write)
 ``ledger_mark``  ledger → change token, config hash, last cycle time
 ``runs``         one row per cycle (RunRecord)
 
 :meth:`StateStore.save` writes one cycle's observations in one transaction, touching
 only rows that changed, with bulk statements (100,000 keys stay fast).
+
+Steady-state cost is O(changes) in the database: a store keeps, per ledger, the watched
+map it last read or wrote together with that ledger's generation. ``load`` and ``save``
+first read the one-row generation; while it matches, the kept map is used instead of
+re-reading every watched row, and ``save`` writes only the values that differ. A write
+by any other process (or another :class:`StateStore` on the same database) bumps the
+generation, so the next call here re-reads the rows. A database made before
+``watched_version`` existed gains the table on open (``create_all``); its watched rows
+are read as they are. State is re-derivable: losing watched values only means
+``stamp_on_change`` treats those rows as first seen and stamps nothing for one cycle.
+One store may serve several threads as long as each ledger runs one cycle at a time
+(the daemon's per-ledger lock): the kept maps are per ledger and replaced, never
+mutated, and a race can only make a kept map look stale (re-read), never wrong.
 """
 
 from __future__ import annotations
@@ -19,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (
@@ -40,6 +55,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.expression import Insert, Update
 
 from syncer.errors import StateError
 from syncer.rules.base import PreviousState
@@ -55,6 +71,15 @@ watched_table = Table(
     Column("row_key", String(400), primary_key=True),
     Column("column_name", String(400), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+#: One row per ledger whose watched values were ever written by this version: a counter
+#: bumped in the same transaction as every change to that ledger's ``watched`` rows.
+version_table = Table(
+    "watched_version",
+    metadata,
+    Column("ledger", String(200), primary_key=True),
+    Column("generation", Integer, nullable=False),
 )
 
 first_seen_table = Table(
@@ -110,6 +135,14 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class _Kept:
+    """A ledger's watched map as of ``generation``; never mutated once built."""
+
+    generation: int
+    watched: dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
 class LedgerMark:
     """What decides whether a ledger's next cycle may be skipped as idle."""
 
@@ -157,6 +190,8 @@ class StateStore:
             if parsed.get_backend_name() == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             metadata.create_all(self.engine)
+            #: per ledger: the watched map this store last read or wrote (see module doc)
+            self._kept: dict[str, _Kept] = {}
         except (SQLAlchemyError, OSError, ValueError) as exc:
             raise StateError(
                 f"state database {url} cannot be opened ({exc}); check SYNCER_STATE_URL and"
@@ -166,27 +201,18 @@ class StateStore:
     # --- reads -------------------------------------------------------------------------
 
     def load(self, ledger: str) -> PreviousState:
-        """What the last cycles recorded for ``ledger``."""
-        with self._connect() as conn:
-            watched: dict[str, dict[str, str]] = {}
-            for key, column, value in conn.execute(
-                select(
-                    watched_table.c.row_key, watched_table.c.column_name, watched_table.c.value
-                ).where(watched_table.c.ledger == ledger)
-            ):
-                watched.setdefault(key, {})[column] = value
-            first_seen = {
-                identity: _aware(when)
-                for identity, when in conn.execute(
-                    select(first_seen_table.c.identity, first_seen_table.c.first_seen).where(
-                        first_seen_table.c.ledger == ledger
-                    )
-                )
-            }
-        return PreviousState(
-            watched=watched,
-            first_seen={k: v for k, v in first_seen.items() if v is not None},
-        )
+        """What the last cycles recorded for ``ledger``.
+
+        ``watched`` is a read-only view; while no other writer touched the ledger since
+        this store last read or wrote it, it costs one one-row query.
+        """
+        try:
+            with self._connect() as conn:
+                watched = self._watched(conn, ledger).watched
+                first_seen = self._first_seen(conn, ledger)
+        except SQLAlchemyError as exc:
+            raise self._failed("read", ledger, exc) from exc
+        return PreviousState(watched=MappingProxyType(watched), first_seen=first_seen)
 
     def mark(self, ledger: str) -> LedgerMark | None:
         """The change token, config hash and time of the last successful cycle."""
@@ -247,29 +273,61 @@ class StateStore:
         not mentioned keep theirs); ``first_seen`` is the complete set of current findings
         (identities absent from it are forgotten); the ledger's mark is replaced.
         """
-        with self._begin() as conn:
-            self._save_watched(conn, ledger, observed)
-            self._save_first_seen(conn, ledger, first_seen)
-            conn.execute(delete(mark_table).where(mark_table.c.ledger == ledger))
-            conn.execute(
-                insert(mark_table).values(
-                    ledger=ledger,
-                    change_token=change_token,
-                    config_hash=config_hash,
-                    last_cycle=_utc(now) if now is not None else None,
+        kept: _Kept | None = None
+        try:
+            with self._begin() as conn:
+                kept = self._save_watched(conn, ledger, observed)
+                self._save_first_seen(conn, ledger, first_seen)
+                conn.execute(delete(mark_table).where(mark_table.c.ledger == ledger))
+                conn.execute(
+                    insert(mark_table).values(
+                        ledger=ledger,
+                        change_token=change_token,
+                        config_hash=config_hash,
+                        last_cycle=_utc(now) if now is not None else None,
+                    )
                 )
-            )
+        except SQLAlchemyError as exc:
+            self._kept.pop(ledger, None)
+            raise self._failed("save", ledger, exc) from exc
+        except BaseException:  # e.g. a naive timestamp: rolled back, re-read next time
+            self._kept.pop(ledger, None)
+            raise
+        self._keep(ledger, kept)
 
     def forget_keys(self, ledger: str, keys: Iterable[str]) -> None:
         """Drop the watched values of ``keys`` (e.g. customers moved to history)."""
         todo = sorted(set(keys))
-        with self._begin() as conn:
-            for chunk in _chunks(todo):
-                conn.execute(
-                    delete(watched_table).where(
-                        and_(watched_table.c.ledger == ledger, watched_table.c.row_key.in_(chunk))
-                    )
-                )
+        if not todo:
+            return
+        kept: _Kept | None = None
+        try:
+            with self._begin() as conn:
+                before = self._generation(conn, ledger)
+                deleted = 0
+                for chunk in _chunks(todo):
+                    deleted += conn.execute(
+                        delete(watched_table).where(
+                            and_(
+                                watched_table.c.ledger == ledger,
+                                watched_table.c.row_key.in_(chunk),
+                            )
+                        )
+                    ).rowcount
+                known = self._kept.get(ledger)
+                if deleted:
+                    after = self._bump(conn, ledger, before)
+                    if known is not None and known.generation == before and after == before + 1:
+                        remaining = dict(known.watched)
+                        for key in todo:
+                            remaining.pop(key, None)
+                        kept = _Kept(after, remaining)
+                elif known is not None and known.generation == before:
+                    kept = known
+        except SQLAlchemyError as exc:
+            self._kept.pop(ledger, None)
+            raise self._failed("update", ledger, exc) from exc
+        self._keep(ledger, kept)
 
     def record_run(self, run: RunRecord) -> None:
         """Append one cycle to the run history."""
@@ -308,33 +366,116 @@ class StateStore:
         except SQLAlchemyError as exc:
             raise StateError(f"state database {self.url} is unusable: {exc}") from exc
 
+    def _failed(self, doing: str, ledger: str, exc: SQLAlchemyError) -> StateError:
+        return StateError(
+            f"state database {self.url} could not {doing} the state of ledger {ledger!r}"
+            f" ({exc.__class__.__name__}: {exc}); check that the database is reachable and"
+            " writable (the next cycle retries)"
+        )
+
+    def _keep(self, ledger: str, kept: _Kept | None) -> None:
+        """Remember (or forget) the ledger's watched map after a committed transaction."""
+        if kept is None:
+            self._kept.pop(ledger, None)
+        else:
+            self._kept[ledger] = kept
+
+    @staticmethod
+    def _generation(conn: Connection, ledger: str) -> int:
+        """The ledger's watched generation; 0 when never bumped (new or older database)."""
+        found = conn.execute(
+            select(version_table.c.generation).where(version_table.c.ledger == ledger)
+        ).scalar()
+        return int(found) if found is not None else 0
+
+    @staticmethod
+    def _bump(conn: Connection, ledger: str, seen: int) -> int:
+        """Advance the ledger's generation (inside the writing transaction); return the
+        value now stored. ``seen + 1`` unless another writer bumped it meanwhile."""
+        bumped = conn.execute(
+            update(version_table)
+            .where(version_table.c.ledger == ledger)
+            .values(generation=version_table.c.generation + 1)
+        ).rowcount
+        if not bumped:
+            conn.execute(insert(version_table).values(ledger=ledger, generation=seen + 1))
+        return StateStore._generation(conn, ledger)
+
+    def _watched(self, conn: Connection, ledger: str) -> _Kept:
+        """The ledger's watched map: the kept one while its generation is current, else
+        read whole (the generation is read first, so a concurrent write can only make
+        the kept copy look older than it is, never newer)."""
+        generation = self._generation(conn, ledger)
+        known = self._kept.get(ledger)
+        if known is not None and known.generation == generation:
+            return known
+        watched: dict[str, dict[str, str]] = {}
+        rows = conn.execute(
+            select(
+                watched_table.c.row_key, watched_table.c.column_name, watched_table.c.value
+            ).where(watched_table.c.ledger == ledger)
+        )
+        for key, column, value in rows:
+            columns = watched.get(key)
+            if columns is None:
+                watched[key] = {column: value}
+            else:
+                columns[column] = value
+        known = _Kept(generation, watched)
+        self._kept[ledger] = known
+        return known
+
+    @staticmethod
+    def _first_seen(conn: Connection, ledger: str) -> dict[str, datetime]:
+        found: dict[str, datetime] = {}
+        for identity, when in conn.execute(
+            select(first_seen_table.c.identity, first_seen_table.c.first_seen).where(
+                first_seen_table.c.ledger == ledger
+            )
+        ).all():
+            aware = _aware(when)
+            if aware is not None:
+                found[identity] = aware
+        return found
+
     def _save_watched(
         self, conn: Connection, ledger: str, observed: Mapping[str, Mapping[str, str]]
-    ) -> None:
+    ) -> _Kept | None:
+        """Write the values of ``observed`` that differ from the stored ones; return the
+        ledger's watched map as it will be once the transaction commits (None: unknown,
+        re-read next time)."""
         if not observed:
-            return
-        current: dict[tuple[str, str], str] = {
-            (k, c): v
-            for k, c, v in conn.execute(
-                select(
-                    watched_table.c.row_key, watched_table.c.column_name, watched_table.c.value
-                ).where(watched_table.c.ledger == ledger)
-            )
-        }
+            known_now = self._kept.get(ledger)
+            valid = known_now is not None and known_now.generation == self._generation(conn, ledger)
+            return known_now if valid else None
+        current = self._watched(conn, ledger)
+        known = current.watched
         inserts: list[dict[str, str]] = []
         updates: list[dict[str, str]] = []
+        replaced: dict[str, dict[str, str]] = {}
         for key, columns in observed.items():
+            old = known.get(key)
+            if old is not None and old == columns:
+                continue  # the steady state: nothing of this row changed
+            new: dict[str, str] | None = None
             for column, value in columns.items():
-                old = current.get((key, column))
+                was = old.get(column) if old is not None else None
+                if was == value:
+                    continue
                 row = {"ledger": ledger, "row_key": key, "column_name": column, "value": value}
-                if old is None:
-                    inserts.append(row)
-                elif old != value:
-                    updates.append(row)
+                (inserts if was is None else updates).append(row)
+                if new is None:
+                    new = dict(old) if old is not None else {}
+                new[column] = value
+            if new is not None:
+                replaced[key] = new
+        if not replaced:
+            return current
         if inserts:
-            conn.execute(insert(watched_table), inserts)
+            _executemany(conn, insert(watched_table), inserts)
         if updates:
-            conn.execute(
+            _executemany(
+                conn,
                 update(watched_table)
                 .where(
                     and_(
@@ -346,18 +487,17 @@ class StateStore:
                 .values(value=_bind("value")),
                 [{f"b_{k}": v for k, v in u.items()} for u in updates],
             )
+        generation = self._bump(conn, ledger, current.generation)
+        if generation != current.generation + 1:
+            return None  # another writer got in between: re-read next time
+        merged = dict(known)
+        merged.update(replaced)
+        return _Kept(generation, merged)
 
     def _save_first_seen(
         self, conn: Connection, ledger: str, first_seen: Mapping[str, datetime]
     ) -> None:
-        current = {
-            identity: _aware(when)
-            for identity, when in conn.execute(
-                select(first_seen_table.c.identity, first_seen_table.c.first_seen).where(
-                    first_seen_table.c.ledger == ledger
-                )
-            )
-        }
+        current = self._first_seen(conn, ledger)
         gone = [i for i in current if i not in first_seen]
         changed = [i for i, when in first_seen.items() if i in current and current[i] != _utc(when)]
         for chunk in _chunks(gone + changed):
@@ -376,6 +516,22 @@ class StateStore:
         ]
         if new:
             conn.execute(insert(first_seen_table), new)
+
+
+def _executemany(conn: Connection, statement: Insert | Update, rows: list[dict[str, str]]) -> None:
+    """One DBAPI ``executemany`` of ``statement`` over ``rows`` (all text values).
+
+    The statement is compiled once for the connection's dialect and the parameters handed
+    to the driver as they are (tuples for positional paramstyles such as SQLite's, dicts
+    for named ones such as psycopg's), skipping SQLAlchemy's per-row parameter processing:
+    about twice as fast for the 200,000 values of a first save. Text needs no processing.
+    """
+    compiled = statement.compile(dialect=conn.dialect)
+    names = compiled.positiontup
+    params: list[tuple[str, ...]] | list[dict[str, str]] = (
+        [tuple(row[name] for name in names) for row in rows] if names else rows
+    )
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def _bind(name: str) -> Any:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import structlog
+from sqlalchemy import event, text
 from structlog.testing import LogCapture
 
 from syncer.connectors.memory import MemoryConnector
@@ -64,7 +65,7 @@ def workbook() -> dict[str, list[list[CellValue]]]:
     return {
         MAIN: [
             ["客户台账"],
-            HEADER,
+            list[CellValue](HEADER),
             ["XS2024001", "张三", "13800138000", "合作中", date(2024, 5, 20)],
             ["XS2024002", "李四", "12345", "意向客户", date(2024, 5, 21)],
             ["XS2024003", "王五", "13900139000", "流失客户", date(2024, 5, 1)],
@@ -234,3 +235,48 @@ def test_naive_now_is_rejected(store: StateStore) -> None:
     """A naive `now` is a programming error."""
     with pytest.raises(ValueError, match="timezone-aware"):
         run_cycle(ledger(), MemoryConnector(workbook()), store, datetime(2024, 1, 1))
+
+
+def _count_watched_writes(store: StateStore) -> list[int]:
+    """A real SQLAlchemy event listener counting rows written to the watched table."""
+    count = [0]
+
+    def seen(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, many: bool) -> None:
+        sql = statement.lower()
+        if "watched " in sql and sql.startswith(("insert", "update", "delete")):
+            count[0] += len(params) if many else 1
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    return count
+
+
+def test_steady_cycle_records_only_the_changed_watched_value(store: StateStore) -> None:
+    """After a person changes one status, the next cycle writes exactly that one watched
+    value to the state database, and nothing when the cycle after sees no change."""
+    conn = MemoryConnector(workbook())
+    run_cycle(ledger(), conn, store, NOW)
+    writes = _count_watched_writes(store)
+    conn.set_cell(MAIN, 4, "合作状态", "合作中")
+    result = run_cycle(ledger(), conn, store, NOW + timedelta(hours=1))
+    assert result.outcome == "ok", result.error
+    assert writes[0] == 1
+    assert store.load("t").watched["XS2024002"]["合作状态"] == "合作中"
+    conn.set_cell(MAIN, 3, "联系人姓名", "张三丰")  # not a watched column
+    again = run_cycle(ledger(), conn, store, NOW + timedelta(hours=2))
+    assert again.outcome == "ok", again.error
+    assert writes[0] == 1
+
+
+def test_unwritable_state_fails_the_cycle_naming_the_ledger(store: StateStore) -> None:
+    """A state database that cannot record the cycle makes it fail with the ledger's name
+    instead of crashing as an internal error."""
+    conn = MemoryConnector(workbook())
+    run_cycle(ledger(), conn, store, NOW)
+    with store.engine.begin() as db:
+        db.execute(text("DROP TABLE watched"))
+    conn.set_cell(MAIN, 4, "合作状态", "合作中")
+    result = run_cycle(ledger(), conn, store, NOW + timedelta(hours=1))
+    assert result.outcome == "failed"
+    assert result.error is not None
+    assert "'t'" in result.error
+    assert "internal error" not in result.error

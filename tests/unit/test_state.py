@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import create_engine, event, text
 
 from syncer.errors import StateError
 from syncer.state import RunRecord, StateStore
@@ -18,10 +21,10 @@ T0 = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StateStore:
+def store(tmp_path: Path) -> Iterator[StateStore]:
     """A fresh SQLite state store in a temporary directory."""
     s = StateStore(f"sqlite:///{tmp_path / 'var' / 'state.db'}")
-    yield s  # type: ignore[misc]
+    yield s
     s.close()
 
 
@@ -156,3 +159,161 @@ def test_save_merges_like_a_dict_update(
         assert s.load("L").watched == expected
     finally:
         s.close()
+
+
+# --- kept watched maps, O(changes) saves, other writers, old databases ------------------
+
+Observed = dict[str, dict[str, str]]
+
+_maps = st.dictionaries(
+    st.sampled_from([f"K{i}" for i in range(12)]),
+    st.dictionaries(st.sampled_from(["s", "n", "跟进"]), st.text(max_size=6), max_size=3),
+    max_size=10,
+)
+
+
+class WriteCounter:
+    """Counts the parameter sets of INSERT/UPDATE statements sent to the watched table
+    (an SQLAlchemy event listener on the real engine, not a mock)."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.rows = 0
+        event.listen(store.engine, "before_cursor_execute", self._seen)
+
+    def _seen(
+        self, _conn: Any, _cursor: Any, statement: str, params: Any, _ctx: Any, many: bool
+    ) -> None:
+        text = statement.lower()
+        if "watched " in text and (text.startswith("insert") or text.startswith("update")):
+            self.rows += len(params) if many else 1
+
+
+def _merge(into: Observed, more: Observed) -> None:
+    for key, cols in more.items():
+        if cols:
+            into.setdefault(key, {}).update(cols)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(st.just("save"), _maps),
+            st.tuples(st.just("forget"), st.sets(st.sampled_from(["K0", "K1", "K5", "K9"]))),
+            st.tuples(st.just("other"), _maps),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_kept_map_always_equals_a_fresh_read(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, Any]]
+) -> None:
+    """Any mix of saves, forgets and another store's saves on one SQLite file leaves both
+    stores' load() equal to the expected merge and to a cold read by a third store."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('k') / 's.db'}"
+    mine, other = StateStore(url), StateStore(url)
+    expected: Observed = {}
+    try:
+        for kind, arg in steps:
+            if kind == "forget":
+                mine.forget_keys("L", arg)
+                for key in arg:
+                    expected.pop(key, None)
+            else:
+                (mine if kind == "save" else other).save("L", arg, {}, None)
+                _merge(expected, arg)
+            assert mine.load("L").watched == expected
+        assert other.load("L").watched == expected
+        cold = StateStore(url)
+        try:
+            assert cold.load("L").watched == expected
+        finally:
+            cold.close()
+    finally:
+        mine.close()
+        other.close()
+
+
+def test_steady_save_writes_only_changed_values(store: StateStore) -> None:
+    """Re-saving the same observations writes nothing; one changed value writes one row."""
+    observed = {f"XS{i:05d}": {"s": "合作中", "n": str(i)} for i in range(2_000)}
+    store.save("L", observed, {}, "t1")
+    counter = WriteCounter(store)
+    store.save("L", observed, {}, "t2")
+    assert counter.rows == 0
+    changed = {k: dict(v) for k, v in observed.items()}
+    changed["XS00042"]["s"] = "流失客户"
+    changed["XS01999"]["new"] = "x"
+    store.save("L", changed, {}, "t3")
+    assert counter.rows == 2
+    assert store.load("L").watched == changed
+    assert store.last_change_token("L") == "t3"
+
+
+def test_saved_map_is_not_aliased_to_the_callers(store: StateStore) -> None:
+    """Mutating the dicts passed to save() afterwards does not change what load() gives."""
+    observed = {"K1": {"s": "a"}}
+    store.save("L", observed, {}, None)
+    observed["K1"]["s"] = "mutated"
+    observed["K2"] = {"s": "b"}
+    assert store.load("L").watched == {"K1": {"s": "a"}}
+
+
+def test_loaded_watched_map_is_read_only(store: StateStore) -> None:
+    """The watched map handed to rules cannot be modified in place."""
+    store.save("L", {"K1": {"s": "a"}}, {}, None)
+    watched = store.load("L").watched
+    with pytest.raises(TypeError):
+        watched["K2"] = {"s": "b"}  # type: ignore[index]
+
+
+def test_old_database_without_generation_table_opens_and_keeps_values(
+    tmp_path: Path,
+) -> None:
+    """A database written before watched_version existed keeps its watched values; the
+    table is created on open and later saves and other writers work as usual."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    first = StateStore(url)
+    first.save("L", {"K1": {"s": "a"}, "K2": {"s": "b"}}, {}, "t")
+    first.close()
+    raw = create_engine(url)
+    with raw.begin() as conn:
+        conn.execute(text("DROP TABLE watched_version"))
+    raw.dispose()
+    reopened, other = StateStore(url), StateStore(url)
+    try:
+        assert reopened.load("L").watched == {"K1": {"s": "a"}, "K2": {"s": "b"}}
+        other.save("L", {"K2": {"s": "c"}}, {}, "t2")
+        assert reopened.load("L").watched == {"K1": {"s": "a"}, "K2": {"s": "c"}}
+        reopened.save("L", {"K1": {"s": "d"}}, {}, "t3")
+        assert other.load("L").watched == {"K1": {"s": "d"}, "K2": {"s": "c"}}
+    finally:
+        reopened.close()
+        other.close()
+
+
+def test_broken_tables_are_a_state_error_naming_the_ledger(store: StateStore) -> None:
+    """A database whose tables were damaged fails with StateError naming the ledger."""
+    store.save("sales", {"K1": {"s": "a"}}, {}, None)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE watched"))
+    with pytest.raises(StateError, match="'sales'"):
+        store.save("sales", {"K1": {"s": "b"}}, {}, None)
+    with pytest.raises(StateError, match="could not read"):
+        store.load("sales")
+
+
+def test_rejected_save_leaves_nothing_half_written(store: StateStore) -> None:
+    """A save rolled back by a bad timestamp leaves the previous watched values, for this
+    store and for a fresh one."""
+    store.save("L", {"K1": {"s": "a"}}, {}, "t1")
+    store.load("L")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.save("L", {"K1": {"s": "b"}, "K2": {"s": "c"}}, {"x": datetime(2024, 1, 1)}, None)
+    assert store.load("L").watched == {"K1": {"s": "a"}}
+    fresh = StateStore(store.url)
+    try:
+        assert fresh.load("L").watched == {"K1": {"s": "a"}}
+    finally:
+        fresh.close()
