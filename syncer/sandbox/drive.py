@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from syncer.sandbox.errors import ApiError
@@ -215,14 +215,8 @@ def _permission_json(wb: Workbook, email: str, role: str) -> dict[str, Any]:
     }
 
 
-def permissions_create(
-    store: Store, file_id: str, user: str, body: Mapping[str, Any], now: float
-) -> dict[str, Any]:
-    """permissions.create for a user or anyone, as reader/commenter/writer."""
-    wb = _visible(store, file_id, user)
-    if wb.role(user) not in ("owner", "writer"):
-        raise insufficient()
-    kind = body.get("type")
+def grantee(body: Mapping[str, Any], roles: Collection[str]) -> tuple[str, str]:
+    """(email or ``anyone``, role) of a permissions.create body; Google's errors otherwise."""
     role = str(body.get("role", ""))
     if role == "owner":
         raise DriveError(
@@ -231,8 +225,9 @@ def permissions_create(
             "forbidden",
             "transferOwnership",
         )
-    if role not in ROLES:
+    if role not in roles:
         raise DriveError(400, "Invalid permission role.", "invalid", "permission.role")
+    kind = body.get("type")
     if kind in ("user", "group"):
         email = str(body.get("emailAddress") or "").lower()
         if "@" not in email:
@@ -242,10 +237,20 @@ def permissions_create(
                 "required",
                 "permission.emailAddress",
             )
-    elif kind == "anyone":
-        email = "anyone"
-    else:
-        raise DriveError(400, "Invalid permission type.", "invalid", "permission.type")
+        return email, role
+    if kind == "anyone":
+        return "anyone", role
+    raise DriveError(400, "Invalid permission type.", "invalid", "permission.type")
+
+
+def permissions_create(
+    store: Store, file_id: str, user: str, body: Mapping[str, Any], now: float
+) -> dict[str, Any]:
+    """permissions.create for a user or anyone, as reader/commenter/writer."""
+    wb = _visible(store, file_id, user)
+    if wb.role(user) not in ("owner", "writer"):
+        raise insufficient()
+    email, role = grantee(body, ROLES)
     if email != wb.owner:
         wb.permissions[email] = "writer" if ROLES[role] == "writer" else "reader"
         wb.touch(now)

@@ -260,8 +260,14 @@ def upload(
     if mime == FOLDER_MIME and up.content:
         raise DriveError(400, "A folder cannot have content.", "badContent")
     item = create_item(
-        store, user, params, str(meta.get("name") or "Untitled"), mime, meta.get("parents"),
-        up.content, now,
+        store,
+        user,
+        params,
+        str(meta.get("name") or "Untitled"),
+        mime,
+        meta.get("parents"),
+        up.content,
+        now,
     )
     return _shaped(item_json(store, item, user, base_url), params, _FILE_FIELDS)
 
@@ -296,8 +302,14 @@ def create_metadata_only(
     """files.create without media: a folder (or an empty file)."""
     mime = str(body.get("mimeType") or "application/octet-stream")
     item = create_item(
-        store, user, params, str(body.get("name") or "Untitled"), mime, body.get("parents"),
-        b"", now,
+        store,
+        user,
+        params,
+        str(body.get("name") or "Untitled"),
+        mime,
+        body.get("parents"),
+        b"",
+        now,
     )
     return _shaped(item_json(store, item, user, base_url), params, _FILE_FIELDS)
 
@@ -316,8 +328,7 @@ def download(store: Store, file_id: str, user: str, params: Params) -> tuple[byt
     if not item.downloadable:
         raise DriveError(
             403,
-            "Only files with binary content can be downloaded. Use Export with Docs Editors "
-            "files.",
+            "Only files with binary content can be downloaded. Use Export with Docs Editors files.",
             "fileNotDownloadable",
             "alt",
         )
@@ -336,9 +347,7 @@ _CLAUSE = re.compile(
     r"""(name|mimeType|fullText)\s*(=|!=|contains)\s*(?:'((?:[^'\\]|\\.)*)'|"([^"]*)")"""
 )
 _TRASHED = re.compile(r"trashed\s*=\s*(true|false)")
-_PARENT_ID = re.compile(
-    r"""(?:'([^']*)'\s+in\s+parents|parents\s+in\s+(?:'([^']*)'|"([^"]*)"))"""
-)
+_PARENT_ID = re.compile(r"""(?:'([^']*)'\s+in\s+parents|parents\s+in\s+(?:'([^']*)'|"([^"]*)"))""")
 
 
 def _matches(name: str, mime: str, parents: list[str], query: str) -> bool:
@@ -419,8 +428,7 @@ def files_list(store: Store, user: str, params: Params, base_url: str) -> dict[s
 
 def _permission(email: str, role: str) -> dict[str, Any]:
     if email == "anyone":
-        return {"kind": "drive#permission", "id": "anyoneWithLink", "type": "anyone",
-                "role": role}
+        return {"kind": "drive#permission", "id": "anyoneWithLink", "type": "anyone", "role": role}
     return {
         "kind": "drive#permission",
         "id": permission_id(email),
@@ -428,33 +436,6 @@ def _permission(email: str, role: str) -> dict[str, Any]:
         "role": role,
         "emailAddress": email,
     }
-
-
-def _grantee(body: Mapping[str, Any], roles: tuple[str, ...]) -> tuple[str, str]:
-    role = str(body.get("role", ""))
-    if role == "owner":
-        raise DriveError(
-            403,
-            "The transferOwnership parameter must be enabled when the permission role is 'owner'.",
-            "forbidden",
-            "transferOwnership",
-        )
-    if role not in roles:
-        raise DriveError(400, "Invalid permission role.", "invalid", "permission.role")
-    kind = body.get("type")
-    if kind in ("user", "group"):
-        email = str(body.get("emailAddress") or "").lower()
-        if "@" not in email:
-            raise DriveError(
-                400,
-                "The permission emailAddress field is required.",
-                "required",
-                "permission.emailAddress",
-            )
-        return email, role
-    if kind == "anyone":
-        return "anyone", role
-    raise DriveError(400, "Invalid permission type.", "invalid", "permission.type")
 
 
 def _permission_target(
@@ -477,7 +458,7 @@ def permissions_create(
     perms, may_manage, owner = _permission_target(store, file_id, user, params)
     if not may_manage:
         raise insufficient()
-    email, role = _grantee(body, _DRIVE_ROLES)
+    email, role = drive.grantee(body, _DRIVE_ROLES)
     if email != owner:
         perms[email] = role
     item = store.tree.files.get(file_id)
@@ -543,7 +524,8 @@ def drives_list(store: Store, user: str, params: Params) -> dict[str, Any]:
     """drives.list: the shared drives the caller is a member of."""
     drives = [drive_json(d, user) for d in store.tree.drives.values() if d.access(user)]
     return _shaped(
-        {"kind": "drive#driveList", "drives": drives}, params,
+        {"kind": "drive#driveList", "drives": drives},
+        params,
         "kind,nextPageToken,drives(kind,id,name)",
     )
 

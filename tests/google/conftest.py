@@ -17,6 +17,8 @@ from syncer.connectors.retry import RetryPolicy
 from syncer.ledger import LedgerConfig
 from syncer.sandbox import SandboxServer
 
+from .fakes import FakeClock
+
 EMAIL = "syncer@sandbox.iam.gserviceaccount.com"
 OWNER = "owner@example.com"
 
@@ -42,21 +44,6 @@ LEDGER_DATA: dict[str, Any] = {
     ],
 }
 HEADER = ["id", "name", "phone", "status", "comment", "changed", "note"]
-
-
-class FakeClock:
-    """Monotonic time that moves only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def ledger_for(spreadsheet: str, **changes: Any) -> LedgerConfig:

@@ -9,12 +9,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 import structlog
-from conftest import HEADER, MakeSheet, customer_rows
 from typer.testing import CliRunner
 
 from syncer.cli import commands  # noqa: F401  (registers every command)
 from syncer.cli.app import app
 from syncer.sandbox import SandboxServer
+
+from .conftest import HEADER, MakeSheet, customer_rows
 
 
 @pytest.fixture(autouse=True)

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HEADER, MakeConnector, MakeSheet, customer_rows, ledger_for
 
 from syncer.engine import run_cycle
 from syncer.model import canonical
 from syncer.sandbox import LoggedRequest, SandboxServer
 from syncer.state import StateStore
+
+from .conftest import HEADER, MakeConnector, MakeSheet, customer_rows, ledger_for
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 N = 12

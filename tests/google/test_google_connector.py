@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import HEADER, MakeConnector, MakeSheet, customer_rows, ledger_for
-
 from syncer.connectors.base import TabRequest
 from syncer.engine import run_cycle
 from syncer.sandbox import SandboxServer
 from syncer.state import StateStore
+
+from .conftest import HEADER, MakeConnector, MakeSheet, customer_rows, ledger_for
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

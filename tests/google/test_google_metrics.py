@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import MakeConnector, MakeSheet, customer_rows
-
 from syncer import metrics
 from syncer.connectors.base import TabRequest
 from syncer.connectors.google import metric_kind
 from syncer.sandbox import SandboxServer
+
+from .conftest import MakeConnector, MakeSheet, customer_rows
 
 
 def sample(name: str, kind: str) -> float:

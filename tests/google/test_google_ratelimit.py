@@ -6,18 +6,7 @@ import threading
 
 from syncer.connectors.ratelimit import RateLimiter, TokenBucket, limiter_for
 
-
-class FakeClock:
-    """Time that moves only when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from .fakes import FakeClock
 
 
 def test_burst_then_paced() -> None:

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from conftest import HEADER, MakeConnector, MakeSheet, customer_rows, ledger_for
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,6 +24,8 @@ from syncer.connectors.tabular import table_from_rows
 from syncer.engine import run_cycle
 from syncer.model import MoveRow, Plan, RowRef, Snapshot, Table, canonical, is_blank
 from syncer.state import StateStore
+
+from .conftest import HEADER, MakeConnector, MakeSheet, customer_rows, ledger_for
 
 #: What a values.batchGet can hold: JSON scalars, with date-like texts well represented.
 json_cell = st.one_of(

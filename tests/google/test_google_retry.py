@@ -18,22 +18,9 @@ from syncer.connectors.retry import (
 )
 from syncer.errors import ConnectorError, PermissionDenied, RetriesExhausted, SourceNotFound
 
+from .fakes import FakeClock
+
 TARGET = Target("sales", "sheet123", "robot@proj.iam.gserviceaccount.com")
-
-
-class FakeClock:
-    """A clock that only moves when the policy sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def policy(clock: FakeClock, **kwargs: float) -> RetryPolicy:

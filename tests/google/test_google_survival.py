@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import EMAIL, HEADER, MakeConnector, MakeSheet, customer_rows, ledger_for
 
 from syncer.connectors.base import TabRequest
 from syncer.engine import run_cycle
 from syncer.errors import PermissionDenied, RetriesExhausted, SourceNotFound
 from syncer.sandbox import SandboxServer
 from syncer.state import StateStore
+
+from .conftest import EMAIL, HEADER, MakeConnector, MakeSheet, customer_rows, ledger_for
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TABS = [TabRequest("Main"), TabRequest("History")]
