@@ -179,7 +179,9 @@ def _print_cycle(console: Console, title: str, result: Any, connector: Any) -> N
     for op in applied:
         kinds[op.kind] = kinds.get(op.kind, 0) + 1
     table.add_row("outcome", result.outcome)
-    table.add_row("findings", str(len(result.findings)))
+    # An idle cycle reads nothing, so it has no findings to count (not "0 problems").
+    idle = result.outcome == "idle"
+    table.add_row("findings", "not re-checked" if idle else str(len(result.findings)))
     for kind, n in sorted(kinds.items()):
         table.add_row(f"applied {kind}", str(n))
     table.add_row("dropped (re-planned)", str(len(report.dropped) if report else 0))

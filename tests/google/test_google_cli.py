@@ -36,6 +36,7 @@ def test_demo_runs_end_to_end_and_exports_xlsx(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "cycle 2 (after the edit)" in result.output
     assert "idle" in result.output
+    assert "not re-checked" in result.output  # an idle cycle claims no "0 findings"
     export = out / "demo-result.xlsx"
     workbook = openpyxl.load_workbook(export)
     assert "基础信息" in workbook.sheetnames
