@@ -26,8 +26,9 @@ class RequestError(Exception):
 class BatchContext:
     """What the handlers need besides the workbook copy."""
 
-    def __init__(self, workbook: Workbook, rng: random.Random, *,
-                 copy_on_write: bool = False) -> None:
+    def __init__(
+        self, workbook: Workbook, rng: random.Random, *, copy_on_write: bool = False
+    ) -> None:
         self.workbook = workbook
         self.rng = rng
         #: Sheets still shared with the original workbook, cloned on first access.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -54,11 +55,16 @@ def fault_message(status: int) -> tuple[str, str]:
 
 
 class FaultInjector:
-    """Holds the active faults; the server asks it about every API request (under its lock)."""
+    """Holds the active faults; the server asks it about every API request.
+
+    Thread-safe: tests inject faults from their own thread while the server's request
+    threads call :meth:`decide`.
+    """
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
         self.faults: list[Fault] = []
+        self._lock = threading.Lock()
 
     def inject(
         self,
@@ -97,15 +103,21 @@ class FaultInjector:
             api=api,
             rng=random.Random(self.seed if seed is None else seed),
         )
-        self.faults.append(fault)
+        with self._lock:
+            self.faults.append(fault)
         return fault
 
     def clear(self) -> None:
         """Remove every fault."""
-        self.faults.clear()
+        with self._lock:
+            self.faults.clear()
 
     def decide(self, api: str) -> FaultDecision:
         """Advance the faults' counters for one request and return what to do to it."""
+        with self._lock:
+            return self._decide(api)
+
+    def _decide(self, api: str) -> FaultDecision:
         decision = FaultDecision()
         for fault in self.faults:
             if fault.api is not None and fault.api != api:

@@ -155,8 +155,7 @@ def _reference(text: str) -> Node:
     sheet: str | None = None
     if "!" in text:
         sheet_part, _, text = text.rpartition("!")
-        sheet = (sheet_part[1:-1].replace("''", "'") if sheet_part.startswith("'")
-                 else sheet_part)
+        sheet = sheet_part[1:-1].replace("''", "'") if sheet_part.startswith("'") else sheet_part
     corners = [_CELL.fullmatch(part) for part in text.split(":")]
     cells = []
     for m in corners:
@@ -210,8 +209,14 @@ def _compare(op: str, a: Any, b: Any) -> bool:
         ka = (1, "")
     if b is None and isinstance(a, str):
         kb = (1, "")
-    results = {"=": ka == kb, "<>": ka != kb, "<": ka < kb, ">": ka > kb,
-               "<=": ka <= kb, ">=": ka >= kb}
+    results = {
+        "=": ka == kb,
+        "<>": ka != kb,
+        "<": ka < kb,
+        ">": ka > kb,
+        "<=": ka <= kb,
+        ">=": ka >= kb,
+    }
     return results[op]
 
 
@@ -294,8 +299,9 @@ class Evaluator:
         for arg in args:
             value = self._eval(arg)
             if isinstance(value, list):
-                out.extend(v for v in value
-                           if isinstance(v, int | float) and not isinstance(v, bool))
+                out.extend(
+                    v for v in value if isinstance(v, int | float) and not isinstance(v, bool)
+                )
             else:
                 out.append(_number(value))
         return out
@@ -411,8 +417,11 @@ def workbook_evaluator(workbook: Workbook) -> Callable[[Sheet, int, int], Value]
             if bounds.end_row > other.row_count or bounds.end_col > other.column_count:
                 raise FormulaError("#REF!")
             last = min(bounds.end_row, other.stored_rows())
-            return [evaluate(other, r, c) for r in range(bounds.start_row, last)
-                    for c in range(bounds.start_col, bounds.end_col)]
+            return [
+                evaluate(other, r, c)
+                for r in range(bounds.start_row, last)
+                for c in range(bounds.start_col, bounds.end_col)
+            ]
 
         try:
             result = Evaluator(cell, cells).value(extra.formula)

@@ -37,7 +37,7 @@ from syncer.sandbox.drive_files import (
     SharedDrive,
 )
 from syncer.sandbox.errors import ApiError, bad_request, not_found, permission_denied
-from syncer.sandbox.faults import Fault, FaultInjector, fault_message
+from syncer.sandbox.faults import FaultInjector, fault_message
 from syncer.sandbox.multipart import parse_upload
 from syncer.sandbox.quotas import QuotaConfig, QuotaTracker
 from syncer.sandbox.requestlog import Api, Kind, LoggedRequest
@@ -119,6 +119,8 @@ class SandboxServer:
         self.auth = AuthRegistry()
         self.quotas = QuotaTracker(quotas)
         self.faults = FaultInjector(seed)
+        #: Inject a fault (see FaultInjector.inject): e.g. ``inject(503, on_request=2)``.
+        self.inject = self.faults.inject
         self.request_log: list[LoggedRequest] = []
         #: Keep only the newest entries (None: all); the standalone command sets a limit.
         self.log_limit: int | None = None
@@ -216,32 +218,6 @@ class SandboxServer:
         """Replace the quota configuration and reset the counters (None: off)."""
         with self._lock:
             self.quotas = QuotaTracker(config)
-
-    def inject(
-        self,
-        status: int = 503,
-        *,
-        on_request: int | None = None,
-        probability: float | None = None,
-        seed: int | None = None,
-        times: int | None = None,
-        drop: bool = False,
-        latency: float = 0.0,
-        api: str | None = None,
-    ) -> Fault:
-        """Shortcut for ``faults.inject`` (see FaultInjector.inject): ``times`` caps any
-        fault, probability ones included; inconsistent arguments raise ValueError."""
-        with self._lock:
-            return self.faults.inject(
-                status,
-                on_request=on_request,
-                probability=probability,
-                seed=seed,
-                times=times,
-                drop=drop,
-                latency=latency,
-                api=api,
-            )
 
     def expire_tokens(self) -> int:
         """Expire every access token issued so far (clients must refresh); returns how many."""
@@ -884,9 +860,7 @@ class SandboxServer:
                 )
                 return _json_response(out, 200)
             if len(parts) == 2 and method == "GET":
-                return _json_response(
-                    tree_api.permissions_list(self.store, fid, user, params), 200
-                )
+                return _json_response(tree_api.permissions_list(self.store, fid, user, params), 200)
             if len(parts) == 3 and method == "DELETE":
                 tree_api.permissions_delete(self.store, fid, user, params, parts[2], now)
                 return Response(b"", status=204)

@@ -125,8 +125,11 @@ def grid_data(
         cells: list[dict[str, Any]] = []
         for c in range(bounds.start_col, bounds.end_col):
             extra = sheet.extra(r, c)
-            computed = (evaluate(sheet, r, c) if evaluate is not None and extra is not None
-                        and extra.formula is not None else None)
+            computed = (
+                evaluate(sheet, r, c)
+                if evaluate is not None and extra is not None and extra.formula is not None
+                else None
+            )
             cells.append(cell_json(sheet.value(r, c), extra, computed))
         while cells and not cells[-1]:
             cells.pop()

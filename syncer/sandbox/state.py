@@ -294,8 +294,9 @@ class Sheet:
         extras = self.extras
         c0, c1 = bounds.start_col, bounds.end_col
         formatted = render == "FORMATTED_VALUE"
-        dates_as_text = formatted or (render == "UNFORMATTED_VALUE"
-                                      and date_render == "FORMATTED_STRING")
+        dates_as_text = formatted or (
+            render == "UNFORMATTED_VALUE" and date_render == "FORMATTED_STRING"
+        )
         width = c1 - c0
         stored = len(rows)
         for r in range(bounds.start_row, min(bounds.end_row, self.stored_rows())):
@@ -303,10 +304,14 @@ class Sheet:
             line: list[Any]
             if formatted:
                 line = [
-                    v if v.__class__ is str
-                    else "" if v is None
-                    else str(v) if v.__class__ is int
-                    else ("TRUE" if v else "FALSE") if v.__class__ is bool
+                    v
+                    if v.__class__ is str
+                    else ""
+                    if v is None
+                    else str(v)
+                    if v.__class__ is int
+                    else ("TRUE" if v else "FALSE")
+                    if v.__class__ is bool
                     else format_general(v)  # type: ignore[arg-type]
                     for v in cells
                 ]
@@ -328,9 +333,12 @@ class Sheet:
                         v = cells[i]
                         fmt = ex.format
                         nf = fmt.get("numberFormat") if fmt else None
-                        if (nf is not None and ex.formula is None
-                                and (v.__class__ is int or v.__class__ is float)
-                                and nf.get("type") in DATE_TYPES):
+                        if (
+                            nf is not None
+                            and ex.formula is None
+                            and (v.__class__ is int or v.__class__ is float)
+                            and nf.get("type") in DATE_TYPES
+                        ):
                             # the common case of a date column, without the general path
                             if dates_as_text:
                                 line[i] = format_date(v, date_pattern(nf))
@@ -399,8 +407,9 @@ class Sheet:
     def insert_cols(self, at: int, count: int) -> None:
         """Insert empty columns before 0-based column ``at``."""
         gap: list[Value] = [None] * count
-        self.rows = [cells[:at] + gap + cells[at:] if at < len(cells) else cells
-                     for cells in self.rows]
+        self.rows = [
+            cells[:at] + gap + cells[at:] if at < len(cells) else cells for cells in self.rows
+        ]
         self.extras = {
             r: {(c + count if c >= at else c): e for c, e in cols.items()}
             for r, cols in self.extras.items()
@@ -409,8 +418,9 @@ class Sheet:
 
     def delete_cols(self, start: int, end: int) -> None:
         """Delete columns ``start`` (incl.) to ``end`` (excl.)."""
-        self.rows = [cells[:start] + cells[end:] if start < len(cells) else cells
-                     for cells in self.rows]
+        self.rows = [
+            cells[:start] + cells[end:] if start < len(cells) else cells for cells in self.rows
+        ]
         n = end - start
         shifted = {
             r: {(c - n if c >= end else c): e for c, e in cols.items() if not start <= c < end}

@@ -221,8 +221,11 @@ def date_pattern(number_format: dict[str, Any]) -> str:
     if pattern:
         return str(pattern)
     kind = number_format.get("type")
-    return "hh:mm:ss" if kind == "TIME" else (
-        "yyyy-mm-dd hh:mm:ss" if kind == "DATE_TIME" else "yyyy-mm-dd")
+    return (
+        "hh:mm:ss"
+        if kind == "TIME"
+        else ("yyyy-mm-dd hh:mm:ss" if kind == "DATE_TIME" else "yyyy-mm-dd")
+    )
 
 
 def format_number(number: int | float, number_format: dict[str, Any] | None) -> str:

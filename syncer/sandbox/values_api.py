@@ -279,8 +279,9 @@ def _with_response_values(
             raise bad_request("Invalid response render option")
         render = cast(ValueRenderOption, render)
         date_render = cast(DateTimeRenderOption, date_render)
-        target = Target(write.target.sheet, write.bounds, False, write.target.text,
-                        write.target.workbook)
+        target = Target(
+            write.target.sheet, write.bounds, False, write.target.text, write.target.workbook
+        )
         out["updatedData"] = read_range(target, render, date_render, "ROWS")
     return out
 
@@ -493,9 +494,7 @@ def _filter_target(workbook: Workbook, data_filter: Any, where: str) -> Target:
     )
 
 
-def values_batch_get_by_data_filter(
-    workbook: Workbook, body: Mapping[str, Any]
-) -> dict[str, Any]:
+def values_batch_get_by_data_filter(workbook: Workbook, body: Mapping[str, Any]) -> dict[str, Any]:
     """spreadsheets.values.batchGetByDataFilter (``a1Range`` and ``gridRange`` filters).
 
     Options come in the JSON body; each answer carries the filter that selected it.
@@ -509,9 +508,7 @@ def values_batch_get_by_data_filter(
     filters = body.get("dataFilters") or []
     if not isinstance(filters, list):
         raise bad_request("Invalid JSON payload received. 'data_filters' must be a list.")
-    targets = [
-        _filter_target(workbook, f, f"dataFilters[{i}]") for i, f in enumerate(filters)
-    ]
+    targets = [_filter_target(workbook, f, f"dataFilters[{i}]") for i, f in enumerate(filters)]
     out: dict[str, Any] = {"spreadsheetId": workbook.spreadsheet_id}
     if targets:
         out["valueRanges"] = [
