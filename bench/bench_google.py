@@ -43,7 +43,7 @@ from naive_gspread import naive_apply, naive_read
 from syncer.config import load_ledger
 from syncer.connectors.base import TabRequest
 from syncer.connectors.google import GoogleSheetsConnector
-from syncer.connectors.google_auth import open_session
+from syncer.connectors.google.auth import open_session
 from syncer.connectors.ratelimit import RateLimiter
 from syncer.engine import run_cycle, tab_requests
 from syncer.examples import DEFAULT_TODAY, HEADER_ROW, messy_rows

@@ -36,7 +36,7 @@ import requests
 from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2.service_account import Credentials
 
-from syncer.connectors.endpoints import redirect_session
+from syncer.connectors.google.endpoints import redirect_session
 from syncer.sandbox import SandboxServer
 from syncer.sandbox.batch_update import batch_update
 from syncer.sandbox.values_api import values_batch_get

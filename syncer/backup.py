@@ -809,7 +809,9 @@ def restore_to_tab(
             )
     rows = (tuple(h or None for h in chosen.header), *chosen.rows)
     plan = Plan(ledger.name, (ReplaceTab(target, rows, rule="restore"),))
-    report = connector.apply(plan, connector.read([TabRequest(target)]))
+    from syncer.engine import apply_plan  # the engine imports this module's callers
+
+    report = apply_plan(connector, plan, connector.read([TabRequest(target)]))
     if report.dropped:
         reasons = "; ".join(d.reason for d in report.dropped)
         raise BackupError(f"restore into tab {target!r} was not applied: {reasons}")

@@ -226,7 +226,7 @@ class DriveClient:
     @classmethod
     def from_settings(cls, settings: Settings, policy: RetryPolicy | None = None) -> DriveClient:
         """A client with the connector's credentials and API base."""
-        from syncer.connectors.google_auth import open_session
+        from syncer.connectors.google.auth import open_session
 
         auth = open_session(settings.credentials_path, settings.google_api_base)
         return cls(
@@ -249,7 +249,7 @@ class DriveClient:
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        metrics.record_api_call(kind)
+        metrics.record_api_call(target.ledger, kind)
 
         def attempt() -> requests.Response:
             try:
@@ -274,7 +274,7 @@ class DriveClient:
             if response.ok:
                 return response
             if response.status_code == 429:
-                metrics.record_throttled(kind)
+                metrics.record_throttled(target.ledger, kind)
             try:
                 body: Any = response.json()
             except ValueError:
@@ -291,7 +291,7 @@ class DriveClient:
             raise CallFailed(verdict)
 
         def on_retry(failure: Failure, wait: float) -> None:
-            metrics.record_retry(kind)
+            metrics.record_retry(target.ledger, kind)
             log.warning(
                 "backup.drive_retry",
                 call=kind,

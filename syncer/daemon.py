@@ -20,7 +20,6 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -206,6 +205,7 @@ class Daemon:
                     known.ledger = ledger  # the running cycle keeps its own copy
                 else:
                     self._ledgers[name] = _Tracked(ledger, threading.Lock())
+                    metrics.init_ledger(name)
                 trigger = triggers[name]
                 interval = expected_interval(trigger, now)
                 self.readiness.track(name, interval)
@@ -325,56 +325,30 @@ def reload(daemon: Daemon, path: Path, loader: Loader) -> bool:
 
 
 class _Runner:
-    """The production cycle and backup functions: connectors, state and backups."""
+    """The production cycle and backup functions, on the process's :class:`Runtime`."""
 
     def __init__(self, settings: Settings) -> None:
-        from syncer.backup import BackupStore
-        from syncer.state import StateStore
+        from syncer.runtime import Runtime
 
-        self.settings = settings
-        self.store = StateStore(settings.state_url)
-        self.backups = BackupStore.from_settings(settings)
+        self.runtime = Runtime(settings)
 
     def cycle(self, ledger: LedgerConfig) -> CycleResult:
-        from syncer.backup import backup_before_removal
-        from syncer.connectors import open_connector
-        from syncer.engine import CycleResult, run_cycle
-
-        started = datetime.now(UTC)
-        try:
-            connector = open_connector(ledger, self.settings)
-        except SyncerError as exc:
-            log.error("daemon.connector_failed", ledger=ledger.name, error=str(exc))
-            return CycleResult(
-                ledger.name, "-", started, datetime.now(UTC), "failed", error=str(exc)
-            )
-        try:
-            return run_cycle(
-                ledger,
-                connector,
-                self.store,
-                started,
-                clock=lambda: datetime.now(UTC),
-                before_removal=partial(backup_before_removal, store=self.backups),
-            )
-        finally:
-            connector.close()
+        result = self.runtime.cycle(ledger, clock=lambda: datetime.now(UTC))
+        if result.cycle_id == "-":
+            log.error("daemon.connector_failed", ledger=ledger.name, error=result.error)
+        return result
 
     def backup(self, ledger: LedgerConfig) -> None:
         from syncer.backup import backup_ledger
-        from syncer.connectors import open_connector
 
-        connector = open_connector(ledger, self.settings)
-        try:
-            backup_ledger(ledger, connector, self.backups, datetime.now(UTC))
-        finally:
-            connector.close()
-        self.backups.prune(
-            ledger.name, self.settings.backup_keep_daily, self.settings.backup_keep_weekly
-        )
+        settings, backups = self.runtime.settings, self.runtime.backups
+        assert backups is not None
+        with self.runtime.connector(ledger) as connector:
+            backup_ledger(ledger, connector, backups, datetime.now(UTC))
+        backups.prune(ledger.name, settings.backup_keep_daily, settings.backup_keep_weekly)
 
     def close(self) -> None:
-        self.store.close()
+        self.runtime.close()
 
 
 def _install_signals(

@@ -1,4 +1,17 @@
-"""One cycle of one ledger: read → validate → rules → plan → guard → apply → record.
+"""One cycle of one ledger, every stage visible here::
+
+    change token ─► read ─► validate ─► reconcile + rules ─► plan
+        ─► re-read ─► guard ─► (journal) ─► write ─► verify ─► record
+
+The connector does the I/O of ``read``, ``re-read`` (the guard read), ``write`` and the
+verify stage's key read; the engine decides: :func:`syncer.guard.guard` keeps or drops
+each operation against the re-read, :mod:`syncer.journal` records the intent of a cycle
+that moves, creates or deletes rows before its first write, :mod:`syncer.verify` checks
+where the write landed, and :mod:`syncer.reconcile` repairs, from every cycle's read,
+what an interrupted cycle left (a key in both tabs, or in neither). The change token
+recorded is the one the cycle *read*, advanced only by the cycle's own writes
+(:meth:`Connector.settle_token`), so an edit made while the cycle wrote is never
+skipped as idle.
 
 :func:`run_cycle` never raises for a broken source or sheet: the outcome is ``failed``
 and ``error`` says which ledger, which source and what to do. Each cycle binds
@@ -18,12 +31,16 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 
+from syncer import metrics
 from syncer.connectors.base import Connector, TabRequest
 from syncer.errors import ConnectorError, SourceChanged, StateError, SyncerError
+from syncer.guard import guard
+from syncer.journal import Journal, intent_of
 from syncer.ledger import (
     All,
     AnyOf,
@@ -36,10 +53,15 @@ from syncer.ledger import (
 )
 from syncer.model import ApplyReport, Dropped, Finding, MoveRow, Plan, SetCell, Snapshot
 from syncer.planner import build_plan
+from syncer.reconcile import reconcile
 from syncer.state import LedgerMark, RunRecord, StateStore
 from syncer.validate import validate
+from syncer.verify import verify
 
 log = structlog.get_logger("syncer.engine")
+
+#: Journal entries a cycle reads for reconciliation: its own ledger's most recent ones.
+RECENT_JOURNAL = 20
 
 #: Called after planning and before applying a plan (e.g. the pre-removal backup).
 BeforeRemoval = Callable[[LedgerConfig, Snapshot, Plan, datetime], object]
@@ -58,6 +80,8 @@ class CycleResult:
     plan: Plan | None = None
     report: ApplyReport | None = None
     error: str | None = None
+    #: API calls (or file loads and saves) the whole cycle made, idle check included.
+    api_calls: int = 0
 
     @property
     def archived(self) -> int:
@@ -135,25 +159,20 @@ def tab_requests(ledger: LedgerConfig) -> list[TabRequest]:
     ]
 
 
-def _source_label(ledger: LedgerConfig) -> str:
-    source = ledger.source
-    if source.connector == "xlsx":
-        return f"xlsx workbook {source.path}"
-    if source.connector == "google":
-        return f"Google spreadsheet {source.spreadsheet}"
-    return f"in-memory workbook {source.name}"
-
-
-def _connector_error(ledger: LedgerConfig, exc: ConnectorError) -> str:
+def _connector_error(ledger: LedgerConfig, source: str, exc: ConnectorError) -> str:
     """The ledger, its source (unless the message names it already) and the message."""
-    label = _source_label(ledger)
-    named = label.rsplit(" ", 1)[-1] in str(exc)
-    return f"ledger {ledger.name!r}{'' if named else f' ({label})'}: {exc}"
+    text = str(exc)
+    named = source.rsplit(" ", 1)[-1] in text
+    if text.startswith(f"ledger {ledger.name!r}"):
+        return text
+    return f"ledger {ledger.name!r}{'' if named else f' ({source})'}: {text}"
 
 
-def _dropped_keys(dropped: Iterable[Dropped]) -> set[str]:
-    keys: set[str] = set()
-    for d in dropped:
+def _unrecorded_keys(report: ApplyReport) -> set[str]:
+    """Keys whose observed values must not be recorded: an operation on them was dropped
+    (a person edited meanwhile) or missed its row. The next cycle plans them again."""
+    keys = set(report.misplaced)
+    for d in report.dropped:
         if isinstance(d.op, SetCell | MoveRow) and d.op.target.key:
             keys.add(d.op.target.key)
     return keys
@@ -162,9 +181,8 @@ def _dropped_keys(dropped: Iterable[Dropped]) -> set[str]:
 def _recordable(
     observed: dict[str, dict[str, str]], skip: set[str]
 ) -> Mapping[str, Mapping[str, str]]:
-    """The observed values to record: all but the rows whose operations were dropped.
-    Without drops (the usual cycle) the planner's map is passed on as it is, not copied
-    (100,000 rows per cycle)."""
+    """The observed values to record: all but the rows in ``skip``. Without any (the
+    usual cycle) the planner's map is passed on as it is, not copied (100,000 rows)."""
     if not skip:
         return observed
     return {k: v for k, v in observed.items() if k not in skip}
@@ -195,14 +213,14 @@ def run_cycle(
     cid = cycle_id or uuid.uuid4().hex[:12]
     result = CycleResult(ledger.name, cid, now, now, "failed")
     with structlog.contextvars.bound_contextvars(ledger=ledger.name, cycle_id=cid):
+        calls = connector.calls_made()
         try:
             _cycle(ledger, connector, store, now, dry_run, result, before_removal)
         except ConnectorError as exc:
-            result.outcome, result.error = "failed", _connector_error(ledger, exc)
-        except StateError as exc:
-            result.outcome, result.error = "failed", f"ledger {ledger.name!r}: {exc}"
+            result.outcome = "failed"
+            result.error = _connector_error(ledger, connector.describe(), exc)
         except SyncerError as exc:
-            result.outcome, result.error = "failed", f"ledger {ledger.name!r}: {exc}"
+            result.outcome, result.error = "failed", _prefixed(ledger, str(exc))
         except Exception as exc:  # a bug must not stop the other ledgers
             log.exception("cycle.crashed")
             result.outcome, result.error = (
@@ -213,6 +231,7 @@ def run_cycle(
                 ),
             )
         result.finished = clock() if clock is not None else now
+        result.api_calls = connector.calls_made() - calls
         if not dry_run:
             _record_run(store, result)
         event = log.warning if result.outcome == "failed" else log.info
@@ -224,10 +243,18 @@ def run_cycle(
             applied=len(result.report.applied) if result.report else 0,
             dropped=len(result.report.dropped) if result.report else 0,
             archived=result.archived,
-            api_calls=result.report.api_calls if result.report else 0,
+            api_calls=result.api_calls,
+            incidents=len(result.report.incidents) if result.report else 0,
             error=result.error,
         )
     return result
+
+
+def _prefixed(ledger: LedgerConfig, text: str) -> str:
+    """``text`` under the ledger's name, unless it names the ledger already."""
+    if text.startswith((f"ledger {ledger.name!r}", f"ledger {ledger.name}:")):
+        return text
+    return f"ledger {ledger.name!r}: {text}"
 
 
 def _cycle(
@@ -239,8 +266,9 @@ def _cycle(
     result: CycleResult,
     before_removal: BeforeRemoval | None = None,
 ) -> None:
-    token = connector.change_token()
-    if not dry_run and is_idle(ledger, store.mark(ledger.name), token, now):
+    read_token = connector.change_token()
+    writes_before = connector.write_calls()
+    if not dry_run and is_idle(ledger, store.mark(ledger.name), read_token, now):
         result.outcome = "idle"
         return
     snapshot = connector.read(tab_requests(ledger))
@@ -251,24 +279,42 @@ def _cycle(
         )
     result.findings = validate(ledger, snapshot)
     previous = store.load(ledger.name)
+    journal = Journal(store)
+    recent = journal.entries(ledger.name, limit=RECENT_JOURNAL)
+    interrupted = [e for e in recent if e.status == "open"]
+    for entry in interrupted:
+        log.warning(
+            "cycle.interrupted_found",
+            interrupted_cycle=entry.cycle_id,
+            writes_done=entry.writes_done,
+            writes_planned=entry.writes_planned,
+        )
+    repairs = reconcile(ledger, snapshot.tables, recent)
     planned = build_plan(ledger, snapshot, result.findings, previous, now)
-    result.plan = planned.plan
+    plan = Plan(ledger.name, (*planned.plan.ops, *repairs.ops), planned.plan.key_column)
+    result.plan = plan
     if dry_run:
         result.outcome = "dry_run"
         return
     if before_removal is not None:
-        before_removal(ledger, snapshot, planned.plan, now)
-    report, raced = _apply(connector, planned.plan, snapshot)
+        before_removal(ledger, snapshot, plan, now)
+    context = JournalContext(journal, ledger.name, result.cycle_id, now)
+    report = apply_plan(connector, plan, snapshot, journal=context)
+    report.incidents[:0] = repairs.incidents
     result.report = report
     for incident in report.incidents:
         log.warning("cycle.incident", incident=incident)
-    observed = _recordable(planned.observed, _dropped_keys(report.dropped))
-    # After a write the token is the source's new one. Dropped operations (a person edited
-    # meanwhile) leave no token, so the next cycle reads and re-plans instead of idling.
-    if raced or report.dropped:
+    if report.incidents:
+        metrics.record_incidents(ledger.name, len(report.incidents))
+    observed = _recordable(planned.observed, _unrecorded_keys(report))
+    # The token the cycle read, advanced only by syncer's own writes: an edit made while
+    # it wrote leaves the recorded token behind, so the next cycle reads. A dropped
+    # operation or a repair leaves no token at all: the next cycle re-plans.
+    if report.dropped or report.incidents:
         new_token = None
     else:
-        new_token = connector.change_token() if report.applied else token
+        writes = connector.write_calls() - writes_before
+        new_token = connector.settle_token(read_token, writes)
     store.save(
         ledger.name,
         observed,
@@ -280,18 +326,93 @@ def _cycle(
     moved = [op.target.key for op in report.applied if isinstance(op, MoveRow) and op.target.key]
     if moved:
         store.forget_keys(ledger.name, moved)
+    journal.finish(ledger.name, result.cycle_id, now)
+    repaired = set(repairs.ops) <= set(report.applied)
+    if interrupted and repaired:
+        journal.recovered(ledger.name, [e.cycle_id for e in interrupted], result.cycle_id, now)
+        metrics.record_recovered(ledger.name, len(interrupted))
+        log.warning(
+            "cycle.recovered",
+            recovered=[e.cycle_id for e in interrupted],
+            repairs=len(repairs.ops),
+        )
+    metrics.set_interrupted(ledger.name, len(journal.interrupted(ledger.name)))
     result.outcome = "ok"
 
 
-def _apply(connector: Connector, plan: Plan, snapshot: Snapshot) -> tuple[ApplyReport, bool]:
-    """Apply a non-empty plan; a source saved meanwhile drops everything (re-planned)."""
+@dataclass(frozen=True)
+class JournalContext:
+    """Where :func:`apply_plan` journals a cycle that changes rows."""
+
+    journal: Journal
+    ledger: str
+    cycle_id: str
+    now: datetime
+
+
+def apply_plan(
+    connector: Connector,
+    plan: Plan,
+    snapshot: Snapshot,
+    *,
+    journal: JournalContext | None = None,
+) -> ApplyReport:
+    """The write half of a cycle: re-read → guard → (journal) → write → verify.
+
+    ``plan`` was computed from ``snapshot``. The guard read is the connector's last call
+    before the write; nothing but local work (the guard, request building, and — for a
+    plan that moves, creates or deletes rows — one journal insert) separates them. A
+    source saved meanwhile (:class:`SourceChanged`) drops the whole plan, re-planned next
+    cycle. Never raises for a dropped operation: the report says what happened."""
+    report = ApplyReport()
     if not plan:
-        return ApplyReport(), False
+        return report
+    calls = connector.calls_made()
     try:
-        return connector.apply(plan, snapshot), False
+        report = _write_half(connector, plan, snapshot, journal)
+    finally:
+        report.api_calls = connector.calls_made() - calls
+    return report
+
+
+def _write_half(
+    connector: Connector, plan: Plan, snapshot: Snapshot, journal: JournalContext | None
+) -> ApplyReport:
+    report = ApplyReport()
+    try:
+        fresh = connector.reread(plan, snapshot)
+        checked = guard(plan, snapshot, fresh)
+        report.dropped.extend(checked.dropped)
+        if not checked.kept:
+            return report
+        kept_ops = [r.op for r in checked.kept]
+        progress = None
+        if journal is not None:
+            intent = intent_of(kept_ops, plan.key_column)
+            if intent:
+                journal.journal.begin(journal.ledger, journal.cycle_id, journal.now, intent, 1)
+                progress = partial(
+                    journal.journal.progress, journal.ledger, journal.cycle_id
+                )
+        written = connector.write(checked.kept, fresh, snapshot, progress)
     except SourceChanged as exc:
         log.info("cycle.source_changed", reason=str(exc))
-        return ApplyReport(dropped=[Dropped(op, str(exc)) for op in plan], api_calls=1), True
+        report.dropped = [Dropped(op, str(exc)) for op in plan]
+        return report
+    report.applied.extend(written.applied)
+    report.dropped.extend(written.dropped)
+    report.incidents.extend(written.incidents)
+    checked_after = verify(connector, written, fresh, snapshot, plan.key_column)
+    report.incidents.extend(checked_after.incidents)
+    report.misplaced |= checked_after.misplaced
+    if checked_after.repairs and checked_after.now is not None:
+        now = checked_after.now
+        fixes = guard(Plan(plan.ledger, tuple(checked_after.repairs), plan.key_column), now, now)
+        report.dropped.extend(fixes.dropped)
+        if fixes.kept:
+            repaired = connector.write(fixes.kept, now, now)
+            report.incidents.extend(repaired.incidents)
+    return report
 
 
 def _record_run(store: StateStore, result: CycleResult) -> None:
@@ -308,7 +429,7 @@ def _record_run(store: StateStore, result: CycleResult) -> None:
                 applied=len(report.applied),
                 dropped=len(report.dropped),
                 archived=result.archived,
-                api_calls=report.api_calls,
+                api_calls=result.api_calls,
                 error=result.error,
             )
         )

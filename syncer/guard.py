@@ -1,26 +1,31 @@
 """The guard: decide, from a fresh read, which planned operations may still be applied.
 
-A human edit always wins over the robot. Just before writing, a connector re-reads what
-the plan touches (``fresh``) and calls :func:`guard`; each operation is kept — with the
-position its row has *now* — or dropped with a reason, and re-planned next cycle:
+A human edit always wins over the robot. Just before writing, the engine has the
+connector re-read what the plan touches (``fresh``) and calls :func:`guard`; each
+operation is kept — with the position its row has *now* — or dropped with a reason, and
+re-planned next cycle:
 
-* **Row operations** (:class:`SetCell`, :class:`MoveRow`) find their row in ``fresh`` by
-  key (exactly one row must hold it; the key column is ``Plan.key_column``) or, for a
-  row without a key, at the same sheet row. The fresh row's fingerprint over the
-  *snapshot's* header columns must equal the one taken at read time — any edit to the
-  row drops the operation, while a column inserted elsewhere does not. A SetCell's
+* **Row operations** (:class:`SetCell`, :class:`MoveRow`, :class:`RemoveRow`) find
+  their row in ``fresh`` by key (exactly one row must hold it; the key column is
+  ``Plan.key_column``) or, for a row without a key, at the same sheet row. The fresh
+  row's fingerprint over the *snapshot's* header columns must equal the one taken at
+  read time — any edit to the row drops the operation, while a column inserted
+  elsewhere does not. A SetCell's
   cell must still hold ``before`` (trimmed canonical text) and its column must exist
   (or be added by an AddColumn the guard keeps). A MoveRow is dropped when its key is
   already in the history tab, or when the history tab lacks (and will not get) a column
   that carries a value.
+* :class:`RemoveRow` (a reconciliation repair) is kept when its row is found unchanged,
+  like a MoveRow; :class:`AppendRow` is dropped when its key is on any tab read again
+  (someone put the customer back meanwhile).
 * :class:`AddColumn` is dropped when the column already exists (someone added it) or
   the tab is gone; :class:`EnsureTab` is kept when the tab is missing or already has
   the same header (creating a tab is "create if missing", so that is a no-op) and
   dropped when the tab appeared with a different header; :class:`ReplaceTab` is always
   kept (the robot owns that tab).
 
-:func:`check_placement` is the connectors' after-the-fact check of the "each key in
-exactly one of main/history" invariant.
+:func:`check_placement` lists the keys breaking "each key in exactly one of
+main/history".
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from dataclasses import dataclass, field
 
 from syncer.model import (
     AddColumn,
+    AppendRow,
     Dropped,
     EnsureTab,
     MoveRow,
@@ -162,6 +168,18 @@ class _Guard:
                 return f"column {column} missing in {op.history_tab}"
         return None
 
+    def append_row(self, op: AppendRow) -> str | None:
+        target = self.fresh.get(op.tab)
+        if target is None and op.tab not in self.created:
+            return f"tab {op.tab} missing"
+        if op.key is not None and self.plan.key_column is not None:
+            for table in self.fresh.tables.values():
+                if table.index_of(self.plan.key_column) is not None and self.keys_of(table)[0][
+                    op.key
+                ]:
+                    return f"row {op.key} is in {table.name} again"
+        return None
+
     def run(self) -> GuardResult:
         result = GuardResult()
         for op in self.plan.ops:
@@ -171,14 +189,18 @@ class _Guard:
                 reason = self.structure(op)
             elif isinstance(op, ReplaceTab):
                 reason = None
+            elif isinstance(op, AppendRow):
+                reason = self.append_row(op)
             else:
                 index, why = self.locate(op.tab, op.target)
                 if index is None:
                     reason = why
                 elif isinstance(op, SetCell):
                     reason = self.set_cell(op, index)
-                else:
+                elif isinstance(op, MoveRow):
                     reason = self.move_row(op)
+                else:
+                    reason = None
             if reason is None:
                 result.kept.append(Resolved(op, index))
             else:

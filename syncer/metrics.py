@@ -40,20 +40,20 @@ CYCLE_SECONDS = Histogram(
 )
 API_CALLS = Counter(
     "syncer_api_calls",
-    "Calls made to a ledger's source API, by kind (read, write, metadata, ...).",
-    ["kind"],
+    "Calls made to a ledger's source API, by ledger and kind (read, write, drive, ...).",
+    ["ledger", "kind"],
     registry=REGISTRY,
 )
 THROTTLED = Counter(
     "syncer_api_throttled",
-    "API answers of 429 Too Many Requests, by kind.",
-    ["kind"],
+    "API answers of 429 Too Many Requests, by ledger and kind.",
+    ["ledger", "kind"],
     registry=REGISTRY,
 )
 RETRIES = Counter(
     "syncer_api_retries",
-    "API calls retried after a temporary failure (429, 5xx, timeout), by kind.",
-    ["kind"],
+    "API calls retried after a temporary failure (429, 5xx, timeout), by ledger and kind.",
+    ["ledger", "kind"],
     registry=REGISTRY,
 )
 FINDINGS = Gauge(
@@ -86,6 +86,24 @@ SKIPPED = Counter(
     ["ledger"],
     registry=REGISTRY,
 )
+INCIDENTS = Counter(
+    "syncer_incidents",
+    "Incidents: repairs of races and crashes (misplaced writes undone, keys reconciled).",
+    ["ledger"],
+    registry=REGISTRY,
+)
+INTERRUPTED = Gauge(
+    "syncer_interrupted_cycles",
+    "Journaled cycles that stopped before finishing and are not yet recovered.",
+    ["ledger"],
+    registry=REGISTRY,
+)
+RECOVERED = Counter(
+    "syncer_recovered_cycles",
+    "Interrupted cycles recovered (reconciled) by a later cycle.",
+    ["ledger"],
+    registry=REGISTRY,
+)
 RELOADS = Counter(
     "syncer_config_reloads",
     "Ledger-file reloads, by outcome (ok, failed).",
@@ -113,19 +131,55 @@ def observe_cycle(result: CycleResult) -> None:
         LAST_SUCCESS.labels(ledger=ledger).set(result.finished.timestamp())
 
 
-def record_api_call(kind: str, count: int = 1) -> None:
-    """Count ``count`` API calls of ``kind`` (e.g. ``read``, ``write``, ``metadata``)."""
-    API_CALLS.labels(kind=kind).inc(count)
+#: The kinds :func:`record_api_call` counts (see
+#: :func:`syncer.connectors.google.transport.metric_kind`); series start at zero.
+API_KINDS = ("read", "write", "metadata", "drive", "export")
 
 
-def record_throttled(kind: str) -> None:
-    """Count one 429 answer to a call of ``kind``."""
-    THROTTLED.labels(kind=kind).inc()
+def init_ledger(ledger: str) -> None:
+    """Create every per-ledger series at zero, so a dashboard sees 0 before the first
+    429, retry, incident or archived row instead of no series at all."""
+    for kind in API_KINDS:
+        API_CALLS.labels(ledger=ledger, kind=kind)
+        THROTTLED.labels(ledger=ledger, kind=kind)
+        RETRIES.labels(ledger=ledger, kind=kind)
+    ARCHIVED.labels(ledger=ledger)
+    SKIPPED.labels(ledger=ledger)
+    INCIDENTS.labels(ledger=ledger)
+    INTERRUPTED.labels(ledger=ledger)
+    RECOVERED.labels(ledger=ledger)
+    for outcome in ("ok", "idle", "failed"):
+        CYCLES.labels(ledger=ledger, outcome=outcome)
 
 
-def record_retry(kind: str) -> None:
-    """Count one retry of a call of ``kind`` after a temporary failure."""
-    RETRIES.labels(kind=kind).inc()
+def record_api_call(ledger: str, kind: str, count: int = 1) -> None:
+    """Count ``count`` API calls of ``kind`` (e.g. ``read``, ``write``) for ``ledger``."""
+    API_CALLS.labels(ledger=ledger, kind=kind).inc(count)
+
+
+def record_throttled(ledger: str, kind: str) -> None:
+    """Count one 429 answer to a call of ``kind`` for ``ledger``."""
+    THROTTLED.labels(ledger=ledger, kind=kind).inc()
+
+
+def record_retry(ledger: str, kind: str) -> None:
+    """Count one retry of a call of ``kind`` for ``ledger`` after a temporary failure."""
+    RETRIES.labels(ledger=ledger, kind=kind).inc()
+
+
+def record_incidents(ledger: str, count: int) -> None:
+    """Count ``count`` incidents (repairs, reconciliations) logged for ``ledger``."""
+    INCIDENTS.labels(ledger=ledger).inc(count)
+
+
+def set_interrupted(ledger: str, open_cycles: int) -> None:
+    """How many of ``ledger``'s journaled cycles are interrupted and not yet recovered."""
+    INTERRUPTED.labels(ledger=ledger).set(open_cycles)
+
+
+def record_recovered(ledger: str, count: int = 1) -> None:
+    """Count interrupted cycles of ``ledger`` that a later cycle recovered."""
+    RECOVERED.labels(ledger=ledger).inc(count)
 
 
 def record_backup(ledger: str, outcome: str) -> None:

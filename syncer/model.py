@@ -51,6 +51,20 @@ class Table:
     header: tuple[str, ...]
     rows: tuple[tuple[CellValue, ...], ...]
     sheet_id: int | None = None
+    #: None when every cell was read. A partial read (the Google guard read) names the
+    #: columns it read for *every* row; other rows it holds whole, and the rest carry
+    #: only those columns.
+    whole_columns: frozenset[str] | None = None
+
+    def known(self, index: int, column: str) -> bool:
+        """True when the read holds the value of ``column`` in data row ``index``
+        (rather than leaving it out)."""
+        if self.whole_columns is None or column in self.whole_columns:
+            return True
+        return any(
+            not is_blank(v) and (name not in self.whole_columns)
+            for name, v in zip(self.header, self.rows[index], strict=False)
+        )
 
     def sheet_row(self, index: int) -> int:
         """The 1-based sheet row number of data row ``index``."""
@@ -226,6 +240,30 @@ class MoveRow:
 
 
 @dataclass(frozen=True)
+class RemoveRow:
+    """Remove ``target`` from ``tab`` — only if it is still the same row (a repair)."""
+
+    tab: str
+    target: RowRef
+    reason: str
+    rule: str
+    kind: Literal["remove_row"] = "remove_row"
+
+
+@dataclass(frozen=True)
+class AppendRow:
+    """Append ``values`` (keyed by column) to ``tab`` unless ``key`` is already on a
+    sheet the guard reads (a repair: re-appending a customer found nowhere)."""
+
+    tab: str
+    key: str | None
+    values: tuple[tuple[str, CellValue], ...]
+    reason: str
+    rule: str
+    kind: Literal["append_row"] = "append_row"
+
+
+@dataclass(frozen=True)
 class ReplaceTab:
     """Replace the whole content of a robot-owned ``tab`` (e.g. the errors tab)."""
 
@@ -235,7 +273,11 @@ class ReplaceTab:
     kind: Literal["replace_tab"] = "replace_tab"
 
 
-Operation = SetCell | AddColumn | EnsureTab | MoveRow | ReplaceTab
+Operation = SetCell | AddColumn | EnsureTab | MoveRow | ReplaceTab | RemoveRow | AppendRow
+
+#: Operations that change which rows a tab holds: a cycle planning any of them journals
+#: its intent before the first write (see :mod:`syncer.journal`).
+ROW_CHANGES = (MoveRow, RemoveRow, AppendRow)
 
 
 @dataclass(frozen=True)
@@ -266,11 +308,43 @@ class Dropped:
     reason: str
 
 
+@dataclass(frozen=True)
+class WrittenCell:
+    """A row-addressed cell write as sent: ``tab``, 1-based sheet ``row`` and ``col``."""
+
+    tab: str
+    row: int
+    col: int
+    op: SetCell
+
+
+@dataclass
+class Written:
+    """What a connector's :meth:`~syncer.connectors.base.Connector.write` did.
+
+    ``cells``, ``removed`` and ``moves`` describe the writes at the positions of the guard
+    read, so the verify stage can tell where each one landed. ``writes`` counts the
+    write calls made (each bumps the source's change token once).
+    """
+
+    applied: list[Operation] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    incidents: list[str] = field(default_factory=list)
+    cells: list[WrittenCell] = field(default_factory=list)
+    #: tab → 0-based data-row indexes (of the guard read) removed from it.
+    removed: dict[str, set[int]] = field(default_factory=dict)
+    #: tab → keys appended to it, in order.
+    appended: dict[str, list[str]] = field(default_factory=dict)
+
+
 @dataclass
 class ApplyReport:
-    """What a connector did with a plan."""
+    """What a cycle's guard, write and verify stages did with a plan."""
 
     applied: list[Operation] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     incidents: list[str] = field(default_factory=list)
     api_calls: int = 0
+    #: Keys whose writes did not land on their row (undone where provable): the engine
+    #: does not record their observed values, so the next cycle plans them again.
+    misplaced: set[str] = field(default_factory=set)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,10 +24,12 @@ from syncer.errors import SyncerError
 from syncer.ledger import LedgerConfig
 from syncer.model import (
     AddColumn,
+    AppendRow,
     CellValue,
     EnsureTab,
     MoveRow,
     Operation,
+    RemoveRow,
     ReplaceTab,
     SetCell,
     canonical,
@@ -36,7 +37,7 @@ from syncer.model import (
 from syncer.settings import Settings
 
 if TYPE_CHECKING:
-    from syncer.state import StateStore
+    from syncer.runtime import Runtime
 
 _SHOWN = 40
 
@@ -50,29 +51,39 @@ def _err(message: str) -> None:
 
 
 def _settings(config: Path | None) -> Settings:
-    settings = Settings()
-    if config is not None:
-        settings = settings.model_copy(update={"config_path": config})
+    """Settings (exit 2 naming the bad SYNCER_* value), with logging configured."""
+    from syncer.logs import configure_logging
+    from syncer.runtime import load_settings
+
+    try:
+        settings = load_settings(config)
+    except SyncerError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    configure_logging(settings.log_format, settings.log_level)
     return settings
 
 
 def _ledgers(settings: Settings, only: str | None) -> list[LedgerConfig]:
     """Load and select ledgers; exit 2 with the problems when the config is unusable."""
-    from syncer.config import load_ledgers
+    from syncer.runtime import select_ledgers
 
     try:
-        ledgers = load_ledgers(settings.config_path)
+        return select_ledgers(settings, only)
     except SyncerError as exc:
         _err(f"error: configuration {settings.config_path} is invalid:\n{exc}")
         raise typer.Exit(2) from exc
-    if only is not None:
-        chosen = [lg for lg in ledgers if lg.name == only]
-        if not chosen:
-            names = ", ".join(lg.name for lg in ledgers) or "(none)"
-            _err(f"error: no ledger named {only!r} in {settings.config_path}; known: {names}")
-            raise typer.Exit(2)
-        return chosen
-    return ledgers
+
+
+def _runtime(settings: Settings, *, backups: bool = True) -> Runtime:
+    """The process runtime; exit 2 with the reason when its stores cannot be opened."""
+    from syncer.runtime import Runtime
+
+    try:
+        return Runtime(settings, backups=backups)
+    except SyncerError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(2) from exc
 
 
 def _now(text: str | None, settings: Settings) -> datetime:
@@ -113,6 +124,11 @@ def _op_row(op: Operation) -> tuple[str, str, str, str, str, str]:
         return ("create tab", op.tab, "", "", f"{len(op.header)} columns", op.rule)
     if isinstance(op, ReplaceTab):
         return ("rewrite tab", op.tab, "", "", f"{len(op.rows)} rows", op.rule)
+    if isinstance(op, RemoveRow):
+        where = op.target.key or f"row {op.target.row}"
+        return ("remove row", op.tab, where, "", op.reason, op.rule)
+    if isinstance(op, AppendRow):
+        return ("append row", op.tab, op.key or "", "", op.reason, op.rule)
     raise TypeError(f"unknown operation {op!r}")
 
 
@@ -132,29 +148,14 @@ def plan_command(
     now: str | None = typer.Option(None, "--now", help="Pretend it is this ISO 8601 time."),
 ) -> None:
     """Show what one cycle would change in each ledger, without writing anything."""
-    from syncer.connectors import open_connector
-    from syncer.engine import run_cycle
-    from syncer.logs import configure_logging
-
     settings = _settings(config)
-    configure_logging(settings.log_format, settings.log_level)
     ledgers = _ledgers(settings, ledger)
     moment = _now(now, settings)
     console = _console()
     failed = False
-    store = _open_store(settings)
-    try:
+    with _runtime(settings, backups=False) as runtime:
         for lg in ledgers:
-            try:
-                connector = open_connector(lg, settings)
-            except SyncerError as exc:
-                failed = True
-                console.print(f"{lg.name}: FAILED — {exc}", markup=False)
-                continue
-            try:
-                result = run_cycle(lg, connector, store, moment, dry_run=True)
-            finally:
-                connector.close()
+            result = runtime.cycle(lg, moment, dry_run=True)
             if result.outcome == "failed":
                 failed = True
                 console.print(f"{lg.name}: FAILED — {result.error}", markup=False)
@@ -167,21 +168,8 @@ def plan_command(
                 " nothing written (use `syncer run --once` to apply)",
                 markup=False,
             )
-    finally:
-        store.close()
     if failed:
         raise typer.Exit(1)
-
-
-def _open_store(settings: Settings) -> StateStore:
-    """The state store; exit 2 with the reason when it cannot be opened."""
-    from syncer.state import StateStore
-
-    try:
-        return StateStore(settings.state_url)
-    except SyncerError as exc:
-        _err(f"error: {exc}")
-        raise typer.Exit(2) from exc
 
 
 @app.command("run")
@@ -194,10 +182,7 @@ def run_command(
     ),
 ) -> None:
     """Apply one cycle per ledger (--once), or run the daemon on the ledgers' schedules."""
-    from syncer.logs import configure_logging
-
     settings = _settings(config)
-    configure_logging(settings.log_format, settings.log_level)
     ledgers = _ledgers(settings, ledger)
     if not once:
         from syncer.daemon import serve
@@ -213,33 +198,11 @@ def _run_once(
     moment: datetime,
     clock: Callable[[], datetime] | None,
 ) -> int:
-    from syncer.backup import BackupStore, backup_before_removal
-    from syncer.connectors import open_connector
-    from syncer.engine import run_cycle
-
     console = _console()
-    try:
-        backups = BackupStore.from_settings(settings)
-    except SyncerError as exc:
-        _err(f"error: {exc}")
-        return 2
-    before_removal = partial(backup_before_removal, store=backups)
-    store = _open_store(settings)
     failed = 0
-    try:
+    with _runtime(settings) as runtime:
         for lg in ledgers:
-            try:
-                connector = open_connector(lg, settings)
-            except SyncerError as exc:
-                failed += 1
-                console.print(f"{lg.name}: FAILED — {exc}", markup=False)
-                continue
-            try:
-                result = run_cycle(
-                    lg, connector, store, moment, clock=clock, before_removal=before_removal
-                )
-            finally:
-                connector.close()
+            result = runtime.cycle(lg, moment, clock=clock)
             if result.outcome == "failed":
                 failed += 1
                 console.print(f"{lg.name}: FAILED — {result.error}", markup=False)
@@ -251,13 +214,13 @@ def _run_once(
                     markup=False,
                 )
                 continue
+            incidents = len(report.incidents) if report else 0
             console.print(
                 f"{lg.name}: {result.outcome} — {len(result.findings)} finding(s),"
                 f" {len(report.applied) if report else 0} change(s) applied,"
                 f" {len(report.dropped) if report else 0} dropped (re-planned next cycle),"
-                f" {result.archived} archived",
+                f" {result.archived} archived"
+                + (f", {incidents} incident(s) repaired (see the log)" if incidents else ""),
                 markup=False,
             )
-    finally:
-        store.close()
     return 1 if failed else 0

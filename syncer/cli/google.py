@@ -33,11 +33,12 @@ def setup_command(
     """Add dropdowns, highlights, a frozen header and warning-only protection (idempotent)."""
     from syncer.config import load_ledgers
     from syncer.connectors.google import GoogleSheetsConnector
-    from syncer.sheet_setup import run_setup
+    from syncer.connectors.google.sheet_setup import run_setup
+    from syncer.runtime import Runtime, load_settings
 
     console = Console()
-    settings = Settings() if config is None else Settings(config_path=config)
     try:
+        settings = load_settings(config)
         ledgers = [
             lg
             for lg in load_ledgers(settings.config_path)
@@ -55,19 +56,20 @@ def setup_command(
         )
         raise typer.Exit(2)
     failed = 0
-    for lg in ledgers:
-        try:
-            connector = GoogleSheetsConnector.for_ledger(lg, settings)
+    with Runtime(settings, backups=False) as runtime:
+        for lg in ledgers:
             try:
-                report = run_setup(connector, lg)
-            finally:
-                connector.close()
-        except SyncerError as exc:
-            failed += 1
-            console.print(f"{lg.name}: FAILED — {exc}", markup=False)
-            continue
-        done = ", ".join(report.created) or "nothing to add"
-        console.print(f"{lg.name}: {done} ({len(report.skipped)} already in place)", markup=False)
+                with runtime.connector(lg) as connector:
+                    assert isinstance(connector, GoogleSheetsConnector)
+                    report = run_setup(connector, lg)
+            except SyncerError as exc:
+                failed += 1
+                console.print(f"{lg.name}: FAILED — {exc}", markup=False)
+                continue
+            done = ", ".join(report.created) or "nothing to add"
+            console.print(
+                f"{lg.name}: {done} ({len(report.skipped)} already in place)", markup=False
+            )
     raise typer.Exit(1 if failed else 0)
 
 
@@ -90,11 +92,11 @@ def demo_command(
     """Run syncer end to end on a local Sheets sandbox and export the result to .xlsx."""
     from syncer.connectors.base import TabRequest
     from syncer.connectors.google import GoogleSheetsConnector
+    from syncer.connectors.google.sheet_setup import run_setup
     from syncer.connectors.ratelimit import RateLimiter
     from syncer.engine import run_cycle
     from syncer.examples import DEFAULT_TODAY, write_messy_workbook
     from syncer.sandbox import SandboxServer
-    from syncer.sheet_setup import run_setup
     from syncer.state import StateStore
 
     console = Console()
@@ -164,7 +166,7 @@ def _simulate_status_edit(server: Any, sheet_id: str, ledger: Any, main: Any) ->
 
 
 def _letter(col: int) -> str:
-    from syncer.connectors.google import column_letter
+    from syncer.connectors.google.builders import column_letter
 
     return column_letter(col)
 

@@ -43,12 +43,12 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _settings(config: Path | None) -> Settings:
+    from syncer.runtime import load_settings
+
     try:
-        settings = Settings()
-    except Exception as exc:  # pydantic ValidationError: a SYNCER_* variable is invalid
-        raise _fail(f"invalid SYNCER_* settings: {exc}", 2) from exc
-    if config is not None:
-        settings = settings.model_copy(update={"config_path": config})
+        settings = load_settings(config)
+    except SyncerError as exc:
+        raise _fail(str(exc), 2) from exc
     from syncer.logs import configure_logging
 
     configure_logging(settings.log_format, settings.log_level)

@@ -1,18 +1,24 @@
 """The connector interface: every backend (memory, xlsx, Google Sheets) implements it.
 
-A connector reads one consistent snapshot of the tabs a ledger uses, and applies a
-:class:`~syncer.model.Plan`: it re-reads what the plan touches, drops operations whose
-target changed since ``snapshot`` (see :mod:`syncer.guard`), and writes the rest with as
-few calls as it can. The same contract tests run against every implementation.
+A connector does I/O only. It reads one consistent snapshot of the tabs a ledger uses,
+re-reads what a plan touches (the guard read), writes the operations the engine's guard
+kept, reads key columns back for the verify stage, reports a change token and describes
+itself. Deciding what may be written is the engine's job (:mod:`syncer.engine`,
+:mod:`syncer.guard`, :mod:`syncer.verify`). The same contract tests run against every
+implementation.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from syncer.model import ApplyReport, Plan, Snapshot
+from syncer.guard import Resolved
+from syncer.model import Plan, Snapshot, Written, canonical
+
+#: Called after each write call a connector makes: (calls done, calls planned).
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -23,11 +29,30 @@ class TabRequest:
     header_row: int = 1
 
 
+@dataclass(frozen=True)
+class KeyColumn:
+    """Where a tab's key column is, for a key read: header row, column name, and its
+    0-based position when known."""
+
+    header_row: int
+    name: str
+    position: int | None = None
+
+
 class Connector(ABC):
     """A ledger's source. Implementations own all I/O against it."""
 
     #: Short name used in config (``source.connector``) and logs.
     kind: str = ""
+    #: True when a write either lands whole at the guard read's positions or raises
+    #: :class:`~syncer.errors.SourceChanged` (a local file replaced atomically, an
+    #: in-memory workbook): the verify stage has nothing to check. Google Sheets has no
+    #: compare-and-set, so its writes are verified.
+    atomic_writes: bool = False
+
+    @abstractmethod
+    def describe(self) -> str:
+        """The source in words for messages, e.g. ``xlsx workbook /srv/ledger.xlsx``."""
 
     @abstractmethod
     def change_token(self) -> str | None:
@@ -46,8 +71,67 @@ class Connector(ABC):
         """
 
     @abstractmethod
-    def apply(self, plan: Plan, snapshot: Snapshot) -> ApplyReport:
-        """Guard, then write ``plan`` computed from ``snapshot``; report what happened."""
+    def reread(self, plan: Plan, snapshot: Snapshot) -> Snapshot:
+        """The guard read: what ``plan`` (computed from ``snapshot``) touches, as it is now.
+
+        At least every touched row (found by key where rows have one), each tab's header
+        and key column, for every tab of ``snapshot`` and every tab the plan names. A
+        source that needs tabs to exist before a write creates the plan's new tabs first.
+        """
+
+    @abstractmethod
+    def write(
+        self,
+        kept: Sequence[Resolved],
+        fresh: Snapshot,
+        snapshot: Snapshot,
+        progress: Progress | None = None,
+    ) -> Written:
+        """Write the guard's ``kept`` operations at the positions of ``fresh``.
+
+        Tabs and columns first, then cells, history appends, and row removals last, so
+        every prefix of the writes is safe. ``progress`` is called after each write call.
+        """
+
+    def read_keys(self, tabs: Mapping[str, KeyColumn]) -> dict[str, list[str] | None]:
+        """Each tab's key column as canonical text (None for a tab that is gone).
+
+        The verify stage's cheap read after a write. The default reads the tabs whole."""
+        snapshot = self.read([TabRequest(tab, k.header_row) for tab, k in tabs.items()])
+        out: dict[str, list[str] | None] = dict.fromkeys(tabs)
+        for tab, key in tabs.items():
+            table = snapshot.get(tab)
+            if table is not None and table.index_of(key.name) is not None:
+                out[tab] = [canonical(v).strip() for v in table.column_values(key.name)]
+        return out
+
+    def write_calls(self) -> int:
+        """Write calls made so far (each bumps the change token once)."""
+        return 0
+
+    def calls_made(self) -> int:
+        """API calls (or file loads and saves) made so far; a cycle reports the difference."""
+        return 0
+
+    def settle_token(self, read_token: str | None, writes: int) -> str | None:
+        """The token to record after a cycle that read at ``read_token`` and made
+        ``writes`` write calls: the source's token now if nothing but those writes
+        changed it, else ``read_token`` — so an edit made while the cycle wrote makes
+        the next cycle read instead of idling.
+
+        The default suits counters that every write bumps by one (Drive's ``version``,
+        the in-memory revision)."""
+        now = self.change_token()
+        if read_token is None or now is None:
+            return None
+        if not writes:
+            return now if now == read_token else read_token
+        try:
+            if int(now) == int(read_token) + writes:
+                return now
+        except ValueError:
+            return None
+        return read_token
 
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release resources held by the connector."""

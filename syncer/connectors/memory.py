@@ -5,21 +5,22 @@ first list is sheet row 1 (header rows included). The change token is a revision
 counter bumped on every change, by the robot or by a test simulating a person.
 
 Tests drive it like a person would: :meth:`MemoryConnector.set_cell`,
-:meth:`insert_row`, :meth:`delete_row`, and ``before_apply`` — a hook called between
-the cycle's read and the guard's re-read, to simulate an edit made meanwhile.
+:meth:`insert_row`, :meth:`delete_row` (between any two stages of a cycle through the
+test wrapper in ``tests/``). A write refuses to land when the workbook changed after
+the guard read (:class:`~syncer.errors.SourceChanged`), as the xlsx connector does.
 ``reads`` and ``writes`` count calls, as a remote source would count API calls.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from syncer.connectors.base import Connector, TabRequest
+from syncer.connectors.base import Connector, Progress, TabRequest
 from syncer.connectors.tabular import apply_kept, guard_requests, table_from_rows
-from syncer.errors import SourceNotFound
-from syncer.guard import guard
-from syncer.model import ApplyReport, CellValue, Plan, Snapshot, Table
+from syncer.errors import SourceChanged, SourceNotFound
+from syncer.guard import Resolved
+from syncer.model import CellValue, Plan, Snapshot, Table, Written
 
 
 class MemoryBook:
@@ -76,6 +77,7 @@ class MemoryConnector(Connector):
     """A workbook held in memory. ``tabs`` is copied; the connector owns its copy."""
 
     kind = "memory"
+    atomic_writes = True
 
     def __init__(
         self,
@@ -90,8 +92,7 @@ class MemoryConnector(Connector):
         self.revision = 0
         self.reads = 0
         self.writes = 0
-        #: Called with the connector between the cycle's read and the guard's re-read.
-        self.before_apply: Callable[[MemoryConnector], None] | None = None
+        self._reread_at: int | None = None
         self._sheet_ids = {tab: i for i, tab in enumerate(self.workbook)}
 
     # --- what a person does -------------------------------------------------------------
@@ -137,6 +138,18 @@ class MemoryConnector(Connector):
 
     # --- Connector ---------------------------------------------------------------------
 
+    def describe(self) -> str:
+        """``in-memory workbook NAME``."""
+        return f"in-memory workbook {self.name}"
+
+    def write_calls(self) -> int:
+        """Writes so far."""
+        return self.writes
+
+    def calls_made(self) -> int:
+        """Reads and writes so far."""
+        return self.reads + self.writes
+
     def change_token(self) -> str | None:
         """The revision counter."""
         return str(self.revision)
@@ -156,21 +169,32 @@ class MemoryConnector(Connector):
                 )
         return Snapshot(tables=tables, change_token=str(self.revision))
 
-    def apply(self, plan: Plan, snapshot: Snapshot) -> ApplyReport:
-        """Re-read, guard, then write what the guard kept (one read + one write)."""
+    def reread(self, plan: Plan, snapshot: Snapshot) -> Snapshot:
+        """Every tab the plan involves, as it is now (one read)."""
         if not self.workbook and snapshot.tables:
             raise SourceNotFound(f"in-memory workbook {self.name!r} has no tabs any more")
-        if self.before_apply is not None:
-            self.before_apply(self)
         fresh = self.read(guard_requests(plan, snapshot))
-        checked = guard(plan, snapshot, fresh)
+        self._reread_at = self.revision
+        return fresh
+
+    def write(
+        self,
+        kept: Sequence[Resolved],
+        fresh: Snapshot,
+        snapshot: Snapshot,
+        progress: Progress | None = None,
+    ) -> Written:
+        """Apply ``kept`` to a copy and install it in one step (one write call); a
+        workbook changed since the guard read raises :class:`SourceChanged`."""
+        if self._reread_at is not None and self._reread_at != self.revision:
+            raise SourceChanged(
+                f"in-memory workbook {self.name!r} changed after the guard read; nothing was"
+                " written"
+            )
         work = copy.deepcopy(self.workbook)
-        outcome = apply_kept(MemoryBook(work), fresh, checked.kept, plan.key_column)
-        report = ApplyReport(
-            applied=outcome.applied,
-            dropped=[*checked.dropped, *outcome.dropped],
-            incidents=outcome.incidents,
-            api_calls=1,
+        outcome = apply_kept(MemoryBook(work), fresh, kept)
+        written = Written(
+            applied=outcome.applied, dropped=outcome.dropped, incidents=outcome.incidents
         )
         if outcome.applied:
             self.workbook = work
@@ -178,5 +202,6 @@ class MemoryConnector(Connector):
                 self._sheet_ids.setdefault(tab, len(self._sheet_ids))
             self.revision += 1
             self.writes += 1
-            report.api_calls += 1
-        return report
+            if progress is not None:
+                progress(1, 1)
+        return written

@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from syncer.connectors.base import TabRequest
-from syncer.guard import Resolved, check_placement
+from syncer.guard import Resolved
 from syncer.model import (
     AddColumn,
+    AppendRow,
     CellValue,
     Dropped,
     EnsureTab,
     MoveRow,
     Operation,
     Plan,
+    RemoveRow,
     ReplaceTab,
     SetCell,
     Snapshot,
@@ -111,7 +113,6 @@ class ApplyOutcome:
 
     applied: list[Operation] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
-    moved_keys: list[str] = field(default_factory=list)
     incidents: list[str] = field(default_factory=list)
 
 
@@ -134,22 +135,16 @@ def _phase(op: Operation) -> int:
         return 0
     if isinstance(op, AddColumn):
         return 1
-    if isinstance(op, MoveRow):
+    if isinstance(op, MoveRow | AppendRow | RemoveRow):
         return 3
     return 2
 
 
-def apply_kept(
-    book: EditableBook,
-    fresh: Snapshot,
-    kept: Iterable[Resolved],
-    key_column: str | None = None,
-) -> ApplyOutcome:
+def apply_kept(book: EditableBook, fresh: Snapshot, kept: Iterable[Resolved]) -> ApplyOutcome:
     """Apply the guard's kept operations to ``book`` (whose content is ``fresh``).
 
-    After moving rows, :func:`syncer.guard.check_placement` verifies that every key is in
-    exactly one of main/history; breaches become ``incidents`` (logged by the engine).
-    """
+    Rows move by appending to the history tab first and removing from the main tab
+    last; the engine's reconciliation checks placement from every cycle's read."""
     out = ApplyOutcome()
     tabs = _tab_states(fresh)
     ordered = sorted(kept, key=lambda r: _phase(r.op))  # stable: plan order within a phase
@@ -177,42 +172,29 @@ def apply_kept(
         elif isinstance(op, ReplaceTab):
             _replace_tab(book, tabs, op)
             out.applied.append(op)
+        elif isinstance(op, AppendRow):
+            _ensure_tab(book, tabs, op.tab, tuple(c for c, _ in op.values))
+            _append_values(book, tabs[op.tab], op.tab, op.values)
+            out.applied.append(op)
+        elif isinstance(op, RemoveRow):
+            state = tabs.get(op.tab)
+            if resolved.index is None or state is None:
+                out.dropped.append(Dropped(op, f"row of {op.target.key!r} not found"))
+                continue
+            removals.setdefault(op.tab, []).append(state.header_row + 1 + resolved.index)
+            out.applied.append(op)
         else:
             main = tabs.get(op.tab)
             if resolved.index is None or main is None:
                 out.dropped.append(Dropped(op, f"row of {op.target.key!r} not found"))
                 continue
             _ensure_tab(book, tabs, op.history_tab, tuple(c for c, _ in op.values))
-            _append_history(book, tabs[op.history_tab], op)
+            _append_values(book, tabs[op.history_tab], op.history_tab, op.values)
             removals.setdefault(op.tab, []).append(main.header_row + 1 + resolved.index)
             out.applied.append(op)
-            if op.target.key:
-                out.moved_keys.append(op.target.key)
     for tab, rows in removals.items():
         book.delete_rows(tab, sorted(set(rows), reverse=True))
-    if key_column and out.moved_keys:
-        out.incidents.extend(_placement(book, tabs, ordered, key_column, out.moved_keys))
     return out
-
-
-def _placement(
-    book: EditableBook,
-    tabs: dict[str, _TabState],
-    ordered: list[Resolved],
-    key_column: str,
-    moved: list[str],
-) -> list[str]:
-    pairs = {(r.op.tab, r.op.history_tab) for r in ordered if isinstance(r.op, MoveRow)}
-    incidents: list[str] = []
-    for main_tab, history_tab in sorted(pairs):
-        main = table_from_rows(main_tab, tabs[main_tab].header_row, book.values(main_tab))
-        history = table_from_rows(history_tab, 1, book.values(history_tab))
-        for key in check_placement(main, history, key_column, expected=moved):
-            incidents.append(
-                f"customer {key!r} is not in exactly one of {main_tab!r} / {history_tab!r}"
-                " after archiving; check both tabs by hand"
-            )
-    return incidents
 
 
 def _ensure_tab(
@@ -250,14 +232,19 @@ def _set_cell(
     return None
 
 
-def _append_history(book: EditableBook, state: _TabState, op: MoveRow) -> None:
+def _append_values(
+    book: EditableBook,
+    state: _TabState,
+    tab: str,
+    values: Sequence[tuple[str, CellValue]],
+) -> None:
     row = state.next_row
-    for column, value in op.values:
+    for column, value in values:
         if column not in state.header:
             state.header.append(column)
-            book.set(op.history_tab, state.header_row, len(state.header), column)
+            book.set(tab, state.header_row, len(state.header), column)
         if value is not None:
-            book.set(op.history_tab, row, state.header.index(column) + 1, value)
+            book.set(tab, row, state.header.index(column) + 1, value)
     state.next_row += 1
 
 

@@ -47,11 +47,11 @@ import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import InvalidFileException
 
-from syncer.connectors.base import Connector, TabRequest
+from syncer.connectors.base import Connector, Progress, TabRequest
 from syncer.connectors.tabular import apply_kept, guard_requests, table_from_rows
 from syncer.errors import ConnectorError, PermissionDenied, SourceChanged, SourceNotFound
-from syncer.guard import guard
-from syncer.model import ApplyReport, CellValue, Plan, Snapshot, Table
+from syncer.guard import Resolved
+from syncer.model import CellValue, Plan, Snapshot, Table, Written
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -138,15 +138,19 @@ class XlsxConnector(Connector):
     """A workbook file. ``path`` should be absolute (the config loader resolves it)."""
 
     kind = "xlsx"
+    atomic_writes = True
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.loads = 0
         self.saves = 0
         self._last_read: tuple[bytes, set[str], Snapshot] | None = None
-        #: Test hooks, called with the connector: between the cycle's read and the guard's
-        #: re-read, and between the guard's re-read and the rename (a person saving then).
-        self.before_apply: Callable[[XlsxConnector], None] | None = None
+        #: The bytes and token of the guard read, which the write applies to.
+        self._pending: tuple[bytes, str | None] | None = None
+        #: The file's token right after syncer's last save.
+        self._saved_token: str | None = None
+        #: Test hook, called with the connector inside a write, between saving the
+        #: temporary file and the rename (a person saving the workbook just then).
         self.before_save: Callable[[XlsxConnector], None] | None = None
 
     # --- file access -------------------------------------------------------------------
@@ -202,6 +206,18 @@ class XlsxConnector(Connector):
 
     # --- Connector ---------------------------------------------------------------------
 
+    def describe(self) -> str:
+        """``xlsx workbook PATH``."""
+        return f"xlsx workbook {self.path}"
+
+    def write_calls(self) -> int:
+        """Saves so far."""
+        return self.saves
+
+    def calls_made(self) -> int:
+        """File loads and saves so far."""
+        return self.loads + self.saves
+
     def change_token(self) -> str | None:
         """Modification time and size of the file (None when it cannot be stat'ed)."""
         try:
@@ -219,28 +235,52 @@ class XlsxConnector(Connector):
         self._last_read = (hashlib.sha256(data).digest(), {t.name for t in tabs}, snapshot)
         return snapshot
 
-    def apply(self, plan: Plan, snapshot: Snapshot) -> ApplyReport:
-        """Guard against the file as it is now, apply, save atomically (see module doc)."""
-        if self.before_apply is not None:
-            self.before_apply(self)
-        self._refuse_if_open_elsewhere()
-        before = self.change_token()
+    def reread(self, plan: Plan, snapshot: Snapshot) -> Snapshot:
+        """The file as it is now (parsed again only when it changed since ``read``)."""
+        token = self.change_token()
         data = self._read_bytes()
-        fresh = self._fresh(data, guard_requests(plan, snapshot), snapshot)
-        checked = guard(plan, snapshot, fresh)
-        report = ApplyReport(dropped=list(checked.dropped), api_calls=1)
-        if not checked.kept:
-            return report
+        self._pending = (data, token)
+        return self._fresh(data, guard_requests(plan, snapshot), snapshot)
+
+    def write(
+        self,
+        kept: Sequence[Resolved],
+        fresh: Snapshot,
+        snapshot: Snapshot,
+        progress: Progress | None = None,
+    ) -> Written:
+        """Apply ``kept`` to a full load of the bytes the guard read and replace the file
+        atomically — unless it changed since (then :class:`SourceChanged`, nothing
+        written). One save is one write call."""
+        self._refuse_if_open_elsewhere()
+        if self._pending is None:
+            raise SourceChanged(f"workbook {self.path}: write without a guard read; re-planning")
+        data, token = self._pending
+        self._pending = None
+        written = Written()
+        if not kept:
+            return written
         wb = self._open(data, values=False)
-        outcome = apply_kept(WorksheetBook(wb), fresh, checked.kept, plan.key_column)
-        report.dropped.extend(outcome.dropped)
-        report.incidents.extend(outcome.incidents)
+        outcome = apply_kept(WorksheetBook(wb), fresh, kept)
+        written.dropped.extend(outcome.dropped)
+        written.incidents.extend(outcome.incidents)
         if not outcome.applied:
-            return report
-        self._save_atomically(wb, expected=hashlib.sha256(data).digest(), token=before)
-        report.applied = outcome.applied
-        report.api_calls += 1
-        return report
+            return written
+        self._save_atomically(wb, expected=hashlib.sha256(data).digest(), token=token)
+        written.applied = outcome.applied
+        if progress is not None:
+            progress(1, 1)
+        return written
+
+    def settle_token(self, read_token: str | None, writes: int) -> str | None:
+        """The file's token after syncer's own save, if nobody saved it since; else the
+        token the cycle read (the next cycle then reads the file again)."""
+        now = self.change_token()
+        if now is None:
+            return None
+        if now == read_token or (writes and now == self._saved_token):
+            return now
+        return read_token
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -299,6 +339,7 @@ class XlsxConnector(Connector):
                 )
             os.replace(tmp, self.path)
             self.saves += 1
+            self._saved_token = self.change_token()
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()

@@ -26,7 +26,9 @@ import pytest
 from syncer.connectors.base import Connector
 from syncer.connectors.memory import MemoryConnector
 from syncer.connectors.xlsx import XlsxConnector
-from syncer.model import CellValue
+from syncer.engine import apply_plan
+from syncer.model import ApplyReport, CellValue, Plan, Snapshot
+from tests.staged import Staged
 
 from .google_harness import google_harness
 
@@ -50,6 +52,9 @@ class Harness(Protocol):
     def between_read_and_write(self, action: Callable[[], None]) -> None:
         """Run ``action`` inside the next apply, before the guard re-reads."""
 
+    def apply(self, plan: Plan, snapshot: Snapshot) -> ApplyReport:
+        """The engine's write half (guard read, guard, write, verify) on this connector."""
+
 
 def _trim(rows: list[list[CellValue]]) -> list[list[CellValue]]:
     out = []
@@ -68,6 +73,7 @@ class MemoryHarness:
 
     def __init__(self, tabs: Tabs) -> None:
         self.connector: MemoryConnector = MemoryConnector(tabs)
+        self.staged = Staged(self.connector)
 
     def cells(self, tab: str) -> list[list[CellValue]]:
         return _trim(self.connector.rows(tab))
@@ -79,7 +85,10 @@ class MemoryHarness:
         self.connector.insert_row(tab, row, values)
 
     def between_read_and_write(self, action: Callable[[], None]) -> None:
-        self.connector.before_apply = lambda _c: action()
+        self.staged.on("reread", action)
+
+    def apply(self, plan: Plan, snapshot: Snapshot) -> ApplyReport:
+        return apply_plan(self.staged, plan, snapshot)
 
 
 def write_workbook(path: Path, tabs: Tabs) -> None:
@@ -116,6 +125,7 @@ class XlsxHarness:
         self.path = tmp_path / "ledger.xlsx"
         write_workbook(self.path, tabs)
         self.connector: XlsxConnector = XlsxConnector(self.path)
+        self.staged = Staged(self.connector)
 
     def cells(self, tab: str) -> list[list[CellValue]]:
         return read_workbook(self.path, tab)
@@ -134,7 +144,10 @@ class XlsxHarness:
         wb.save(self.path)
 
     def between_read_and_write(self, action: Callable[[], None]) -> None:
-        self.connector.before_apply = lambda _c: action()
+        self.staged.on("reread", action)
+
+    def apply(self, plan: Plan, snapshot: Snapshot) -> ApplyReport:
+        return apply_plan(self.staged, plan, snapshot)
 
 
 HarnessFactory = Callable[[Path, Tabs], Harness]

@@ -13,12 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from syncer.connectors.google import GoogleSheetsConnector, column_letter
-from syncer.connectors.google_auth import open_session
+from syncer.connectors.google import GoogleSheetsConnector
+from syncer.connectors.google.auth import open_session
+from syncer.connectors.google.builders import column_letter
 from syncer.connectors.ratelimit import RateLimiter
 from syncer.connectors.retry import RetryPolicy
-from syncer.model import CellValue
+from syncer.engine import apply_plan
+from syncer.model import ApplyReport, CellValue, Plan, Snapshot
 from syncer.sandbox import SandboxServer
+from tests.staged import Staged
 
 EMAIL = "syncer@sandbox.iam.gserviceaccount.com"
 _SERVER: dict[str, Any] = {}
@@ -54,6 +57,7 @@ class GoogleHarness:
             policy=RetryPolicy(sleep=no_sleep, rng=random.Random(0)),
             limiter=RateLimiter(10_000, 10_000, sleep=no_sleep),
         )
+        self.staged = Staged(self.connector)
 
     def cells(self, tab: str) -> list[list[CellValue]]:
         rows = [list(r) for r in self.server.values(self.sid, tab)]
@@ -74,7 +78,10 @@ class GoogleHarness:
         )
 
     def between_read_and_write(self, action: Callable[[], None]) -> None:
-        self.connector.before_apply = lambda _c: action()
+        self.staged.on("reread", action)
+
+    def apply(self, plan: Plan, snapshot: Snapshot) -> ApplyReport:
+        return apply_plan(self.staged, plan, snapshot)
 
 
 def google_harness(_tmp: Path, tabs: Mapping[str, Sequence[Sequence[CellValue]]]) -> GoogleHarness:

@@ -115,7 +115,7 @@ def test_set_cell_writes_and_changes_the_token(make_harness: MakeHarness) -> Non
     h = make_harness(SEED)
     snap = h.connector.read(REQUESTS)
     before = h.connector.change_token()
-    report = h.connector.apply(plan((set_cell(snap, "XS2024003", "合作状态", "合作中"),)), snap)
+    report = h.apply(plan((set_cell(snap, "XS2024003", "合作状态", "合作中"),)), snap)
     assert len(report.applied) == 1
     assert report.dropped == []
     assert report.api_calls >= 1
@@ -129,7 +129,7 @@ def test_empty_plan_writes_nothing(make_harness: MakeHarness) -> None:
     h = make_harness(SEED)
     snap = h.connector.read(REQUESTS)
     before = h.connector.change_token()
-    report = h.connector.apply(plan(()), snap)
+    report = h.apply(plan(()), snap)
     assert report.applied == []
     assert h.connector.change_token() == before
 
@@ -144,7 +144,7 @@ def test_add_column_then_set_it(make_harness: MakeHarness) -> None:
             set_cell(snap, "XS2024002", "校验提示", "缺电话"),
         ),
     )
-    report = h.connector.apply(ops, snap)
+    report = h.apply(ops, snap)
     assert len(report.applied) == 2
     cells = h.cells(MAIN)
     assert cells[1] == [*HEADER, "校验提示"]
@@ -156,10 +156,10 @@ def test_ensure_tab_creates_once(make_harness: MakeHarness) -> None:
     """EnsureTab creates a missing tab with its header and leaves an existing one alone."""
     h = make_harness(SEED)
     snap = h.connector.read(REQUESTS)
-    h.connector.apply(plan((EnsureTab(HISTORY, ("客户编号", "归档时间"), "archive"),)), snap)
+    h.apply(plan((EnsureTab(HISTORY, ("客户编号", "归档时间"), "archive"),)), snap)
     assert h.cells(HISTORY) == [["客户编号", "归档时间"]]
     snap2 = h.connector.read(REQUESTS)
-    h.connector.apply(plan((EnsureTab(HISTORY, ("other",), "archive"),)), snap2)
+    h.apply(plan((EnsureTab(HISTORY, ("other",), "archive"),)), snap2)
     assert h.cells(HISTORY) == [["客户编号", "归档时间"]]
     assert h.cells("备注") == [["note"], ["keep me"]]
 
@@ -169,10 +169,10 @@ def test_replace_tab_rewrites_whole_content(make_harness: MakeHarness) -> None:
     h = make_harness(SEED)
     snap = h.connector.read(REQUESTS)
     long_rows = (("tab", "row", "problem"), (MAIN, 3, "a"), (MAIN, 4, "b"))
-    h.connector.apply(plan((ReplaceTab(ERRORS, long_rows, "errors"),)), snap)
+    h.apply(plan((ReplaceTab(ERRORS, long_rows, "errors"),)), snap)
     assert h.cells(ERRORS) == [list(r) for r in long_rows]
     snap2 = h.connector.read(REQUESTS)
-    h.connector.apply(plan((ReplaceTab(ERRORS, (("tab", "row"),), "errors"),)), snap2)
+    h.apply(plan((ReplaceTab(ERRORS, (("tab", "row"),), "errors"),)), snap2)
     assert h.cells(ERRORS) == [["tab", "row"]]
 
 
@@ -190,7 +190,7 @@ def test_move_row_appends_to_history_then_removes(make_harness: MakeHarness) -> 
             set_cell(snap, "XS2024003", "合作状态", "合作中"),
         ),
     )
-    report = h.connector.apply(ops, snap)
+    report = h.apply(ops, snap)
     assert len(report.applied) == 4
     main = h.cells(MAIN)
     history = h.cells(HISTORY)
@@ -215,7 +215,7 @@ def test_guard_drops_rows_a_person_edited(make_harness: MakeHarness) -> None:
             move(snap, "XS2024002"),
         ),
     )
-    report = h.connector.apply(ops, snap)
+    report = h.apply(ops, snap)
     assert {type(d.op).__name__ for d in report.dropped} == {"SetCell", "MoveRow"}
     assert [op.kind for op in report.applied] == ["set_cell"]
     main = h.cells(MAIN)
@@ -234,9 +234,9 @@ def test_second_apply_of_the_same_plan_changes_nothing(make_harness: MakeHarness
             set_cell(snap, "XS2024003", "合作状态", "合作中"),
         ),
     )
-    h.connector.apply(ops, snap)
+    h.apply(ops, snap)
     first = (h.cells(MAIN), h.cells(HISTORY))
-    h.connector.apply(ops, snap)
+    h.apply(ops, snap)
     assert (h.cells(MAIN), h.cells(HISTORY)) == first
 
 
@@ -245,7 +245,7 @@ def test_user_text_stays_text(make_harness: MakeHarness, text: str) -> None:
     """Text starting with = + - @ is written and read back as that exact text."""
     h = make_harness(SEED)
     snap = h.connector.read(REQUESTS)
-    h.connector.apply(plan((set_cell(snap, "XS2024001", "客户名称", text),)), snap)
+    h.apply(plan((set_cell(snap, "XS2024001", "客户名称", text),)), snap)
     assert h.cells(MAIN)[2][1] == text
     assert h.connector.read(REQUESTS).tables[MAIN].cell(0, "客户名称") == text
 
@@ -261,7 +261,7 @@ def test_dates_round_trip_as_dates(make_harness: MakeHarness) -> None:
             set_cell(snap, "XS2024003", "首次接触时间", date(2024, 6, 2)),
         ),
     )
-    h.connector.apply(ops, snap)
+    h.apply(ops, snap)
     table = h.connector.read(REQUESTS).tables[MAIN]
     assert table.cell(0, "状态变更时间") == datetime(2024, 6, 1, 9, 5)
     assert table.cell(2, "首次接触时间") == date(2024, 6, 2)
@@ -282,7 +282,7 @@ def test_rows_inserted_above_never_misdirect_writes(make_harness: MakeHarness) -
             move(snap, "XS2024002"),
         )
     )
-    report = h.connector.apply(ops, snap)
+    report = h.apply(ops, snap)
     applied = {op.kind for op in report.applied}
     main = h.cells(MAIN)
     history = keys_of(h.cells(HISTORY)) if "ensure_tab" in applied else []

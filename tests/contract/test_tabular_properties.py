@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from syncer.connectors.base import TabRequest
 from syncer.connectors.memory import MemoryConnector
 from syncer.connectors.tabular import table_from_rows
+from syncer.engine import apply_plan
 from syncer.model import CellValue, Plan, RowRef, SetCell, is_blank
 
 cells = st.one_of(st.none(), st.text(max_size=4), st.integers(-5, 5))
@@ -48,7 +49,7 @@ def test_set_cells_land_exactly_where_addressed(
         ref = RowRef(f"K{index}", table.sheet_row(index), table.fingerprint(index))
         ops.append(SetCell("t", ref, column, value, table.cell(index, column), "p"))
         expected[index + 1][["k", "a", "b", "c"].index(column)] = value
-    conn.apply(Plan("p", tuple(ops), key_column="k"), snap)
+    apply_plan(conn, Plan("p", tuple(ops), key_column="k"), snap)
     for row in expected:
         while row and row[-1] is None:
             row.pop()

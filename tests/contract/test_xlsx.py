@@ -17,8 +17,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from syncer.connectors.base import TabRequest
 from syncer.connectors.xlsx import XlsxConnector
-from syncer.errors import ConnectorError, PermissionDenied, SourceChanged, SourceNotFound
+from syncer.engine import apply_plan
+from syncer.errors import ConnectorError, PermissionDenied, SourceNotFound
 from syncer.model import AddColumn, EnsureTab, MoveRow, Plan, RowRef, SetCell, Snapshot
+from tests.staged import Staged
 
 MAIN = "客户信息"
 HEADER = ["客户编号", "客户名称", "合作状态", "合同金额(元)", "合计"]
@@ -103,7 +105,7 @@ def test_a_write_keeps_everything_it_does_not_own(workbook: Path) -> None:
         set_op(snap, "XS2024002", "校验提示", "缺电话"),
         set_op(snap, "XS2024003", "合作状态", "合作中"),
     )
-    report = conn.apply(ops, snap)
+    report = apply_plan(conn, ops, snap)
     assert len(report.applied) == 3
     wb = openpyxl.load_workbook(workbook)
     ws = wb[MAIN]
@@ -125,7 +127,7 @@ def test_a_formula_cell_is_never_overwritten(workbook: Path) -> None:
     """A SetCell aimed at a formula cell is dropped with a reason; the formula stays."""
     conn = XlsxConnector(workbook)
     snap = conn.read(REQUESTS)
-    report = conn.apply(plan(set_op(snap, "XS2024001", "合计", 5)), snap)
+    report = apply_plan(conn, plan(set_op(snap, "XS2024001", "合计", 5)), snap)
     assert report.applied == []
     assert "formula" in report.dropped[0].reason
     assert openpyxl.load_workbook(workbook)[MAIN]["E3"].value == "=D3*2"
@@ -136,7 +138,7 @@ def test_written_cells_are_typed(workbook: Path) -> None:
     string cell."""
     conn = XlsxConnector(workbook)
     snap = conn.read(REQUESTS)
-    conn.apply(
+    apply_plan(conn,
         plan(
             set_op(snap, "XS2024001", "客户名称", '=HYPERLINK("http://x")'),
             set_op(snap, "XS2024002", "合同金额(元)", date(2024, 6, 1)),
@@ -153,14 +155,14 @@ def test_api_calls_count_loads_and_saves(workbook: Path) -> None:
     """A read is one load; an apply that writes is one load plus one save."""
     conn = XlsxConnector(workbook)
     snap = conn.read(REQUESTS)
-    report = conn.apply(plan(set_op(snap, "XS2024001", "客户名称", "甲")), snap)
+    report = apply_plan(conn, plan(set_op(snap, "XS2024001", "客户名称", "甲")), snap)
     assert report.api_calls == 2
     assert (conn.loads, conn.saves) == (2, 1)
 
 
 def test_a_person_saving_during_the_write_wins(workbook: Path) -> None:
-    """If the file is saved by someone while syncer writes, nothing is written and
-    SourceChanged is raised; the person's version is the file."""
+    """If the file is saved by someone while syncer writes, nothing is written and every
+    operation is dropped (SourceChanged); the person's version is the file."""
     conn = XlsxConnector(workbook)
     snap = conn.read(REQUESTS)
 
@@ -170,8 +172,9 @@ def test_a_person_saving_during_the_write_wins(workbook: Path) -> None:
         wb.save(workbook)
 
     conn.before_save = person_saves
-    with pytest.raises(SourceChanged, match="nothing was written"):
-        conn.apply(plan(set_op(snap, "XS2024001", "合作状态", "暂停合作")), snap)
+    report = apply_plan(conn, plan(set_op(snap, "XS2024001", "合作状态", "暂停合作")), snap)
+    assert report.applied == []
+    assert ["nothing was written" in d.reason for d in report.dropped] == [True]
     ws = openpyxl.load_workbook(workbook)[MAIN]
     assert (ws["B5"].value, ws["C3"].value) == ("丙公司（改名）", "合作中")
     assert not [p for p in workbook.parent.iterdir() if p.name.endswith(".syncer-tmp")]
@@ -184,7 +187,7 @@ def test_workbook_open_in_excel_is_not_written(workbook: Path) -> None:
     (workbook.parent / f"~${workbook.name}").write_bytes(b"lock")
     before = workbook.read_bytes()
     with pytest.raises(PermissionDenied, match="lock file"):
-        conn.apply(plan(set_op(snap, "XS2024001", "合作状态", "暂停合作")), snap)
+        apply_plan(conn, plan(set_op(snap, "XS2024001", "合作状态", "暂停合作")), snap)
     assert workbook.read_bytes() == before
 
 
@@ -193,7 +196,7 @@ def test_file_mode_is_preserved(workbook: Path) -> None:
     os.chmod(workbook, 0o600)
     conn = XlsxConnector(workbook)
     snap = conn.read(REQUESTS)
-    conn.apply(plan(set_op(snap, "XS2024001", "客户名称", "甲")), snap)
+    apply_plan(conn, plan(set_op(snap, "XS2024001", "客户名称", "甲")), snap)
     assert stat.S_IMODE(workbook.stat().st_mode) == 0o600
 
 
@@ -244,7 +247,7 @@ def test_huge_cells_round_trip(workbook: Path) -> None:
     big = "跟进" * 16_383 + "x"
     conn = XlsxConnector(workbook)
     snap = conn.read(REQUESTS)
-    conn.apply(plan(set_op(snap, "XS2024001", "客户名称", big)), snap)
+    apply_plan(conn, plan(set_op(snap, "XS2024001", "客户名称", big)), snap)
     assert conn.read(REQUESTS).tables[MAIN].cell(0, "客户名称") == big
 
 
@@ -262,7 +265,7 @@ def test_move_row_keeps_other_rows_styles(workbook: Path) -> None:
         "流失",
         "archive",
     )
-    report = conn.apply(plan(EnsureTab("客户历史库", t.header, "archive"), move), snap)
+    report = apply_plan(conn, plan(EnsureTab("客户历史库", t.header, "archive"), move), snap)
     assert len(report.applied) == 2
     assert report.incidents == []
     wb = openpyxl.load_workbook(workbook)
@@ -296,8 +299,9 @@ def test_keyed_operations_follow_rows_a_person_shifted(tmp_path: Path) -> None:
         wb[MAIN]["A3"] = "XS2024009"
         wb.save(workbook)
 
-    conn.before_apply = insert_above
-    report = conn.apply(plan(set_op(snap, "XS2024003", "合作状态", "合作中")), snap)
+    staged = Staged(conn)
+    staged.on("reread", lambda: insert_above(conn))
+    report = apply_plan(staged, plan(set_op(snap, "XS2024003", "合作状态", "合作中")), snap)
     assert report.dropped == []
     ws = openpyxl.load_workbook(workbook)[MAIN]
     assert (ws["A6"].value, ws["C6"].value) == ("XS2024003", "合作中")

@@ -13,6 +13,7 @@ from syncer.config import load_ledger
 from syncer.connectors.xlsx import XlsxConnector
 from syncer.engine import run_cycle
 from syncer.state import StateStore
+from tests.staged import Staged
 
 from .conftest import sheet, write_xlsx
 from .test_cli_bad_inputs import HEADER, ROWS, ledger
@@ -34,14 +35,13 @@ def test_edit_between_read_and_write_survives(tmp_path: Path) -> None:
     write_xlsx(book, {"客户信息": [["台账"], HEADER, *ROWS]})
     lg = load_ledger(ledger(tmp_path))
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-    conn = XlsxConnector(book)
-    conn.before_apply = lambda c: person_edits(book, "D4", "合作中")
+    conn = Staged(XlsxConnector(book))
+    conn.on("reread", lambda: person_edits(book, "D4", "合作中"))
     result = run_cycle(lg, conn, store, NOW)
     assert result.outcome == "ok", result.error
     assert result.report is not None
     assert any(d.op.kind == "move_row" for d in result.report.dropped)
     assert sheet(book, "客户信息")[3][:4] == ["XS2024002", "李四", "13900139000", "合作中"]
-    conn.before_apply = None
     person_edits(book, "D4", "流失客户")
     again = run_cycle(lg, conn, store, NOW)
     assert again.archived == 1

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from syncer.connectors.google import GoogleSheetsConnector
-from syncer.connectors.google_auth import open_session
+from syncer.connectors.google.auth import open_session
 from syncer.connectors.ratelimit import RateLimiter
 from syncer.connectors.retry import RetryPolicy
 from syncer.ledger import LedgerConfig

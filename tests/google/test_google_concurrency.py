@@ -170,6 +170,7 @@ def test_human_edit_between_calls(
         # robot saw it. One made after the read must survive the cycle.
         if gap > 1 or name not in ROBOT_CELLS:
             check(s, sid)
+        print("INCIDENTS", second.report.incidents if second.report else None, second.error)
         assert second.outcome in ("ok", "failed")
         for minute in (10, 15):
             result = run_cycle(ledger, conn, store, NOW + timedelta(minutes=minute))

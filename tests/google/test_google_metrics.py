@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from syncer import metrics
 from syncer.connectors.base import TabRequest
-from syncer.connectors.google import metric_kind
+from syncer.connectors.google.transport import metric_kind
 from syncer.sandbox import SandboxServer
 
 from .conftest import MakeConnector, MakeSheet, customer_rows
 
 
-def sample(name: str, kind: str) -> float:
-    """The current value of counter ``name`` for ``kind`` (0 when never counted)."""
-    value = metrics.REGISTRY.get_sample_value(f"{name}_total", {"kind": kind})
+def sample(name: str, kind: str, ledger: str = "t") -> float:
+    """The current value of counter ``name`` for ``ledger`` and ``kind`` (0 when never
+    counted)."""
+    value = metrics.REGISTRY.get_sample_value(f"{name}_total", {"ledger": ledger, "kind": kind})
     return value or 0.0
 
 
@@ -52,6 +53,16 @@ def test_metric_kinds_match_the_logical_calls(
     assert {k: sample("syncer_api_calls", k) - before[k] for k in kinds} == expected
     assert expected == {"read": 1, "metadata": 1, "drive": 1}
     assert b"syncer_api_calls_total" in metrics.render()
+
+
+def test_every_api_series_of_a_ledger_starts_at_zero() -> None:
+    """A ledger's call, 429 and retry series exist at 0 before its first call."""
+    metrics.init_ledger("fresh-ledger")
+    for name in ("syncer_api_calls", "syncer_api_throttled", "syncer_api_retries"):
+        for kind in metrics.API_KINDS:
+            assert metrics.REGISTRY.get_sample_value(
+                f"{name}_total", {"ledger": "fresh-ledger", "kind": kind}
+            ) == 0.0
 
 
 def test_batch_get_by_data_filter_counts_as_a_read() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -10,16 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncer.connectors.base import TabRequest
-from syncer.connectors.google import (
-    MAX_FILTER_SPANS,
+from syncer.connectors.google.builders import MAX_FILTER_SPANS, SheetMeta
+from syncer.connectors.google.guard_ranges import GuardPart, guard_parts, guard_snapshot
+from syncer.connectors.google.read import (
     fresh_table,
+    key_texts,
     parse_cell,
     parse_row,
     table_of_values,
 )
-from syncer.connectors.google_guard import GuardPart, guard_parts, guard_snapshot
-from syncer.connectors.google_read import key_texts
-from syncer.connectors.google_requests import SheetMeta
 from syncer.connectors.tabular import table_from_rows
 from syncer.engine import run_cycle
 from syncer.model import MoveRow, Plan, RowRef, Snapshot, Table, canonical, is_blank
@@ -166,7 +166,32 @@ def test_fresh_table_matches_the_reference_build(
     full = {r: v for r, v in full_rows.items() if r > header_row}
     expected = fresh_table_reference(header_row, header_values, key_pos, key_values, full)
     got = fresh_table("t", header_row, header_values, key_pos, key_values, full, 2)
-    assert got == expected
+    assert replace(got, whole_columns=None) == expected
+    names = expected.header
+    assert got.whole_columns == (
+        frozenset({names[key_pos]}) if key_pos is not None and key_pos < len(names) else frozenset()
+    )
+
+
+def test_fresh_table_carries_the_written_columns_of_rows_not_reread() -> None:
+    """Rows not re-read keep their key and every column read whole, and say which."""
+    got = fresh_table(
+        "t",
+        1,
+        ["id", "name", "stamp"],
+        0,
+        [["A"], ["B"], ["C"]],
+        {3: ["B", "bee", "x"]},
+        2,
+        {2: [["s1"], ["x"], []]},
+    )
+    assert got.rows == (("A", None, "s1"), ("B", "bee", "x"), ("C",))
+    assert got.whole_columns == frozenset({"id", "stamp"})
+    assert (got.known(0, "stamp"), got.known(0, "name"), got.known(1, "name")) == (
+        True,
+        False,
+        True,
+    )
 
 
 @given(st.lists(st.lists(json_cell, max_size=1), max_size=10))

@@ -9,18 +9,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncer.connectors.google import (
+from syncer.connectors.google.builders import (
     APPEND_ROWS,
     SheetMeta,
     build_writes,
     cell_data,
     chunk_requests,
     column_letter,
-    fresh_table,
-    parse_cell,
     row_spans,
     spreadsheet_id,
 )
+from syncer.connectors.google.read import fresh_table, parse_cell
 from syncer.errors import ConfigError
 from syncer.guard import Resolved
 from syncer.model import MoveRow, ReplaceTab, RowRef, SetCell, Snapshot, Table
@@ -122,15 +121,16 @@ def test_cell_writes_precede_appends_and_deletions_bottom_up() -> None:
         ),
     ]
     batch = build_writes(kept, FRESH, META, FRESH)
-    kinds = [next(iter(r)) for r in batch.requests]
+    sent = [*batch.requests, *batch.removal_requests()]
+    kinds = [next(iter(r)) for r in sent]
     assert kinds == ["updateCells", "appendCells", "deleteDimension", "deleteDimension"]
-    cell = batch.requests[0]["updateCells"]
+    cell = sent[0]["updateCells"]
     assert cell["start"] == {"sheetId": 0, "rowIndex": 2, "columnIndex": 3}
     assert cell["rows"][0]["values"][0]["userEnteredValue"] == {"stringValue": "=bad"}
-    starts = [r["deleteDimension"]["range"]["startIndex"] for r in batch.requests[2:]]
+    starts = [r["deleteDimension"]["range"]["startIndex"] for r in sent[2:]]
     assert starts == [3, 1]  # bottom-up: the lower row goes first
     assert len(batch.applied) == 3
-    append = batch.requests[1]["appendCells"]
+    append = sent[1]["appendCells"]
     assert append["sheetId"] == 7
     ids = [row["values"][0]["userEnteredValue"]["stringValue"] for row in append["rows"]]
     assert ids == ["A1", "A3"]  # one appendCells per history tab, rows in plan order
@@ -143,7 +143,7 @@ def test_adjacent_removals_merge_into_one_range() -> None:
         for i in (0, 1, 2)
     ]
     batch = build_writes(kept, FRESH, META, FRESH)
-    ranges = [r["deleteDimension"]["range"] for r in batch.requests if "deleteDimension" in r]
+    ranges = [r["deleteDimension"]["range"] for r in batch.removal_requests()]
     assert [(r["startIndex"], r["endIndex"]) for r in ranges] == [(1, 4)]
 
 
@@ -223,7 +223,7 @@ def test_google_error_bodies_are_classified() -> None:
     """Google's JSON error bodies map to the policy's kinds, with Retry-After kept."""
     from gspread.exceptions import APIError
 
-    from syncer.connectors.google import failure_of
+    from syncer.connectors.google.transport import failure_of
 
     quota = APIError(
         _response(
@@ -278,7 +278,7 @@ def test_google_error_bodies_are_classified() -> None:
 )
 def test_calls_are_named_by_api_method(method: str, url: str, name: str) -> None:
     """Call counters use the API method's name."""
-    from syncer.connectors.google import call_name
+    from syncer.connectors.google.transport import call_name
 
     assert call_name(method, url) == name
 
@@ -306,16 +306,17 @@ def test_removals_cover_exactly_the_moved_rows_bottom_up(moved: set[int]) -> Non
     ]
     meta = {"Main": SheetMeta(0, "Main", 100, 3), "History": SheetMeta(7, "History", 100, 3)}
     batch = build_writes(kept, snap, meta, snap)
+    sent = [*batch.requests, *batch.removal_requests()]
     ranges = [
         (r["deleteDimension"]["range"]["startIndex"], r["deleteDimension"]["range"]["endIndex"])
-        for r in batch.requests
+        for r in sent
         if "deleteDimension" in r
     ]
     starts = [s for s, _ in ranges]
     assert starts == sorted(starts, reverse=True)
     deleted = [row for s, e in ranges for row in range(s, e)]
     assert sorted(deleted) == sorted(main.sheet_row(i) - 1 for i in moved)
-    kinds = [next(iter(r)) for r in batch.requests]
+    kinds = [next(iter(r)) for r in sent]
     assert kinds.index("deleteDimension") > max(
         i for i, k in enumerate(kinds) if k == "appendCells"
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from syncer.config import load_ledger
+from syncer.connectors.google.sheet_setup import SheetState, parse_state, setup_requests
 from syncer.model import Table
-from syncer.sheet_setup import SheetState, parse_state, setup_requests
 
 LEDGER = load_ledger(Path(__file__).parents[2] / "config" / "ledgers" / "sales.yaml")
 HEADER = (*LEDGER.columns, LEDGER.annotation_column)

@@ -82,9 +82,9 @@ def test_endpoints_serve_health_readiness_and_parsable_metrics() -> None:
         report=ApplyReport(applied=[MoveRow("t", RowRef("k", 2, "f"), "h", (), "r", "a")] * 2),
     )
     metrics.observe_cycle(result)
-    metrics.record_api_call("read")
-    metrics.record_throttled("write")
-    metrics.record_retry("write")
+    metrics.record_api_call("sales", "read")
+    metrics.record_throttled("sales", "write")
+    metrics.record_retry("sales", "write")
     server = HealthServer("127.0.0.1", 0, readiness)
     server.start()
     base = f"http://127.0.0.1:{server.port}"
@@ -108,9 +108,9 @@ def test_endpoints_serve_health_readiness_and_parsable_metrics() -> None:
     assert found[("syncer_last_success_timestamp_seconds", (("ledger", "web"),))] == (
         now.timestamp()
     )
-    assert found[("syncer_api_calls_total", (("kind", "read"),))] >= 1
-    assert found[("syncer_api_throttled_total", (("kind", "write"),))] >= 1
-    assert found[("syncer_api_retries_total", (("kind", "write"),))] >= 1
+    assert found[("syncer_api_calls_total", (("kind", "read"), ("ledger", "sales")))] >= 1
+    assert found[("syncer_api_throttled_total", (("kind", "write"), ("ledger", "sales")))] >= 1
+    assert found[("syncer_api_retries_total", (("kind", "write"), ("ledger", "sales")))] >= 1
 
 
 def test_port_in_use_is_a_clear_error() -> None:

@@ -11,7 +11,7 @@ import requests
 from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2.service_account import Credentials
 
-from syncer.connectors.endpoints import redirect_session
+from syncer.connectors.google.endpoints import redirect_session
 from syncer.sandbox import SandboxServer
 
 SCOPES = [

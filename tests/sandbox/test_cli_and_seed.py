@@ -18,7 +18,7 @@ from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2.service_account import Credentials
 from openpyxl.comments import Comment
 
-from syncer.connectors.endpoints import redirect_session
+from syncer.connectors.google.endpoints import redirect_session
 from syncer.sandbox import SandboxServer
 
 from .conftest import ROBOT, SCOPES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from syncer.connectors.endpoints import RedirectAdapter, redirect_session
+from syncer.connectors.google.endpoints import RedirectAdapter, redirect_session
 from syncer.sandbox import SandboxServer
 
 

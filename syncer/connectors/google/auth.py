@@ -48,7 +48,7 @@ class GoogleAuth:
 
 def _redirect(session: requests.Session, api_base: str | None) -> requests.Session:
     if api_base:
-        from syncer.connectors.endpoints import redirect_session
+        from syncer.connectors.google.endpoints import redirect_session
 
         redirect_session(session, api_base)
     return session

@@ -25,69 +25,53 @@ Calls per cycle (see docs/google.md):
   as serial numbers with a date format), ``updateCells`` over the errors tab, one
   ``appendCells`` per 500 history rows, then ``deleteDimension`` of archived rows
   bottom-up. Tabs the plan creates cost one extra ``addSheet`` call before the guard.
-* **check** — after any write, one ``values.batchGet`` of the key columns: if rows moved
-  while the batch was in flight (a person inserted, deleted or sorted rows), cells
-  written onto the wrong customer get their value back from the snapshot and a row
-  removed by mistake is re-appended; each moved key must be in exactly one of main and
-  history (a lost row is re-appended, a duplicate removed). Repairs are incidents.
+  A batch needing several chunks sends its deletions last, after one more read that
+  re-locates them (see :meth:`GoogleSheetsConnector.write`).
+* **key read** — :meth:`GoogleSheetsConnector.read_keys`, one ``values.batchGet`` of
+  key columns: the engine's verify stage (:mod:`syncer.verify`) after a write.
 
 Every call goes through one :class:`~syncer.connectors.retry.RetryPolicy` and the
-credential's :class:`~syncer.connectors.ratelimit.RateLimiter`.
-
-The pure parts live beside this module: request building in
-:mod:`~syncer.connectors.google_requests`, typing value ranges in
-:mod:`~syncer.connectors.google_read`, the guard's ranges in
-:mod:`~syncer.connectors.google_guard`, the post-write check in
-:mod:`~syncer.connectors.google_verify` and the HTTP client in
-:mod:`~syncer.connectors.google_http`. Their public names are re-exported here.
+credential's :class:`~syncer.connectors.ratelimit.RateLimiter`, in the transport
+(:mod:`~syncer.connectors.google.transport`). The pure parts live beside this module:
+request building in :mod:`~syncer.connectors.google.builders`, typing value ranges in
+:mod:`~syncer.connectors.google.read`, the guard's ranges in
+:mod:`~syncer.connectors.google.guard_ranges`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from gspread.utils import ExportFormat
 
-from syncer.connectors.base import Connector, TabRequest
-from syncer.connectors.google_auth import GoogleAuth, open_session
-from syncer.connectors.google_guard import GuardPart, guard_parts, guard_snapshot, touched_rows
-from syncer.connectors.google_http import (
-    PolicyHTTPClient,
-    call_name,
-    failure_of,
-    metric_kind,
-)
-from syncer.connectors.google_read import (
-    fresh_table,
-    key_texts,
-    parse_cell,
-    parse_row,
-    table_of_values,
-)
-from syncer.connectors.google_requests import (
-    APPEND_ROWS,
-    DATE_PATTERN,
-    DATETIME_PATTERN,
-    MAX_BODY_BYTES,
+from syncer.connectors.base import Connector, KeyColumn, Progress, TabRequest
+from syncer.connectors.google.auth import GoogleAuth, open_session
+from syncer.connectors.google.builders import (
     MAX_FILTER_SPANS,
     MAX_GUARD_SPANS,
     SheetMeta,
     WriteBatch,
     build_writes,
-    cell_data,
     chunk_requests,
     column_letter,
+    deletion_requests,
     parse_metadata,
     quote_tab,
     row_data,
-    row_spans,
-    serial_of,
     spreadsheet_id,
 )
-from syncer.connectors.google_verify import verify_write
+from syncer.connectors.google.guard_ranges import (
+    GuardPart,
+    guard_parts,
+    guard_snapshot,
+    row_parts,
+    touched_rows,
+)
+from syncer.connectors.google.read import key_texts, parse_cell, table_of_values
+from syncer.connectors.google.transport import PolicyHTTPClient, metric_kind
 from syncer.connectors.ratelimit import RateLimiter, limiter_for
 from syncer.connectors.retry import RetryPolicy, Target
 from syncer.errors import (
@@ -98,41 +82,10 @@ from syncer.errors import (
     SourceNotFound,
     TransientError,
 )
-from syncer.guard import guard
+from syncer.guard import Resolved
 from syncer.ledger import LedgerConfig
-from syncer.model import ApplyReport, EnsureTab, Plan, ReplaceTab, Snapshot, canonical
+from syncer.model import EnsureTab, Plan, ReplaceTab, Snapshot, Written, canonical
 from syncer.settings import Settings
-
-__all__ = [
-    "APPEND_ROWS",
-    "DATETIME_PATTERN",
-    "DATE_PATTERN",
-    "MAX_BODY_BYTES",
-    "MAX_FILTER_SPANS",
-    "MAX_GUARD_SPANS",
-    "GoogleSheetsConnector",
-    "PolicyHTTPClient",
-    "SheetMeta",
-    "WriteBatch",
-    "build_writes",
-    "call_name",
-    "cell_data",
-    "chunk_requests",
-    "column_letter",
-    "failure_of",
-    "fresh_table",
-    "metric_kind",
-    "open_google",
-    "parse_cell",
-    "parse_metadata",
-    "parse_row",
-    "quote_tab",
-    "row_data",
-    "row_spans",
-    "serial_of",
-    "spreadsheet_id",
-    "table_of_values",
-]
 
 SHEETS_BASE = "https://sheets.googleapis.com/v4/spreadsheets"
 DRIVE_FILES = "https://www.googleapis.com/drive/v3/files"
@@ -175,12 +128,6 @@ class GoogleSheetsConnector(Connector):
         self.http.refresh_token = self.auth.refresh
         self._meta: dict[str, SheetMeta] | None = None
         self._token: str | None = None
-        #: Set when a write needed repairs: the next cycle must not be skipped as idle.
-        self._dirty = False
-        self.incidents: list[str] = []
-        #: Called at the start of :meth:`apply`, before the guard read (tests inject
-        #: human edits here).
-        self.before_apply: Callable[[GoogleSheetsConnector], None] | None = None
 
     @classmethod
     def for_ledger(
@@ -204,6 +151,14 @@ class GoogleSheetsConnector(Connector):
     def calls(self) -> Counter[str]:
         """Logical API calls made so far, by method (``values.batchGet`` …)."""
         return self.http.calls
+
+    def write_calls(self) -> int:
+        """Sheets write calls so far (``batchUpdate``, ``values.update`` …)."""
+        return sum(n for k, n in self.http.calls.items() if metric_kind(k) == "write")
+
+    def calls_made(self) -> int:
+        """Sheets and Drive calls so far."""
+        return sum(self.http.calls.values())
 
     def sheets_calls(self) -> int:
         """Sheets API calls so far (Drive calls excluded)."""
@@ -254,6 +209,10 @@ class GoogleSheetsConnector(Connector):
 
     # -- Connector -----------------------------------------------------------------------
 
+    def describe(self) -> str:
+        """``Google spreadsheet ID``."""
+        return f"Google spreadsheet {self.spreadsheet_id}"
+
     def change_token(self) -> str | None:
         """Drive's ``version`` of the spreadsheet: one Drive call, no Sheets call."""
         body = self.http.request(
@@ -263,12 +222,10 @@ class GoogleSheetsConnector(Connector):
         ).json()
         version = body.get("version")
         self._token = None if version is None else str(version)
-        # After a repaired race the sheet needs another full cycle: report no token.
-        return None if self._dirty else self._token
+        return self._token
 
     def read(self, tabs: Sequence[TabRequest]) -> Snapshot:
         """Every requested tab that exists, in one ``values.batchGet``."""
-        self._dirty = False
         for _ in range(2):
             meta = self.metadata()
             present = [t for t in tabs if t.name in meta]
@@ -338,43 +295,110 @@ class GoogleSheetsConnector(Connector):
             )
         return [list(r.get("valueRange", {}).get("values", [])) for r in ranges]
 
-    def apply(self, plan: Plan, snapshot: Snapshot) -> ApplyReport:
-        """Create missing tabs, guard, write in one batch, then check every moved customer.
-
-        The guard read is the last call before the write: nothing but local work
-        (guard, request building) happens between them, which keeps the window in
-        which a person's edit of a cell syncer writes can be overwritten (Sheets has no
-        compare-and-set) as short as it can be."""
-        before = self.sheets_calls() + self.calls["drive.files.get"]
-        report = ApplyReport()
-        if not plan:
-            return report
-        if self.before_apply is not None:
-            self.before_apply(self)
+    def reread(self, plan: Plan, snapshot: Snapshot) -> Snapshot:
+        """The guard read (see :meth:`_guard_read`), after adding the tabs the plan creates:
+        the tabs exist before the guard read, so nothing but local work separates it from
+        the write."""
         self._create_planned_tabs(plan)
         try:
-            fresh = self._guard_read(plan, snapshot)
+            return self._guard_read(plan, snapshot)
         except _TabsChanged:
-            fresh = self._guard_read(plan, snapshot)
-        checked = guard(plan, snapshot, fresh)
-        report.dropped.extend(checked.dropped)
-        batch = build_writes(checked.kept, fresh, self.metadata(), snapshot)
+            return self._guard_read(plan, snapshot)
+
+    def write(
+        self,
+        kept: Sequence[Resolved],
+        fresh: Snapshot,
+        snapshot: Snapshot,
+        progress: Progress | None = None,
+    ) -> Written:
+        """One ``spreadsheets.batchUpdate`` (chunked under 2 MB) of the kept operations.
+
+        Row deletions go last. When the whole batch fits one call it is atomic. When it
+        needs several, the deletions wait for the rest and are then re-located: one read
+        of the key columns and of the rows as the guard saw them, and only a row still at
+        its position with the content the guard saw is removed; any other is left in
+        place (its history copy is already written), and the next cycle's
+        reconciliation resolves the key found in both tabs without losing either copy.
+        """
+        written = Written()
+        sent = 0
+        meta = self.metadata()
+        batch = build_writes(kept, fresh, meta, snapshot)
         if batch.new_tabs:  # a person deleted a tab after it was created: rare
             self.add_tabs(batch.new_tabs)
-            batch = build_writes(checked.kept, fresh, self.metadata(), snapshot)
-        report.dropped.extend(batch.dropped)
+            batch = build_writes(kept, fresh, self.metadata(), snapshot)
+        written.dropped.extend(batch.dropped)
+        deletions = batch.removal_requests()
+        chunks = chunk_requests([*batch.requests, *deletions])
+        if len(chunks) > 1 and deletions:
+            chunks = chunk_requests(batch.requests)
+        total = len(chunks) + (1 if len(chunks) > 1 and deletions else 0)
         try:
-            for chunk in chunk_requests(batch.requests):
+            for chunk in chunks:
                 self.http.batch_update(self.spreadsheet_id, {"requests": chunk})
+                sent += 1
+                if progress is not None:
+                    progress(sent, total)
+            if total > len(chunks):
+                removable, left = self._still_in_place(batch, fresh)
+                for chunk in chunk_requests(deletion_requests(removable)):
+                    self.http.batch_update(self.spreadsheet_id, {"requests": chunk})
+                    sent += 1
+                    if progress is not None:
+                        progress(sent, total)
+                written.incidents.extend(left)
         except ConnectorError:
             self.invalidate()
             raise
-        report.applied.extend(batch.applied)
-        if batch.moves or batch.cells:
-            report.incidents.extend(verify_write(self, batch, fresh, snapshot))
-            self._dirty = bool(report.incidents)
-        report.api_calls = self.sheets_calls() + self.calls["drive.files.get"] - before
-        return report
+        written.applied.extend(batch.applied)
+        written.cells, written.removed, written.appended = (
+            batch.cells,
+            batch.removed,
+            batch.appended,
+        )
+        return written
+
+    def _still_in_place(
+        self, batch: WriteBatch, fresh: Snapshot
+    ) -> tuple[list[tuple[int, int]], list[str]]:
+        """The (sheet id, row) deletions whose rows are still where the guard read them,
+        unchanged; and, for the others, why they were left for reconciliation."""
+        rows_by_tab: dict[str, set[int]] = {}
+        for tab, _sid, row in batch.removals:
+            rows_by_tab.setdefault(tab, set()).add(row)
+        ours: dict[tuple[str, int], set[str]] = {}
+        for cell in batch.cells:  # our own cell writes do not make a row "changed"
+            ours.setdefault((cell.tab, cell.row), set()).add(cell.op.column)
+        parts = [
+            part
+            for tab, rows in rows_by_tab.items()
+            for part in row_parts(tab, fresh.get(tab), rows)
+        ]
+        values = self._batch_get([p.a1() for p in parts])
+        now = guard_snapshot(parts, values, self.metadata())
+        removable: list[tuple[int, int]] = []
+        left: list[str] = []
+        for tab, sid, row in batch.removals:
+            before, after = fresh.get(tab), now.get(tab)
+            index = row - (before.header_row if before else 1) - 1
+            mine = ours.get((tab, row), set())
+            same = (
+                before is not None
+                and after is not None
+                and 0 <= index < min(len(before.rows), len(after.rows))
+                and before.fingerprint(index, [c for c in before.header if c not in mine])
+                == after.fingerprint(index, [c for c in before.header if c not in mine])
+            )
+            if same:
+                removable.append((sid, row))
+            else:
+                left.append(
+                    f"{tab}!row {row} changed or moved while syncer was writing several "
+                    "batches; it was not removed (its history copy is kept; the next cycle "
+                    "reconciles the two copies)"
+                )
+        return removable, left
 
     def _create_planned_tabs(self, plan: Plan) -> None:
         """Add the tabs the plan creates (EnsureTab, ReplaceTab) that do not exist yet."""
@@ -427,16 +451,14 @@ class GoogleSheetsConnector(Connector):
             self.http.batch_update(self.spreadsheet_id, {"requests": requests_})
             meta.update(added)
 
-    def read_keys(
-        self, tabs: Mapping[str, tuple[int, str, int | None]]
-    ) -> dict[str, list[str] | None]:
+    def read_keys(self, tabs: Mapping[str, KeyColumn]) -> dict[str, list[str] | None]:
         """Each tab's key column as text, in one batchGet (None for a tab that is gone).
 
-        ``tabs``: tab → (header row, key column, its 0-based position when known). Reads
-        the header row and that column; a tab whose key moved is read whole (rare)."""
+        Reads the header row and that column; a tab whose key moved is read whole (rare)."""
         meta = self.metadata()
         plan: list[tuple[str, str]] = []
-        for tab, (_row, _key, pos) in tabs.items():
+        for tab, where in tabs.items():
+            pos = where.position
             if tab not in meta:
                 continue
             q = quote_tab(tab)
@@ -453,7 +475,7 @@ class GoogleSheetsConnector(Connector):
             values = self._batch_get([r for _, r in plan])
         out: dict[str, list[str] | None] = dict.fromkeys(tabs)
         for (tab, _range), grid in zip(plan, values, strict=True):
-            header_row, key, pos = tabs[tab]
+            header_row, key, pos = tabs[tab].header_row, tabs[tab].name, tabs[tab].position
             if pos is not None:
                 head = grid[header_row - 1] if len(grid) >= header_row else []
                 if head and canonical(parse_cell(head[0])).strip() == key:

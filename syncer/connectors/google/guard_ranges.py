@@ -3,7 +3,7 @@
 The guard re-reads, per tab the plan involves, the header row, the key column and the
 rows the plan touches (merged into spans). Each :class:`GuardPart` can be named as an A1
 range (for a ``values.batchGet``, whose URL carries at most
-:data:`~syncer.connectors.google_requests.MAX_GUARD_SPANS` spans) or as a ``gridRange``
+:data:`~syncer.connectors.google.builders.MAX_GUARD_SPANS` spans) or as a ``gridRange``
 data filter (for a ``values.batchGetByDataFilter`` POST, which has no such limit).
 """
 
@@ -13,12 +13,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from syncer.connectors.google_read import fresh_table, key_texts, table_of_values
-from syncer.connectors.google_requests import SheetMeta, column_letter, quote_tab, row_spans
+from syncer.connectors.google.builders import (
+    MAX_GUARD_SPANS,
+    SheetMeta,
+    column_letter,
+    quote_tab,
+    row_spans,
+)
+from syncer.connectors.google.read import fresh_table, key_texts, table_of_values
 from syncer.connectors.tabular import guard_requests
-from syncer.model import MoveRow, Plan, SetCell, Snapshot, Table
+from syncer.model import MoveRow, Plan, RemoveRow, SetCell, Snapshot, Table
 
-PartKind = Literal["header", "key", "rows", "all"]
+PartKind = Literal["header", "key", "column", "rows", "all"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,14 @@ class GuardPart:
     #: First and last sheet row (1-based, inclusive) of a ``rows`` part.
     first: int = 0
     last: int = 0
+    #: The 0-based position of a ``column`` part's column.
+    col_pos: int | None = None
+    #: For an ``all`` part: the written columns (0-based) to keep typed for every row.
+    columns: tuple[int, ...] = ()
+
+    def column_pos(self) -> int | None:
+        """The column a ``key`` or ``column`` part reads."""
+        return self.col_pos if self.kind == "column" else self.key_pos
 
     def a1(self) -> str:
         """The part as an A1 range of a ``values.batchGet``."""
@@ -40,9 +54,10 @@ class GuardPart:
             return q
         if self.kind == "header":
             return f"{q}!{self.header_row}:{self.header_row}"
-        if self.kind == "key":
-            assert self.key_pos is not None
-            letter = column_letter(self.key_pos + 1)
+        if self.kind in ("key", "column"):
+            pos = self.column_pos()
+            assert pos is not None
+            letter = column_letter(pos + 1)
             return f"{q}!{letter}{self.header_row + 1}:{letter}"
         return f"{q}!{self.first}:{self.last}"
 
@@ -51,23 +66,33 @@ class GuardPart:
         grid: dict[str, Any] = {"sheetId": sheet_id}
         if self.kind == "header":
             grid.update(startRowIndex=self.header_row - 1, endRowIndex=self.header_row)
-        elif self.kind == "key":
-            assert self.key_pos is not None
+        elif self.kind in ("key", "column"):
+            pos = self.column_pos()
+            assert pos is not None
             grid.update(
                 startRowIndex=self.header_row,
-                startColumnIndex=self.key_pos,
-                endColumnIndex=self.key_pos + 1,
+                startColumnIndex=pos,
+                endColumnIndex=pos + 1,
             )
         elif self.kind == "rows":
             grid.update(startRowIndex=self.first - 1, endRowIndex=self.last)
         return {"gridRange": grid}
 
 
+def written_columns(plan: Plan) -> dict[str, set[str]]:
+    """Per tab, the columns the plan's cell writes go to."""
+    out: dict[str, set[str]] = {}
+    for op in plan:
+        if isinstance(op, SetCell):
+            out.setdefault(op.tab, set()).add(op.column)
+    return out
+
+
 def touched_rows(plan: Plan) -> dict[str, tuple[set[int], set[str]]]:
     """Per tab, the sheet rows (as read) and the keys of the rows the plan writes."""
     out: dict[str, tuple[set[int], set[str]]] = {}
     for op in plan:
-        if isinstance(op, SetCell | MoveRow):
+        if isinstance(op, SetCell | MoveRow | RemoveRow):
             rows, keys = out.setdefault(op.tab, (set(), set()))
             rows.add(op.target.row)
             if op.target.key:
@@ -85,9 +110,13 @@ def guard_parts(
     """The ranges a guard read needs, for every tab that exists.
 
     With ``max_spans`` set, a tab whose touched rows form more spans than that is read
-    whole (one ``all`` part); with ``None`` the spans are always listed.
+    whole (one ``all`` part); with ``None`` the spans are always listed. Besides the key
+    column, every column the plan writes is read whole: should rows move between this
+    read and the write, the verify stage knows what any cell syncer's write could land
+    on held just before it.
     """
     touched = {tab: rows for tab, (rows, _keys) in touched_rows(plan).items()}
+    columns = written_columns(plan)
     parts: list[GuardPart] = []
     key = plan.key_column or key_column
     for req in guard_requests(plan, snapshot):
@@ -99,16 +128,39 @@ def guard_parts(
         rows = touched.get(req.name)
         limit = max_spans if max_spans is not None else len(rows or ())
         spans = row_spans(rows, max_spans=limit) if rows else []
+        written = tuple(
+            sorted(
+                pos
+                for name in columns.get(req.name, ())
+                if old and (pos := old.index_of(name)) is not None and pos != key_pos
+            )
+        )
         if spans is None:
-            parts.append(GuardPart(req.name, header_row, key_pos, "all"))
+            parts.append(GuardPart(req.name, header_row, key_pos, "all", columns=written))
             continue
         parts.append(GuardPart(req.name, header_row, key_pos, "header"))
         if key_pos is not None:
             parts.append(GuardPart(req.name, header_row, key_pos, "key"))
+            parts.extend(
+                GuardPart(req.name, header_row, key_pos, "column", col_pos=pos) for pos in written
+            )
         parts.extend(
             GuardPart(req.name, header_row, key_pos, "rows", start, end) for start, end in spans
         )
     return parts
+
+
+def row_parts(tab: str, table: Table | None, rows: set[int]) -> list[GuardPart]:
+    """The parts re-reading ``rows`` (1-based sheet rows) of ``tab``: its header, key
+    column and row spans, or the whole tab when the spans are too many for a GET."""
+    header_row = table.header_row if table else 1
+    spans = row_spans(rows, max_spans=MAX_GUARD_SPANS)
+    if spans is None:
+        return [GuardPart(tab, header_row, None, "all")]
+    return [
+        GuardPart(tab, header_row, None, "header"),
+        *(GuardPart(tab, header_row, None, "rows", first, last) for first, last in spans),
+    ]
 
 
 def guard_snapshot(
@@ -124,6 +176,7 @@ def guard_snapshot(
     key (see :func:`touched_rows`); with no ``touched`` it is typed in full."""
     header: dict[str, Sequence[Any]] = {}
     keys: dict[str, Sequence[Sequence[Any]]] = {}
+    extra: dict[str, dict[int, Sequence[Sequence[Any]]]] = {}
     rows: dict[str, dict[int, Sequence[Any]]] = {}
     tables: dict[str, Table] = {}
     first: dict[str, GuardPart] = {}
@@ -140,6 +193,9 @@ def guard_snapshot(
             header[part.tab] = vals[0] if vals else []
         elif part.kind == "key":
             keys[part.tab] = vals
+        elif part.kind == "column":
+            assert part.col_pos is not None
+            extra.setdefault(part.tab, {})[part.col_pos] = vals
         else:
             found = rows.setdefault(part.tab, {})
             for offset, row in enumerate(vals):
@@ -155,6 +211,7 @@ def guard_snapshot(
             keys.get(tab, []),
             rows.get(tab, {}),
             meta[tab].sheet_id,
+            extra.get(tab, {}),
         )
     return Snapshot(tables=tables, change_token=None)
 
@@ -174,4 +231,5 @@ def _lean_table(
         if hr + 1 + i in rows or (i < len(texts) and texts[i] in keys)
     }
     header = vals[hr - 1] if len(vals) >= hr else []
-    return fresh_table(part.tab, hr, header, kp, column, full, sheet_id)
+    extra = {pos: [[r[pos]] if len(r) > pos else [] for r in below] for pos in part.columns}
+    return fresh_table(part.tab, hr, header, kp, column, full, sheet_id, extra)

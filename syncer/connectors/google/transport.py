@@ -9,13 +9,13 @@ per 429 answer). :func:`failure_of` is the retry policy's view of an exception.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 import requests
+import structlog
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
@@ -30,7 +30,7 @@ from syncer.connectors.retry import (
     parse_retry_after,
 )
 
-log = logging.getLogger("syncer.connectors.google")
+log = structlog.get_logger("syncer.connectors.google")
 
 #: Calls that only read, though some are POSTs (batchGetByDataFilter).
 READ_CALLS = frozenset(
@@ -88,8 +88,9 @@ class PolicyHTTPClient(HTTPClient):
         """One logical API call: rate-limited, retried under the policy, counted."""
         what = call_name(method, endpoint)
         kind = metric_kind(what)
+        ledger = self.target.ledger
         self.calls[what] += 1
-        metrics.record_api_call(kind)
+        metrics.record_api_call(ledger, kind)
 
         def attempt() -> requests.Response:
             if self.limiter is not None and kind != "drive" and kind != "export":
@@ -108,21 +109,21 @@ class PolicyHTTPClient(HTTPClient):
             except (APIError, requests.Timeout, requests.ConnectionError) as exc:
                 failure = failure_of(exc)
                 if failure.status == 429:
-                    metrics.record_throttled(kind)
+                    metrics.record_throttled(ledger, kind)
                 raise CallFailed(failure) from exc
             self.bytes_sent += len(response.request.body or b"") + len(response.request.url or "")
             self.bytes_received += len(response.content)
             return response
 
         def on_retry(failure: Failure, wait: float) -> None:
-            metrics.record_retry(kind)
+            metrics.record_retry(ledger, kind)
             log.warning(
-                "retrying %s for %s after %s (%s); waiting %.1fs",
-                what,
-                self.target.describe(),
-                failure.status or "no response",
-                failure.message,
-                wait,
+                "api.retry",
+                call=what,
+                target=self.target.describe(),
+                status=failure.status or "no response",
+                error=failure.message,
+                wait_seconds=round(wait, 1),
             )
 
         started = time.perf_counter()

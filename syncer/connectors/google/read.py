@@ -124,28 +124,43 @@ def fresh_table(
     key_values: Sequence[Sequence[Any]],
     full_rows: Mapping[int, Sequence[Any]],
     sheet_id: int | None,
+    columns: Mapping[int, Sequence[Sequence[Any]]] | None = None,
 ) -> Table:
     """A Table from a guard read: rows re-read in full are complete; others carry only
-    their key (at ``key_pos``) so the guard can locate — but never trust — them."""
-    n = len(key_values)
+    their key (at ``key_pos``) so the guard can locate — but never trust — them, and the
+    values of the whole ``columns`` read (position → one-column value range)."""
+    columns = columns or {}
+    n = max([len(key_values), *(len(v) for v in columns.values())])
     if full_rows:
         n = max(n, max(full_rows) - header_row)
     header = tuple(header_text(v) for v in parse_row(header_values))
-    keys = parse_values([kv[0] if kv else None for kv in key_values])
-    pad: tuple[CellValue, ...] = (None,) * (key_pos or 0)
+    whole = {key_pos: key_values} if key_pos is not None else {}
+    whole.update(columns)
+    typed = {pos: parse_values([c[0] if c else None for c in vals]) for pos, vals in whole.items()}
+    width = max(typed, default=-1) + 1
     rows: list[tuple[CellValue, ...]] = []
     for i in range(n):
         full = full_rows.get(header_row + 1 + i)
         if full is not None:
             rows.append(parse_row(full))
-        elif key_pos is not None and i < len(keys) and not is_blank(keys[i]):
-            rows.append((*pad, keys[i]))
-        else:
-            rows.append(())
+            continue
+        cells: list[CellValue] = [None] * width
+        for pos, values in typed.items():
+            if i < len(values) and not is_blank(values[i]):
+                cells[pos] = values[i]
+        while cells and cells[-1] is None:
+            cells.pop()
+        rows.append(tuple(cells))
     while rows and not rows[-1]:
         rows.pop()
+    names = frozenset(header[p] for p in typed if p < len(header))
     return Table(
-        name=name, header_row=header_row, header=header, rows=tuple(rows), sheet_id=sheet_id
+        name=name,
+        header_row=header_row,
+        header=header,
+        rows=tuple(rows),
+        sheet_id=sheet_id,
+        whole_columns=names,
     )
 
 

@@ -22,15 +22,17 @@ from syncer.errors import ConfigError
 from syncer.guard import Resolved
 from syncer.model import (
     AddColumn,
+    AppendRow,
     CellValue,
     Dropped,
     EnsureTab,
-    MoveRow,
     Operation,
+    RemoveRow,
     ReplaceTab,
     SetCell,
     Snapshot,
     Table,
+    WrittenCell,
     canonical,
 )
 
@@ -191,11 +193,18 @@ class WriteBatch:
     requests: list[dict[str, Any]] = field(default_factory=list)
     applied: list[Operation] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
-    moves: list[MoveRow] = field(default_factory=list)
-    #: (tab, sheet row, column number, op) of every row-addressed cell write.
-    cells: list[tuple[str, int, int, SetCell]] = field(default_factory=list)
+    #: Every row-addressed cell write, at the guard read's positions.
+    cells: list[WrittenCell] = field(default_factory=list)
     #: tab → fresh data-row indexes removed from it.
     removed: dict[str, set[int]] = field(default_factory=dict)
+    #: tab → keys appended to it, in order.
+    appended: dict[str, list[str]] = field(default_factory=dict)
+    #: The row deletions, kept apart from ``requests``: (tab, sheet id, sheet row).
+    removals: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def removal_requests(self) -> list[dict[str, Any]]:
+        """``deleteDimension`` requests for :attr:`removals`, bottom-up per tab."""
+        return deletion_requests((sid, row) for _tab, sid, row in self.removals)
 
 
 @dataclass
@@ -208,8 +217,27 @@ class _Tab:
 
 
 def _op_phase(op: Operation) -> int:
-    return {"ensure_tab": 0, "add_column": 1, "set_cell": 2, "replace_tab": 2, "move_row": 3}[
-        op.kind
+    return {
+        "ensure_tab": 0,
+        "add_column": 1,
+        "set_cell": 2,
+        "replace_tab": 2,
+        "move_row": 3,
+        "append_row": 3,
+        "remove_row": 3,
+    }[op.kind]
+
+
+def deletion_requests(rows: Iterable[tuple[int, int]]) -> list[dict[str, Any]]:
+    """``deleteDimension`` requests removing (sheet id, 1-based sheet row) pairs, merged
+    into spans and ordered bottom-up per sheet so no deletion shifts a later one."""
+    by_sheet: dict[int, set[int]] = {}
+    for sid, row in rows:
+        by_sheet.setdefault(sid, set()).add(row)
+    return [
+        delete_rows(sid, start, end)
+        for sid, found in by_sheet.items()
+        for start, end in reversed(row_spans(found, max_spans=len(found)) or [])
     ]
 
 
@@ -222,9 +250,11 @@ def build_writes(
     """Pure: the ``spreadsheets.batchUpdate`` requests for the guard's kept operations.
 
     Row numbers come from ``fresh`` (the guard read). Order: grid growth, header and cell
-    writes, the errors tab, history appends, then row deletions bottom-up — so earlier
-    requests never address rows a deletion shifted. Tabs missing from ``meta`` are listed
-    in ``new_tabs`` and must exist (with their ids in ``meta``) before calling this again.
+    writes, the errors tab, history appends; the row deletions are listed apart in
+    ``removals`` (see :meth:`WriteBatch.removal_requests`) and go last, so earlier requests
+    never address rows a deletion shifted and every prefix of the batch is safe. Tabs
+    missing from ``meta`` are listed in ``new_tabs`` and must exist (with their ids in
+    ``meta``) before calling this again.
     """
     out = WriteBatch()
     tabs: dict[str, _Tab] = {}
@@ -241,7 +271,6 @@ def build_writes(
     cells: list[dict[str, Any]] = []
     replace: list[dict[str, Any]] = []
     appends: dict[int, list[list[CellValue]]] = {}  # history sheet id → rows, in order
-    deletions: dict[int, set[int]] = {}
 
     def need_tab(title: str, header: Sequence[str]) -> _Tab | None:
         tab = tabs.get(title)
@@ -309,7 +338,7 @@ def build_writes(
                 row = tab.header_row + 1 + resolved.index
                 col = tab.header.index(op.column) + 1
                 write_cell(tab, row, col, op.value)
-                out.cells.append((op.tab, row, col, op))
+                out.cells.append(WrittenCell(op.tab, row, col, op))
                 out.applied.append(op)
         elif isinstance(op, ReplaceTab):
             tab = need_tab(op.tab, ())
@@ -339,6 +368,30 @@ def build_writes(
                 }
             )
             out.applied.append(op)
+        elif isinstance(op, AppendRow):
+            target = need_tab(op.tab, tuple(c for c, _ in op.values))
+            if target is None:
+                continue
+            assert target.meta is not None
+            for column, _ in op.values:
+                add_header(target, column)
+            by_column = dict(op.values)
+            appends.setdefault(target.meta.sheet_id, []).append(
+                [by_column.get(c) for c in target.header]
+            )
+            if op.key:
+                out.appended.setdefault(op.tab, []).append(op.key)
+            out.applied.append(op)
+        elif isinstance(op, RemoveRow):
+            tab = tabs.get(op.tab)
+            if tab is None or tab.meta is None or resolved.index is None:
+                out.dropped.append(Dropped(op, f"row of {op.target.key!r} not found"))
+                continue
+            out.removed.setdefault(op.tab, set()).add(resolved.index)
+            out.removals.append(
+                (op.tab, tab.meta.sheet_id, tab.header_row + 1 + resolved.index)
+            )
+            out.applied.append(op)
         else:
             main = tabs.get(op.tab)
             history = need_tab(op.history_tab, tuple(c for c, _ in op.values))
@@ -353,25 +406,21 @@ def build_writes(
             by_column = dict(op.values)
             values = [by_column.get(c) for c in history.header]
             appends.setdefault(history.meta.sheet_id, []).append(values)
+            if op.target.key:
+                out.appended.setdefault(op.history_tab, []).append(op.target.key)
             out.removed.setdefault(op.tab, set()).add(resolved.index)
-            deletions.setdefault(main.meta.sheet_id, set()).add(
-                main.header_row + 1 + resolved.index
+            out.removals.append(
+                (op.tab, main.meta.sheet_id, main.header_row + 1 + resolved.index)
             )
             out.applied.append(op)
-            out.moves.append(op)
     if out.new_tabs:
         return out
-    removals = [
-        delete_rows(sid, start, end)
-        for sid, rows in deletions.items()
-        for start, end in reversed(row_spans(rows, max_spans=len(rows)) or [])
-    ]
     appended = [
         append_rows(sid, rows[i : i + APPEND_ROWS])
         for sid, rows in appends.items()
         for i in range(0, len(rows), APPEND_ROWS)
     ]
-    out.requests = [*grow, *cells, *replace, *appended, *removals]
+    out.requests = [*grow, *cells, *replace, *appended]
     return out
 
 

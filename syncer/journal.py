@@ -1,0 +1,273 @@
+"""The crash-safety journal: a cycle that moves, creates or deletes rows writes down its
+intent in the state store before its first write.
+
+One row per such cycle in the ``journal`` table: the ledger, the cycle id, what the
+cycle meant to do (keys appended to history with their full rows, keys removed from the
+main tab, keys it created), how many write calls it planned and how many completed,
+and its status:
+
+``open``       written before the first write; still open after a crash or kill
+``done``       the cycle wrote, verified and recorded
+``recovered``  a later cycle found it open, reconciled the tabs and closed it
+
+A cycle starts by reading the ledger's open entries of *other* cycles: each one is an
+interrupted cycle. Its rows let the reconciliation (:mod:`syncer.reconcile`) put back a
+customer that is in neither tab, and the entry is closed as ``recovered`` once a cycle
+has reconciled without a dropped repair. The journal lives in the same database as the
+rest of the state, so any replica can recover any other's cycle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Integer, String, Table, Text, and_, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from syncer.errors import StateError
+from syncer.model import AppendRow, CellValue, MoveRow, Operation, RemoveRow, SetCell
+from syncer.state import StateStore, metadata
+
+journal_table = Table(
+    "journal",
+    metadata,
+    Column("cycle_id", String(64), primary_key=True),
+    Column("ledger", String(200), nullable=False, index=True),
+    Column("started", DateTime(timezone=True), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("writes_planned", Integer, nullable=False),
+    Column("writes_done", Integer, nullable=False),
+    Column("intent", Text, nullable=False),
+    Column("closed", DateTime(timezone=True), nullable=True),
+    Column("closed_by", String(64), nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class MovingRow:
+    """A row a cycle meant to put into ``tab`` (the history tab, or a re-append)."""
+
+    key: str
+    tab: str
+    values: tuple[tuple[str, CellValue], ...]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What one cycle meant to change in which rows a ledger's tabs hold."""
+
+    appended: tuple[MovingRow, ...] = ()
+    removed: tuple[str, ...] = ()
+    created: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.appended or self.removed or self.created)
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One journaled cycle."""
+
+    cycle_id: str
+    ledger: str
+    started: datetime
+    status: str
+    writes_planned: int
+    writes_done: int
+    intent: Intent = field(default_factory=Intent)
+    closed: datetime | None = None
+    closed_by: str | None = None
+
+
+def intent_of(ops: Sequence[Operation], key_column: str | None) -> Intent:
+    """The intent of the operations a cycle is about to write."""
+    appended: list[MovingRow] = []
+    removed: list[str] = []
+    created: list[str] = []
+    for op in ops:
+        if isinstance(op, MoveRow) and op.target.key:
+            appended.append(MovingRow(op.target.key, op.history_tab, op.values))
+            removed.append(op.target.key)
+        elif isinstance(op, AppendRow) and op.key:
+            appended.append(MovingRow(op.key, op.tab, op.values))
+        elif isinstance(op, RemoveRow) and op.target.key:
+            removed.append(op.target.key)
+        elif (
+            isinstance(op, SetCell)
+            and key_column is not None
+            and op.column == key_column
+            and op.value not in (None, "")
+        ):
+            created.append(str(op.value))
+    return Intent(tuple(appended), tuple(removed), tuple(created))
+
+
+def _encode(value: CellValue) -> Any:
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    return value
+
+
+def _decode(value: Any) -> CellValue:
+    if isinstance(value, dict):
+        if "datetime" in value:
+            return datetime.fromisoformat(value["datetime"])
+        if "date" in value:
+            return date.fromisoformat(value["date"])
+        raise ValueError(f"unknown journal value {value!r}")
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError(f"unknown journal value {value!r}")
+
+
+def _dump(intent: Intent) -> str:
+    return json.dumps(
+        {
+            "appended": [
+                {"key": m.key, "tab": m.tab, "values": [[c, _encode(v)] for c, v in m.values]}
+                for m in intent.appended
+            ],
+            "removed": list(intent.removed),
+            "created": list(intent.created),
+        },
+        ensure_ascii=False,
+    )
+
+
+def _load(text: str) -> Intent:
+    raw = json.loads(text)
+    return Intent(
+        appended=tuple(
+            MovingRow(m["key"], m["tab"], tuple((c, _decode(v)) for c, v in m["values"]))
+            for m in raw.get("appended", [])
+        ),
+        removed=tuple(raw.get("removed", [])),
+        created=tuple(raw.get("created", [])),
+    )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Journal:
+    """The journal of one state store (the table is created on first use)."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+        try:
+            journal_table.create(store.engine, checkfirst=True)
+        except SQLAlchemyError as exc:
+            raise StateError(
+                f"state database {store.url}: cannot create the journal table: {exc}"
+            ) from exc
+
+    def begin(
+        self, ledger: str, cycle_id: str, now: datetime, intent: Intent, writes_planned: int
+    ) -> None:
+        """Record ``intent`` before the cycle's first write."""
+        self._run(
+            insert(journal_table).values(
+                cycle_id=cycle_id,
+                ledger=ledger,
+                started=now.astimezone(UTC),
+                status="open",
+                writes_planned=writes_planned,
+                writes_done=0,
+                intent=_dump(intent),
+            ),
+            ledger,
+        )
+
+    def progress(self, ledger: str, cycle_id: str, done: int, planned: int) -> None:
+        """Record that ``done`` of ``planned`` write calls completed."""
+        self._run(
+            update(journal_table)
+            .where(journal_table.c.cycle_id == cycle_id)
+            .values(writes_done=done, writes_planned=planned),
+            ledger,
+        )
+
+    def finish(self, ledger: str, cycle_id: str, now: datetime) -> None:
+        """Close the cycle's own entry: it wrote, verified and recorded."""
+        self._close(ledger, [cycle_id], "done", cycle_id, now)
+
+    def recovered(self, ledger: str, cycle_ids: Sequence[str], by: str, now: datetime) -> None:
+        """Close interrupted entries that cycle ``by`` reconciled."""
+        self._close(ledger, cycle_ids, "recovered", by, now)
+
+    def interrupted(self, ledger: str, *, current: str | None = None) -> list[JournalEntry]:
+        """The ledger's open entries other than ``current``, oldest first."""
+        query = (
+            select(journal_table)
+            .where(and_(journal_table.c.ledger == ledger, journal_table.c.status == "open"))
+            .order_by(journal_table.c.started)
+        )
+        return [e for e in self._entries(query, ledger) if e.cycle_id != current]
+
+    def entries(self, ledger: str | None = None, limit: int = 20) -> list[JournalEntry]:
+        """Most recent entries first, optionally for one ledger (for ``syncer status``)."""
+        query = select(journal_table).order_by(journal_table.c.started.desc()).limit(limit)
+        if ledger is not None:
+            query = query.where(journal_table.c.ledger == ledger)
+        return self._entries(query, ledger or "*")
+
+    def _entries(self, query: Any, ledger: str) -> list[JournalEntry]:
+        try:
+            with self.store.engine.connect() as conn:
+                rows = conn.execute(query).mappings().all()
+        except SQLAlchemyError as exc:
+            raise StateError(
+                f"state database {self.store.url}: cannot read the journal of ledger"
+                f" {ledger!r} ({exc.__class__.__name__}: {exc})"
+            ) from exc
+        return [
+            JournalEntry(
+                cycle_id=r["cycle_id"],
+                ledger=r["ledger"],
+                started=_aware(r["started"]) or datetime.now(UTC),
+                status=r["status"],
+                writes_planned=r["writes_planned"],
+                writes_done=r["writes_done"],
+                intent=_load(r["intent"]),
+                closed=_aware(r["closed"]),
+                closed_by=r["closed_by"],
+            )
+            for r in rows
+        ]
+
+    def _close(
+        self, ledger: str, cycle_ids: Sequence[str], status: str, by: str, now: datetime
+    ) -> None:
+        if not cycle_ids:
+            return
+        self._run(
+            update(journal_table)
+            .where(
+                and_(
+                    journal_table.c.cycle_id.in_(list(cycle_ids)),
+                    journal_table.c.status == "open",
+                )
+            )
+            .values(status=status, closed=now.astimezone(UTC), closed_by=by),
+            ledger,
+        )
+
+    def _run(self, statement: Any, ledger: str) -> None:
+        try:
+            with self.store.engine.begin() as conn:
+                conn.execute(statement)
+        except SQLAlchemyError as exc:
+            raise StateError(
+                f"state database {self.store.url} could not update the journal of ledger"
+                f" {ledger!r} ({exc.__class__.__name__}: {exc}); nothing was written to the"
+                " sheet, the next cycle retries"
+            ) from exc

@@ -1,0 +1,146 @@
+"""Reconciliation: every customer in exactly one of the main and history tabs.
+
+Run at the start of every cycle on the snapshot the cycle already read (no extra API
+call), it finds what an interrupted or raced cycle can leave behind and proposes
+repairs as ordinary, guarded operations:
+
+* **A key in both tabs** (an archive appended the history copy, then stopped before
+  removing the main row). When the two copies agree on every column a person edits
+  (all shared columns but the robot's own, :meth:`LedgerConfig.owned_columns`), the move
+  is completed: the main row is removed. When they differ and a recent journaled cycle
+  was moving that key, a person worked on the main row since: the main row is kept and
+  the history copy removed (the archive rule moves the customer again if it still
+  applies). Differing copies of a key no cycle moved (a returning customer entered again
+  under an old id) are left for people, with an incident.
+* **A key in neither tab** that an interrupted cycle's journal says was moving: the row
+  is appended to the history tab from the journal.
+* **A history row appended twice** (identical copies of one key): the extra copies are
+  removed.
+
+Everything is deterministic and lossless: the only copy of a customer is never removed,
+and a removal is guarded like any write (the row must still be the row read). Each
+repair is an incident. A key that appears more than once in the main tab is left alone
+(that is a validation finding for people to resolve).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from syncer.journal import JournalEntry
+from syncer.ledger import LedgerConfig
+from syncer.model import AppendRow, CellValue, Operation, RemoveRow, RowRef, Table, canonical
+
+RULE = "reconcile"
+
+
+@dataclass
+class Reconciliation:
+    """Repairs to plan, and what was found, in words."""
+
+    ops: list[Operation] = field(default_factory=list)
+    incidents: list[str] = field(default_factory=list)
+
+
+def _positions(table: Table, key_column: str) -> dict[str, list[int]]:
+    where: dict[str, list[int]] = {}
+    for i, value in enumerate(table.column_values(key_column)):
+        text = canonical(value).strip()
+        if text:
+            where.setdefault(text, []).append(i)
+    return where
+
+
+def _same(a: Table, i: int, b: Table, j: int, columns: Sequence[str]) -> bool:
+    return all(
+        canonical(a.cell(i, c)).strip() == canonical(b.cell(j, c)).strip() for c in columns
+    )
+
+
+def _row_ref(table: Table, index: int, key: str | None) -> RowRef:
+    return RowRef(key, table.sheet_row(index), table.fingerprint(index))
+
+
+def reconcile(
+    ledger: LedgerConfig, tables: Mapping[str, Table], journal: Sequence[JournalEntry] = ()
+) -> Reconciliation:
+    """Pure: the repairs that put every key in exactly one of main and history.
+
+    ``journal``: the ledger's recent journal entries; the ``open`` ones are interrupted
+    cycles."""
+    out = Reconciliation()
+    moved_by_syncer = {m.key for entry in journal for m in entry.intent.appended}
+    interrupted = [entry for entry in journal if entry.status == "open"]
+    key = ledger.key
+    main = tables.get(ledger.tabs.main)
+    history = tables.get(ledger.tabs.history)
+    if main is None or main.index_of(key) is None:
+        return out
+    in_main = _positions(main, key)
+    in_history = _positions(history, key) if history and history.index_of(key) is not None else {}
+    owned = set(ledger.owned_columns())
+    shared = (
+        [c for c in main.header if c and c not in owned and history.index_of(c) is not None]
+        if history is not None
+        else []
+    )
+    for k in sorted(in_main.keys() & in_history.keys()):
+        assert history is not None
+        rows, copies = in_main[k], in_history[k]
+        if len(rows) != 1:
+            continue
+        mine = rows[0]
+        if any(_same(main, mine, history, j, shared) for j in copies):
+            out.ops.append(
+                RemoveRow(main.name, _row_ref(main, mine, k), "archive completed", RULE)
+            )
+            out.incidents.append(
+                f"customer {k!r} was in both {main.name!r} and {history.name!r} with the same"
+                f" values (an archive was interrupted); removed the {main.name!r} copy"
+            )
+        elif k not in moved_by_syncer:
+            out.incidents.append(
+                f"customer {k!r} is in both {main.name!r} and {history.name!r} with different"
+                " values and no cycle of syncer moved it; check both rows by hand"
+            )
+        else:
+            for j in copies:
+                out.ops.append(
+                    RemoveRow(history.name, _row_ref(history, j, None), "kept main row", RULE)
+                )
+            out.incidents.append(
+                f"customer {k!r} was in both {main.name!r} and {history.name!r} and the"
+                f" {main.name!r} row has newer edits; kept it and removed the"
+                f" {history.name!r} copy"
+            )
+    if history is not None:
+        for k, copies in sorted(in_history.items()):
+            if len(copies) < 2 or k in in_main:
+                continue
+            first = copies[0]
+            extra = [j for j in copies[1:] if _same(history, first, history, j, history.header)]
+            for j in extra:
+                out.ops.append(
+                    RemoveRow(history.name, _row_ref(history, j, None), "appended twice", RULE)
+                )
+            if extra:
+                out.incidents.append(
+                    f"customer {k!r} was appended to {history.name!r} {len(extra) + 1} times;"
+                    " removed the identical extra copies"
+                )
+    seen: set[str] = set()
+    for entry in interrupted:
+        for moving in entry.intent.appended:
+            k = moving.key
+            if k in seen or k in in_main or k in in_history:
+                continue
+            seen.add(k)
+            values: tuple[tuple[str, CellValue], ...] = moving.values
+            out.ops.append(AppendRow(moving.tab, k, values, "found in neither tab", RULE))
+            out.incidents.append(
+                f"customer {k!r} was in neither {main.name!r} nor {moving.tab!r} after the"
+                f" interrupted cycle {entry.cycle_id}; appended it to {moving.tab!r} from"
+                " the journal"
+            )
+    return out

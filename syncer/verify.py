@@ -1,0 +1,281 @@
+"""The verify stage: after a write, check where it landed and repair only syncer's own
+provable mistakes.
+
+Sheets has no compare-and-set. A person who inserts, deletes or sorts rows between the
+guard read and the write can make a cell write land on another customer's row or a row
+removal take the wrong row. Connectors whose writes are atomic and guarded at write time
+(``Connector.atomic_writes``: xlsx, memory) need no check.
+
+The check costs one read of the key columns of the tabs written (:meth:`read_keys`).
+When each tab's keys are exactly what the guard read plus syncer's own changes, every
+write landed on its row, whatever happens afterwards: nothing more is done. Otherwise
+rows moved (before or after the write) and the tabs are read again whole, then:
+
+* a cell syncer wrote for customer K is checked on K's row *now*: holding syncer's value
+  it landed; holding the value the guard read, the write missed, and K is re-planned
+  (its observed values are not recorded and the next cycle writes it again); holding
+  anything else, a person edited it since, and it is left alone;
+* a cell of another customer J that holds exactly syncer's value, that syncer did not
+  mean to write, and that held something else at the guard read (so the guard read
+  knows J's value from *after* any earlier edit) is put back to that value; when the
+  guard read did not cover J's row, nothing is changed and an incident says which cell
+  to check;
+* a customer missing from both tabs while one syncer meant to remove is still in the
+  main tab lost its row to a misplaced removal: it is appended again from the freshest
+  read that holds it.
+
+Nothing here can overwrite a person's edit made after the write: every repair is
+guarded against the read taken after it. Every finding is an incident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from syncer.connectors.base import Connector, KeyColumn, TabRequest
+from syncer.model import (
+    AppendRow,
+    CellValue,
+    Operation,
+    RowRef,
+    SetCell,
+    Snapshot,
+    Table,
+    Written,
+    WrittenCell,
+    canonical,
+)
+
+RULE = "verify"
+
+
+@dataclass
+class Verified:
+    """What the verify stage found and the repairs it proposes (guarded against ``now``)."""
+
+    incidents: list[str] = field(default_factory=list)
+    #: Keys whose write did not land: re-planned next cycle.
+    misplaced: set[str] = field(default_factory=set)
+    repairs: list[Operation] = field(default_factory=list)
+    #: The whole-tab read the repairs are addressed against (None when all landed).
+    now: Snapshot | None = None
+
+
+def _text(value: CellValue) -> str:
+    return canonical(value).strip()
+
+
+def _keys(table: Table, key: str) -> list[str]:
+    return [_text(v) for v in table.column_values(key)]
+
+
+def _trimmed(keys: Sequence[str]) -> list[str]:
+    out = list(keys)
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def expected_keys(table: Table, tab: str, key: str, written: Written) -> list[str]:
+    """The key column of ``tab`` as syncer's own write should have left it: the guard
+    read's keys, with the keys syncer assigned, less the rows it removed, plus the rows
+    it appended."""
+    keys = _keys(table, key)
+    for cell in written.cells:
+        index = cell.row - table.header_row - 1
+        if cell.tab == tab and cell.op.column == key and 0 <= index < len(keys):
+            keys[index] = _text(cell.op.value)
+    removed = written.removed.get(tab, set())
+    kept = [k for i, k in enumerate(keys) if i not in removed]
+    return [*_trimmed(kept), *written.appended.get(tab, [])]
+
+
+def _intended_key(cell: WrittenCell, written: Written, key: str) -> str | None:
+    """The customer a cell write was for: its row's key, or the key syncer assigned to
+    that row in the same write."""
+    if cell.op.target.key:
+        return cell.op.target.key
+    for other in written.cells:
+        if other.tab == cell.tab and other.row == cell.row and other.op.column == key:
+            return _text(other.op.value) or None
+    return None
+
+
+def verify(
+    connector: Connector,
+    written: Written,
+    fresh: Snapshot,
+    snapshot: Snapshot,
+    key: str | None,
+) -> Verified:
+    """Check a write against the sheet as it is now; see the module doc."""
+    out = Verified()
+    tabs = {c.tab for c in written.cells} | set(written.removed) | set(written.appended)
+    if connector.atomic_writes or key is None or not tabs:
+        return out
+    where = {
+        tab: KeyColumn(t.header_row, key, t.index_of(key))
+        for tab in sorted(tabs)
+        if (t := fresh.get(tab)) is not None
+    }
+    keys = connector.read_keys(where)
+    moved = [
+        tab
+        for tab in where
+        if (table := fresh.get(tab)) is not None
+        and keys.get(tab) is not None
+        and _trimmed(keys[tab] or []) != expected_keys(table, tab, key, written)
+    ]
+    if not moved:
+        return out
+    out.incidents.append(
+        f"rows of {', '.join(repr(t) for t in moved)} moved while syncer was writing (a person"
+        " inserted, deleted or sorted rows); checked every write"
+    )
+    now = connector.read([TabRequest(tab, k.header_row) for tab, k in where.items()])
+    out.now = now
+    for tab in moved:
+        table, current = fresh.get(tab), now.get(tab)
+        if table is None or current is None or current.index_of(key) is None:
+            continue
+        _check_cells(out, tab, table, current, written, key)
+    _check_removals(out, fresh, snapshot, now, written, key)
+    return out
+
+
+def _unique_rows(table: Table, key: str) -> dict[str, int]:
+    where: dict[str, int] = {}
+    twice: set[str] = set()
+    for i, k in enumerate(_keys(table, key)):
+        if k in where:
+            twice.add(k)
+        where[k] = i
+    return {k: i for k, i in where.items() if k and k not in twice}
+
+
+def _check_cells(
+    out: Verified, tab: str, fresh: Table, now: Table, written: Written, key: str
+) -> None:
+    """Cells written into ``tab``: landed, missed (re-plan), or landed on another row
+    (put back when provable)."""
+    now_rows = _unique_rows(now, key)
+    fresh_rows = _unique_rows(fresh, key)
+    meant: dict[tuple[str, str], set[str]] = {}  # (column, value) → keys meant to get it
+    cells = [c for c in written.cells if c.tab == tab and c.op.column != key]
+    for cell in cells:
+        k = _intended_key(cell, written, key)
+        if k:
+            meant.setdefault((cell.op.column, _text(cell.op.value)), set()).add(k)
+    suspects: dict[tuple[str, str], list[WrittenCell]] = {}
+    for cell in cells:
+        column, value = cell.op.column, _text(cell.op.value)
+        k = _intended_key(cell, written, key)
+        landed = False
+        if k and k in now_rows:
+            there = _text(now.cell(now_rows[k], column))
+            if there == value:
+                landed = True
+            elif there == _text(cell.op.before):
+                out.misplaced.add(k)
+                out.incidents.append(
+                    f"{tab}!{column} of {k!r}: syncer's write did not land on its row; it is"
+                    " written again next cycle"
+                )
+            else:
+                landed = True  # a person edited it since: theirs wins
+        if not landed:
+            suspects.setdefault((column, value), []).append(cell)
+    for (column, value), missed in suspects.items():
+        ours = meant.get((column, value), set())
+        for j, index in sorted(now_rows.items(), key=lambda item: item[1]):
+            if j in ours or _text(now.cell(index, column)) != value:
+                continue
+            before_index = fresh_rows.get(j)
+            if before_index is None or not fresh.known(before_index, column):
+                out.incidents.append(
+                    f"{tab}!{column} of {j!r} holds {value!r}, which syncer meant for"
+                    f" {', '.join(repr(_intended_key(c, written, key)) for c in missed)};"
+                    " its earlier value is unknown, so it was left as it is: please check it"
+                )
+                continue
+            old = fresh.cell(before_index, column)
+            if _text(old) == value:
+                continue  # it held that value already: not our write
+            out.repairs.append(
+                SetCell(
+                    tab,
+                    RowRef(j, now.sheet_row(index), now.fingerprint(index)),
+                    column,
+                    old,
+                    now.cell(index, column),
+                    RULE,
+                )
+            )
+            out.incidents.append(
+                f"{tab}!{column} of {j!r}: syncer's write landed there by mistake; put back"
+                f" {_text(old)!r} as read just before the write"
+            )
+
+
+def _check_removals(
+    out: Verified,
+    fresh: Snapshot,
+    snapshot: Snapshot,
+    now: Snapshot,
+    written: Written,
+    key: str,
+) -> None:
+    """A removal that took the wrong row: put the lost customer back."""
+    everywhere = {
+        k for t in now.tables.values() if t.index_of(key) is not None for k in _keys(t, key)
+    }
+    for tab, indexes in written.removed.items():
+        table, current = fresh.get(tab), now.get(tab)
+        if table is None or current is None:
+            continue
+        before = _keys(table, key)
+        meant = {before[i] for i in indexes if i < len(before) and before[i]}
+        still = [k for k in meant if k in set(_keys(current, key))]
+        lost = [
+            (i, k)
+            for i, k in enumerate(before)
+            if k and i not in indexes and k not in everywhere
+        ]
+        for index, k in _nearest(lost, still, before)[: len(still)]:
+            row = _best_copy(k, index, table, snapshot.get(tab), key)
+            if row is None:
+                out.incidents.append(
+                    f"customer {k!r} is missing from {tab!r} after syncer removed rows there"
+                    " and no read holds its row: restore it from the latest backup"
+                )
+                continue
+            out.repairs.append(AppendRow(tab, k, row, "removed by mistake", RULE))
+            out.incidents.append(
+                f"customer {k!r} was removed from {tab!r} in place of an archived row;"
+                " appended it again"
+            )
+
+
+def _nearest(
+    lost: list[tuple[int, str]], still: Iterable[str], before: list[str]
+) -> list[tuple[int, str]]:
+    """The lost rows closest to the rows syncer meant to remove, closest first."""
+    anchors = [before.index(k) for k in still if k in before]
+    if not anchors:
+        return []
+    return sorted(lost, key=lambda item: min(abs(item[0] - a) for a in anchors))
+
+
+def _best_copy(
+    k: str, index: int, fresh: Table, old: Table | None, key: str
+) -> tuple[tuple[str, CellValue], ...] | None:
+    """Customer ``k``'s row from the guard read when it holds the row, else from the
+    cycle's read."""
+    if all(fresh.known(index, c) for c in fresh.header if c):
+        return tuple(fresh.row_dict(index).items())
+    if old is not None:
+        found = old.find_key(key, k)
+        if found:
+            return tuple(old.row_dict(found[0]).items())
+    return None
