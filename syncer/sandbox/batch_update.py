@@ -12,8 +12,16 @@ from typing import Any
 from syncer.sandbox.a1 import Bounds
 from syncer.sandbox.errors import ApiError, bad_request
 from syncer.sandbox.fieldmask import mask_paths, parse_mask
+from syncer.sandbox.limits import (
+    CELL_CHARS_MESSAGE,
+    CELLS_MESSAGE,
+    COLUMNS_MESSAGE,
+    MAX_CELL_CHARS,
+    MAX_COLUMNS,
+    grid_problem,
+)
 from syncer.sandbox.sheets_json import grid_range_json, sheet_properties
-from syncer.sandbox.state import DEFAULT_COLS, DEFAULT_ROWS, MAX_CELLS, Sheet, Workbook
+from syncer.sandbox.state import DEFAULT_COLS, DEFAULT_ROWS, Sheet, Workbook
 from syncer.sandbox.values import normalize_number
 
 Reply = dict[str, Any]
@@ -62,13 +70,19 @@ class BatchContext:
             if self.workbook.sheet_by_id(sid) is None:
                 return sid
 
-    def check_cells(self) -> None:
-        """Fail if the workbook grew past Google's 10 million cells."""
-        if self.workbook.cell_count() > MAX_CELLS:
-            raise RequestError(
-                "This action would increase the number of cells in the workbook above the "
-                f"limit of {MAX_CELLS} cells."
-            )
+    def check_limits(self) -> None:
+        """Fail if the workbook grew past Google's cell or column limit (see limits.py)."""
+        problem = grid_problem(self.workbook)
+        if problem is not None:
+            raise RequestError(problem)
+
+    def ensure_room(self, sheet: Sheet, rows: int = 0, cols: int = 0) -> None:
+        """Fail before ``sheet`` grows by ``rows`` and ``cols`` past Google's limits."""
+        if cols and sheet.column_count + cols > MAX_COLUMNS:
+            raise RequestError(COLUMNS_MESSAGE)
+        extra = rows * sheet.column_count + cols * (sheet.row_count + rows)
+        if grid_problem(self.workbook, extra) is not None:
+            raise RequestError(CELLS_MESSAGE)
 
 
 def grid_bounds(ctx: BatchContext, grid_range: Any) -> tuple[Sheet, Bounds]:
@@ -158,7 +172,6 @@ def _apply_properties(
         raise RequestError("You can't freeze all visible rows on the sheet.")
     if sheet.frozen_cols >= sheet.column_count and sheet.frozen_cols:
         raise RequestError("You can't freeze all visible columns on the sheet.")
-    ctx.check_cells()
 
 
 def _all_paths(props: dict[str, Any]) -> list[str]:
@@ -265,7 +278,6 @@ def duplicate_sheet(ctx: BatchContext, request: dict[str, Any]) -> Reply:
         ctx.workbook.next_protected_id += 1
     index = request.get("insertSheetIndex")
     ctx.workbook.sheets.insert(len(ctx.workbook.sheets) if index is None else int(index), twin)
-    ctx.check_cells()
     return {"duplicateSheet": {"properties": sheet_properties(ctx.workbook, twin)}}
 
 
@@ -300,10 +312,11 @@ def insert_dimension(ctx: BatchContext, request: dict[str, Any]) -> Reply:
             f"range.startIndex ({start}) is after the last {dim.lower()[:-1]} ({size})"
         )
     if dim == "ROWS":
+        ctx.ensure_room(sheet, rows=end - start)
         sheet.insert_rows(start, end - start)
     else:
+        ctx.ensure_room(sheet, cols=end - start)
         sheet.insert_cols(start, end - start)
-    ctx.check_cells()
     return {}
 
 
@@ -376,12 +389,13 @@ def append_dimension(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     if length < 1:
         raise RequestError("length must be greater than 0")
     if request.get("dimension") == "ROWS":
+        ctx.ensure_room(sheet, rows=length)
         sheet.row_count += length
     elif request.get("dimension") == "COLUMNS":
+        ctx.ensure_room(sheet, cols=length)
         sheet.column_count += length
     else:
         raise RequestError("dimension must be ROWS or COLUMNS")
-    ctx.check_cells()
     return {}
 
 
@@ -394,11 +408,11 @@ def _set_cell(sheet: Sheet, row: int, col: int, cell: dict[str, Any], paths: lis
                 raise RequestError("userEnteredValue must be an object")
             if "formulaValue" in entered:
                 sheet.set_raw(row, col, None)
-                sheet.update_extra(row, col, formula=str(entered["formulaValue"]))
+                sheet.update_extra(row, col, formula=_cell_text(entered["formulaValue"]))
             else:
                 value: Any = None
                 if "stringValue" in entered:
-                    value = str(entered["stringValue"]) or None
+                    value = _cell_text(entered["stringValue"]) or None
                 elif "numberValue" in entered:
                     value = normalize_number(float(entered["numberValue"]))
                 elif "boolValue" in entered:
@@ -513,9 +527,13 @@ def append_cells(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     rows = request.get("rows") or []
     start = sheet.used_rows()
     width = max((len(r.get("values") or []) for r in rows), default=0)
+    ctx.ensure_room(
+        sheet,
+        rows=max(0, start + len(rows) - sheet.row_count),
+        cols=max(0, width - sheet.column_count),
+    )
     sheet.row_count = max(sheet.row_count, start + len(rows))
     sheet.column_count = max(sheet.column_count, width)
-    ctx.check_cells()
     for i, row in enumerate(rows):
         values = row.get("values") or []
         if paths == ["userEnteredValue"] and _append_plain_row(sheet, start + i, values):
@@ -535,12 +553,20 @@ def _plain_value(cell: Any) -> Any:
     if not isinstance(entered, dict) or "formulaValue" in entered:
         return _NOT_PLAIN
     if "stringValue" in entered:
-        return str(entered["stringValue"]) or None
+        return _cell_text(entered["stringValue"]) or None
     if "numberValue" in entered:
         return normalize_number(float(entered["numberValue"]))
     if "boolValue" in entered:
         return bool(entered["boolValue"])
     return None
+
+
+def _cell_text(given: Any) -> str:
+    """A string or formula written into one cell, refused above Google's 50,000 characters."""
+    text = str(given)
+    if len(text) > MAX_CELL_CHARS:
+        raise RequestError(CELL_CHARS_MESSAGE)
+    return text
 
 
 _NOT_PLAIN: Any = object()
@@ -814,6 +840,8 @@ def batch_update(workbook: Workbook, body: Any, rng: random.Random) -> tuple[Wor
             if not isinstance(payload, dict):
                 raise RequestError("request must be an object")
             replies.append(handler(payload))
+            if run is None:  # row deletions never grow the grid
+                ctx.check_limits()
         except RequestError as exc:
             raise bad_request(f"Invalid requests[{i}].{kind}: {exc}") from None
         except ApiError as exc:
