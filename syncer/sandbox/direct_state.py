@@ -126,15 +126,20 @@ class DirectState:
         path: str | os.PathLike[str],
         owner: str = DEFAULT_SERVICE_ACCOUNT,
         title: str | None = None,
+        spreadsheet_id: str | None = None,
     ) -> str:
         """Create a spreadsheet from an .xlsx workbook (values, formulas, dates, notes).
 
-        The spreadsheet is titled after the file's stem unless ``title`` is given.
+        The spreadsheet is titled after the file's stem unless ``title`` is given, and
+        gets ``spreadsheet_id`` when given (a ledger file can then name it in advance).
+        Only formula cells become formulas: a text cell starting with ``=`` stays text.
         """
         source = Path(path)
         with self._lock:
-            wb = self.store.create(title or source.stem, owner.lower(), self.now())
-            wb.sheets = sheets_from_xlsx(source, 0, lambda: self.store.new_sheet_id(wb))
+            sheets = sheets_from_xlsx(source, 0, self.store.new_sheet_id)
+            wb = self.store.create(
+                title or source.stem, owner.lower(), self.now(), sheets, spreadsheet_id
+            )
             return wb.spreadsheet_id
 
     def share(

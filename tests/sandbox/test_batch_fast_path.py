@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from syncer.sandbox import SandboxServer
 from syncer.sandbox.batch_update import batch_update
 from syncer.sandbox.errors import ApiError
-from syncer.sandbox.row_runs import surviving_rows
 from syncer.sandbox.handling import LARGE_BODY, gc_paused
+from syncer.sandbox.row_runs import surviving_rows
 from syncer.sandbox.state import Sheet, Workbook
 
 

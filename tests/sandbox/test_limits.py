@@ -150,7 +150,9 @@ def test_xlsx_text_starting_with_equals_is_seeded_as_text(
     assert main is not None
     text, formula = main.extra(1, 0), main.extra(1, 1)
     assert text is None or text.formula is None
-    assert formula is not None and formula.formula == "=1+1"
+    assert formula is not None
+    assert formula.formula == "=1+1"
     time_cell = main.extra(1, 3)
-    assert time_cell is not None and time_cell.format is not None
+    assert time_cell is not None
+    assert time_cell.format is not None
     assert time_cell.format["numberFormat"]["type"] == "TIME"
