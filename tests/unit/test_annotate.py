@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from planning_kit import (
     ERRORS,
     HEADER,
@@ -290,3 +292,38 @@ def test_settle_duplicates_keeps_other_findings_and_words_moved_twins() -> None:
     assert [f.check for f in moved if f.check != "unique"] == [
         f.check for f in found if f.check != "unique"
     ]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["XS1", "XS2", "XS3", "XS4", "XS5", "XS6"]),
+            st.sampled_from(["13800138000", "13800138001", "13800138002", "13800138003"]),
+            st.sampled_from(["合作中", "流失客户"]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_duplicate_texts_after_a_cycle_are_what_the_next_read_finds(
+    rows: list[tuple[str, str, str]],
+) -> None:
+    """Whatever rows are archived among duplicate keys and phones, the errors tab and the
+    annotations a cycle writes are exactly what validating its result gives: the next
+    cycle plans nothing."""
+    columns = dict(make_ledger().columns)
+    ledger = make_ledger(
+        [ARCHIVE_LOST],
+        columns={
+            name: {**spec.model_dump(exclude_none=True), "unique": name in ("客户编号", "联系方式")}
+            for name, spec in columns.items()
+        },
+    )
+    table = make_table([[key, "甲", "张", phone, status] for key, phone, status in rows],
+                       header=HEADER[:5])
+    snapshot = snap(table)
+    planned = _cycle(ledger, snapshot, PreviousState())
+    after = apply_plan(snapshot, planned.plan)
+    again = _cycle(ledger, after, record(PreviousState(), planned))
+    assert list(again.plan.ops) == []
