@@ -100,7 +100,8 @@ class DuplicateFinding(Finding):
     read) of the other rows with the same identity over ``columns``. Planning may move
     ``row`` (rows above archived); ``read_row`` and ``twins`` stay as read, so the rows of
     every duplicate finding of a cycle map read rows to rows after the cycle.
-    Compares equal like a :class:`Finding` (the extra fields are bookkeeping).
+    Two duplicate findings compare (and hash) by their :class:`Finding` fields only; the
+    extra fields are bookkeeping.
     """
 
     read_row: int = 0
