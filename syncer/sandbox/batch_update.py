@@ -516,6 +516,19 @@ HANDLERS: dict[str, Callable[[BatchContext, dict[str, Any]], Reply]] = {
 }
 
 
+#: Request kinds that can grow a grid (checked against Google's limits after each).
+GROWING = frozenset(
+    {
+        "addSheet",
+        "updateSheetProperties",
+        "duplicateSheet",
+        "insertDimension",
+        "appendDimension",
+        "appendCells",
+    }
+)
+
+
 def batch_update(workbook: Workbook, body: Any, rng: random.Random) -> tuple[Workbook, list[Reply]]:
     """Apply a batch to a copy of ``workbook``; return the new workbook and the replies.
 
@@ -559,7 +572,7 @@ def batch_update(workbook: Workbook, body: Any, rng: random.Random) -> tuple[Wor
             if not isinstance(payload, dict):
                 raise RequestError("request must be an object")
             replies.append(handler(payload))
-            if run is None:  # row deletions never grow the grid
+            if kind in GROWING:
                 ctx.check_limits()
         except RequestError as exc:
             raise bad_request(f"Invalid requests[{i}].{kind}: {exc}") from None
