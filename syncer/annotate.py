@@ -11,13 +11,18 @@
   round trip through a sheet causes no rewrite. The summary's time is the moment the
   content last changed, not the run time, so an unchanged ledger plans nothing.
 
+Both describe the sheet *after* the cycle: a duplicate's message names the rows its twins
+are on once archived rows are gone (see :func:`~syncer.validate.settle_duplicates`), so
+an idle cycle that follows leaves nothing stale behind.
+
 Pure: no I/O, ``now`` is passed in.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -44,6 +49,7 @@ from syncer.rules.base import (
     row_ref,
 )
 from syncer.rules.base import column as column_cells
+from syncer.validate import rows_after, settle_duplicates
 from syncer.values import mask_phone, parse_datetime
 
 RULE = "annotate"
@@ -103,15 +109,16 @@ def annotation_ops(
 ) -> list[Operation]:
     """AddColumn (when missing) and SetCells bringing the annotation column up to date.
 
-    ``findings`` are those of ``table``'s tab with a row; ``skip_rows`` are sheet rows
-    that need no annotation (rows being archived).
+    ``findings`` are those of ``table``'s tab with a row, as read; ``skip_rows`` are the
+    sheet rows being archived: they get no annotation, the rows below them move up, and a
+    duplicate's text names the rows its twins are on after the move.
     """
     column = ledger.annotation_column
     ops: list[Operation] = []
     if table.index_of(column) is None:
         ops.append(AddColumn(tab=table.name, column=column, rule=RULE))
     by_row: dict[int, list[Finding]] = defaultdict(list)
-    for finding in findings:
+    for finding in settle_duplicates(findings, _row_after(skip_rows)):
         if finding.tab == table.name and finding.row is not None:
             by_row[finding.row].append(finding)
     current = column_cells(table, column)
@@ -139,6 +146,19 @@ def annotation_ops(
             )
         )
     return ops
+
+
+def _row_after(archived: Collection[int]) -> Callable[[int], int | None]:
+    """Sheet row as read → its row once the ``archived`` rows are gone (None: archived)."""
+    gone = sorted(set(archived))
+    if not gone:
+        return lambda row: row
+    leaving = set(gone)
+
+    def moved(row: int) -> int | None:
+        return None if row in leaving else row - bisect_left(gone, row)
+
+    return moved
 
 
 def _filled_rows(table: Table, column: str) -> list[int]:
@@ -256,11 +276,18 @@ def errors_rows(
     changed_at: datetime,
     now: datetime,
 ) -> tuple[tuple[CellValue, ...], ...]:
-    """The errors tab's full content: header, one line per finding, summary line."""
+    """The errors tab's full content: header, one line per finding, summary line.
+
+    ``findings`` are every finding of the cycle as they read after it (planning moved
+    the rows below archived ones up and dropped the archived rows' findings); each
+    duplicate's message is worded for the rows its twins are on then, and a duplicate
+    whose twins were all archived is left out.
+    """
     loc = ledger.locale
     lines: list[tuple[CellValue, ...]] = [errors_header(ledger)]
     counts: Counter[str] = Counter()
-    for finding in ordered(findings):
+    listed = list(findings)
+    for finding in ordered(settle_duplicates(listed, rows_after(listed).get)):
         counts[finding.check] += 1
         when = seen.get(finding.identity, now)
         lines.append(

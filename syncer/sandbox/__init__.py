@@ -6,9 +6,17 @@ See docs/sandbox.md for the supported surface and every known deviation from Goo
 
 from __future__ import annotations
 
-from syncer.sandbox.faults import Fault, FaultInjector
+from syncer.sandbox.faults import Fault, FaultInjector, FaultSpec
 from syncer.sandbox.quotas import QuotaConfig
-from syncer.sandbox.requestlog import LoggedRequest
+from syncer.sandbox.requestlog import JsonLinesLog, LoggedRequest
 from syncer.sandbox.server import SandboxServer
 
-__all__ = ["Fault", "FaultInjector", "LoggedRequest", "QuotaConfig", "SandboxServer"]
+__all__ = [
+    "Fault",
+    "FaultInjector",
+    "FaultSpec",
+    "JsonLinesLog",
+    "LoggedRequest",
+    "QuotaConfig",
+    "SandboxServer",
+]

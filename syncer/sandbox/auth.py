@@ -1,6 +1,7 @@
 """OAuth2 like Google's: service-account keys, the JWT-bearer token exchange, bearer tokens.
 
-Each service account gets a real RSA key pair; the token endpoint verifies the RS256
+Each service account gets a real RSA key pair; the token endpoint verifies the key id
+(``kid``, when the assertion names one, must be the issued ``private_key_id``), the RS256
 signature of the assertion (google-auth's own verifier), its audience and its timeframe,
 then issues an access token that expires after an hour.
 """
@@ -161,6 +162,11 @@ class AuthRegistry:
         if account is None:
             raise TokenError("invalid_grant", "Invalid grant: account not found")
         if header.get("alg") != "RS256":
+            raise TokenError("invalid_grant", "Invalid JWT Signature.")
+        kid = header.get("kid")
+        if kid is not None and kid != account.key_id:
+            # A key that is not the account's (deleted, rotated, another account's) is
+            # refused like Google does, even when the signature would verify.
             raise TokenError("invalid_grant", "Invalid JWT Signature.")
         verifier = crypt.RSAVerifier.from_string(account.public_pem)  # type: ignore[no-untyped-call]
         signed = f"{parts[0]}.{parts[1]}".encode()

@@ -1,179 +1,28 @@
 """spreadsheets.batchUpdate: every request applied to a copy; the copy replaces the original
-only if all of them succeed (all or nothing), with one reply per request."""
+only if all of them succeed (all or nothing), with one reply per request.
+
+One handler per request kind, gathered in :data:`HANDLERS`; what they share is in
+``batch_context.py`` and the cell writes of updateCells/repeatCell/appendCells in
+``cell_data.py``. After each request the workbook must still be within Google's limits.
+"""
 
 from __future__ import annotations
 
 import copy
 import random
 from collections.abc import Callable
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 from syncer.sandbox.a1 import Bounds
+from syncer.sandbox.batch_context import BatchContext, Reply, RequestError, grid_bounds
+from syncer.sandbox.cell_data import append_plain_row, cell_paths, set_cell
 from syncer.sandbox.errors import ApiError, bad_request
-from syncer.sandbox.fieldmask import mask_paths, parse_mask
+from syncer.sandbox.sheet_props import all_paths, apply_properties, fields_of, title_free
 from syncer.sandbox.sheets_json import grid_range_json, sheet_properties
-from syncer.sandbox.state import DEFAULT_COLS, DEFAULT_ROWS, MAX_CELLS, Sheet, Workbook
-from syncer.sandbox.values import normalize_number
+from syncer.sandbox.state import DEFAULT_COLS, DEFAULT_ROWS, Sheet, Workbook
 
-Reply = dict[str, Any]
-
-
-class RequestError(Exception):
-    """A request of the batch is invalid; becomes ``Invalid requests[i].kind: message``."""
-
-
-class BatchContext:
-    """What the handlers need besides the workbook copy."""
-
-    def __init__(
-        self, workbook: Workbook, rng: random.Random, *, copy_on_write: bool = False
-    ) -> None:
-        self.workbook = workbook
-        self.rng = rng
-        #: Sheets still shared with the original workbook, cloned on first access.
-        self._shared = {id(s) for s in workbook.sheets} if copy_on_write else set()
-
-    def sheet(self, sheet_id: Any, write: bool = True) -> Sheet:
-        """The sheet with an id, or fail with Google's message.
-
-        With ``write`` the sheet is private to this batch (cloned on first access); without,
-        it may still be shared with the original workbook and must not be changed.
-        """
-        try:
-            sid = int(sheet_id or 0)
-        except (TypeError, ValueError):
-            raise RequestError(f"No grid with id: {sheet_id}") from None
-        found = self.workbook.sheet_by_id(sid)
-        if found is None:
-            raise RequestError(f"No grid with id: {sid}")
-        if write and id(found) in self._shared:
-            self._shared.discard(id(found))
-            twin = found.clone()
-            sheets = self.workbook.sheets
-            sheets[sheets.index(found)] = twin
-            return twin
-        return found
-
-    def new_sheet_id(self) -> int:
-        """A random sheet id not used yet."""
-        while True:
-            sid = self.rng.randrange(1, 2**31 - 1)
-            if self.workbook.sheet_by_id(sid) is None:
-                return sid
-
-    def check_cells(self) -> None:
-        """Fail if the workbook grew past Google's 10 million cells."""
-        if self.workbook.cell_count() > MAX_CELLS:
-            raise RequestError(
-                "This action would increase the number of cells in the workbook above the "
-                f"limit of {MAX_CELLS} cells."
-            )
-
-
-def grid_bounds(ctx: BatchContext, grid_range: Any) -> tuple[Sheet, Bounds]:
-    """A GridRange resolved to its sheet and closed bounds, checked against the grid."""
-    if not isinstance(grid_range, dict):
-        raise RequestError("range is required")
-    sheet = ctx.sheet(grid_range.get("sheetId", 0))
-    try:
-        b = Bounds(
-            int(grid_range.get("startRowIndex", 0)),
-            int(grid_range.get("endRowIndex", sheet.row_count)),
-            int(grid_range.get("startColumnIndex", 0)),
-            int(grid_range.get("endColumnIndex", sheet.column_count)),
-        )
-    except (TypeError, ValueError):
-        raise RequestError("Invalid range") from None
-    assert b.end_row is not None
-    assert b.end_col is not None
-    if b.start_row < 0 or b.start_col < 0 or b.end_row < b.start_row or b.end_col < b.start_col:
-        raise RequestError("Invalid range: start index must be <= end index and >= 0")
-    if b.end_row > sheet.row_count or b.end_col > sheet.column_count:
-        raise RequestError(
-            f"Range ('{sheet.title}'!R{b.start_row + 1}C{b.start_col + 1}:R{b.end_row}"
-            f"C{b.end_col}) exceeds grid limits. Max rows: {sheet.row_count}, "
-            f"max columns: {sheet.column_count}"
-        )
-    return sheet, b
-
-
-def _title_free(ctx: BatchContext, title: str, ignore: Sheet | None = None) -> None:
-    if not title or not title.strip():
-        raise RequestError("Sheet name cannot be empty.")
-    for sheet in ctx.workbook.sheets:
-        if sheet is not ignore and sheet.title.lower() == title.lower():
-            raise RequestError(
-                f'A sheet with the name "{title}" already exists. Please enter another name.'
-            )
-
-
-def _apply_properties(
-    ctx: BatchContext, sheet: Sheet, props: dict[str, Any], paths: list[str]
-) -> None:
-    grid = props.get("gridProperties") or {}
-    for path in paths:
-        if path == "title":
-            _title_free(ctx, str(props.get("title", "")), ignore=sheet)
-            sheet.title = str(props["title"])
-        elif path == "hidden":
-            sheet.hidden = bool(props.get("hidden", False))
-        elif path in ("tabColor", "tabColorStyle"):
-            color = props.get("tabColor") or (props.get("tabColorStyle") or {}).get("rgbColor")
-            sheet.tab_color = copy.deepcopy(color) or None
-        elif path == "index":
-            index = int(props.get("index", 0))
-            ctx.workbook.sheets.remove(sheet)
-            ctx.workbook.sheets.insert(max(0, min(index, len(ctx.workbook.sheets))), sheet)
-        elif path == "gridProperties.rowCount":
-            count = int(grid.get("rowCount", 0))
-            if count < 1:
-                raise RequestError("Invalid rowCount: must be at least 1")
-            if count < sheet.row_count:
-                sheet.delete_rows(count, sheet.row_count)
-            sheet.row_count = count
-        elif path == "gridProperties.columnCount":
-            count = int(grid.get("columnCount", 0))
-            if count < 1:
-                raise RequestError("Invalid columnCount: must be at least 1")
-            if count < sheet.column_count:
-                sheet.delete_cols(count, sheet.column_count)
-            sheet.column_count = count
-        elif path == "gridProperties.frozenRowCount":
-            sheet.frozen_rows = int(grid.get("frozenRowCount", 0))
-        elif path == "gridProperties.frozenColumnCount":
-            sheet.frozen_cols = int(grid.get("frozenColumnCount", 0))
-        elif path in (
-            "sheetId",
-            "sheetType",
-            "gridProperties.hideGridlines",
-            "rightToLeft",
-            "gridProperties.rowGroupControlAfter",
-            "gridProperties.columnGroupControlAfter",
-        ):
-            continue
-        else:
-            raise RequestError(f"Unknown field in fields mask: {path}")
-    if sheet.frozen_rows >= sheet.row_count and sheet.frozen_rows:
-        raise RequestError("You can't freeze all visible rows on the sheet.")
-    if sheet.frozen_cols >= sheet.column_count and sheet.frozen_cols:
-        raise RequestError("You can't freeze all visible columns on the sheet.")
-    ctx.check_cells()
-
-
-def _all_paths(props: dict[str, Any]) -> list[str]:
-    paths = [k for k in props if k != "gridProperties"]
-    paths += [f"gridProperties.{k}" for k in props.get("gridProperties") or {}]
-    return paths
-
-
-def _fields(request: dict[str, Any], source: dict[str, Any]) -> list[str]:
-    fields = request.get("fields")
-    if not fields:
-        raise RequestError("At least one field must be updated, but 'fields' is empty.")
-    if fields == "*":
-        return _all_paths(source)
-    return mask_paths(parse_mask(str(fields)))
+__all__ = ["HANDLERS", "BatchContext", "RequestError", "batch_update", "grid_bounds"]
 
 
 def add_sheet(ctx: BatchContext, request: dict[str, Any]) -> Reply:
@@ -186,7 +35,7 @@ def add_sheet(ctx: BatchContext, request: dict[str, Any]) -> Reply:
         while wb.sheet_by_title(f"Sheet{n}") is not None:
             n += 1
         title = f"Sheet{n}"
-    _title_free(ctx, str(title))
+    title_free(ctx, str(title))
     if "sheetId" in props:
         sid = int(props["sheetId"])
         if wb.sheet_by_id(sid) is not None:
@@ -207,7 +56,7 @@ def add_sheet(ctx: BatchContext, request: dict[str, Any]) -> Reply:
         rest["gridProperties"] = rest_grid
     else:
         rest.pop("gridProperties", None)
-    _apply_properties(ctx, sheet, rest, _all_paths(rest))
+    apply_properties(ctx, sheet, rest, all_paths(rest))
     return {"addSheet": {"properties": sheet_properties(wb, sheet)}}
 
 
@@ -230,14 +79,14 @@ def update_sheet_properties(ctx: BatchContext, request: dict[str, Any]) -> Reply
     """updateSheetProperties (title, index, hidden, tab colour, grid size, frozen rows/cols)."""
     props = request.get("properties") or {}
     sheet = ctx.sheet(props.get("sheetId", 0))
-    _apply_properties(ctx, sheet, props, _fields(request, props))
+    apply_properties(ctx, sheet, props, fields_of(request, props))
     return {}
 
 
 def update_spreadsheet_properties(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     """updateSpreadsheetProperties (title, locale, timeZone)."""
     props = request.get("properties") or {}
-    for path in _fields(request, props):
+    for path in fields_of(request, props):
         if path == "title":
             ctx.workbook.title = str(props.get("title", ""))
         elif path == "locale":
@@ -252,7 +101,7 @@ def duplicate_sheet(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     source = ctx.sheet(request.get("sourceSheetId"), write=False)
     twin = source.clone()
     twin.title = str(request.get("newSheetName") or f"Copy of {source.title}")
-    _title_free(ctx, twin.title)
+    title_free(ctx, twin.title)
     if request.get("newSheetId") is not None:
         twin.sheet_id = int(request["newSheetId"])
         if ctx.workbook.sheet_by_id(twin.sheet_id) is not None:
@@ -265,7 +114,6 @@ def duplicate_sheet(ctx: BatchContext, request: dict[str, Any]) -> Reply:
         ctx.workbook.next_protected_id += 1
     index = request.get("insertSheetIndex")
     ctx.workbook.sheets.insert(len(ctx.workbook.sheets) if index is None else int(index), twin)
-    ctx.check_cells()
     return {"duplicateSheet": {"properties": sheet_properties(ctx.workbook, twin)}}
 
 
@@ -300,10 +148,11 @@ def insert_dimension(ctx: BatchContext, request: dict[str, Any]) -> Reply:
             f"range.startIndex ({start}) is after the last {dim.lower()[:-1]} ({size})"
         )
     if dim == "ROWS":
+        ctx.ensure_room(sheet, rows=end - start)
         sheet.insert_rows(start, end - start)
     else:
+        ctx.ensure_room(sheet, cols=end - start)
         sheet.insert_cols(start, end - start)
-    ctx.check_cells()
     return {}
 
 
@@ -376,90 +225,21 @@ def append_dimension(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     if length < 1:
         raise RequestError("length must be greater than 0")
     if request.get("dimension") == "ROWS":
+        ctx.ensure_room(sheet, rows=length)
         sheet.row_count += length
     elif request.get("dimension") == "COLUMNS":
+        ctx.ensure_room(sheet, cols=length)
         sheet.column_count += length
     else:
         raise RequestError("dimension must be ROWS or COLUMNS")
-    ctx.check_cells()
     return {}
 
 
-def _set_cell(sheet: Sheet, row: int, col: int, cell: dict[str, Any], paths: list[str]) -> None:
-    for path in paths:
-        head = path.split(".", 1)[0]
-        if head == "userEnteredValue":
-            entered = cell.get("userEnteredValue") or {}
-            if not isinstance(entered, dict):
-                raise RequestError("userEnteredValue must be an object")
-            if "formulaValue" in entered:
-                sheet.set_raw(row, col, None)
-                sheet.update_extra(row, col, formula=str(entered["formulaValue"]))
-            else:
-                value: Any = None
-                if "stringValue" in entered:
-                    value = str(entered["stringValue"]) or None
-                elif "numberValue" in entered:
-                    value = normalize_number(float(entered["numberValue"]))
-                elif "boolValue" in entered:
-                    value = bool(entered["boolValue"])
-                sheet.set_raw(row, col, value)
-                if sheet.extra(row, col) is not None:
-                    sheet.update_extra(row, col, formula=None)
-        elif head == "note":
-            sheet.update_extra(row, col, note=cell.get("note") or None)
-        elif head == "userEnteredFormat":
-            given = cell.get("userEnteredFormat") or {}
-            if path == "userEnteredFormat":
-                sheet.update_extra(row, col, format=copy.deepcopy(given) or None)
-            else:
-                current = sheet.extra(row, col)
-                fmt = copy.deepcopy(current.format or {}) if current else {}
-                parts = path.split(".")[1:]
-                node_src: Any = given
-                node_dst = fmt
-                for name in parts[:-1]:
-                    node_src = node_src.get(name, {}) if isinstance(node_src, dict) else {}
-                    node_dst = node_dst.setdefault(name, {})
-                leaf = parts[-1]
-                if isinstance(node_src, dict) and leaf in node_src:
-                    node_dst[leaf] = copy.deepcopy(node_src[leaf])
-                else:
-                    node_dst.pop(leaf, None)
-                sheet.update_extra(row, col, format=fmt or None)
-        elif head == "dataValidation":
-            rule = copy.deepcopy(cell.get("dataValidation")) or None
-            sheet.update_extra(row, col, validation=rule)
-        elif head in (
-            "effectiveValue",
-            "formattedValue",
-            "effectiveFormat",
-            "hyperlink",
-            "textFormatRuns",
-            "pivotTable",
-        ):
-            continue
-        else:
-            raise RequestError(f"Unknown field in fields mask: {path}")
-
-
-@lru_cache(maxsize=256)
-def _mask(fields: str) -> tuple[str, ...]:
-    return tuple(mask_paths(parse_mask(fields)))
-
-
-def _cell_paths(request: dict[str, Any]) -> list[str]:
-    fields = request.get("fields")
-    if not fields:
-        raise RequestError("At least one field must be updated, but 'fields' is empty.")
-    if fields == "*":
-        return ["userEnteredValue", "userEnteredFormat", "note", "dataValidation"]
-    return list(_mask(str(fields)))
 
 
 def update_cells(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     """updateCells (``start`` or ``range``), writing only the masked fields."""
-    paths = _cell_paths(request)
+    paths = cell_paths(request)
     rows = request.get("rows") or []
     if "range" in request:
         sheet, b = grid_bounds(ctx, request["range"])
@@ -489,80 +269,45 @@ def update_cells(ctx: BatchContext, request: dict[str, Any]) -> Reply:
             if j >= len(values) and "range" not in request:
                 break
             cell = values[j] if j < len(values) else {}
-            _set_cell(sheet, b.start_row + i, b.start_col + j, cell or {}, paths)
+            set_cell(sheet, b.start_row + i, b.start_col + j, cell or {}, paths)
     return {}
 
 
 def repeat_cell(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     """repeatCell: one CellData's masked fields over a whole range."""
-    paths = _cell_paths(request)
+    paths = cell_paths(request)
     sheet, b = grid_bounds(ctx, request.get("range"))
     assert b.end_row is not None
     assert b.end_col is not None
     cell = request.get("cell") or {}
     for r in range(b.start_row, b.end_row):
         for c in range(b.start_col, b.end_col):
-            _set_cell(sheet, r, c, cell, paths)
+            set_cell(sheet, r, c, cell, paths)
     return {}
 
 
 def append_cells(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     """appendCells: rows written after the last row with data, growing the grid."""
-    paths = _cell_paths(request)
+    paths = cell_paths(request)
     sheet = ctx.sheet(request.get("sheetId", 0))
     rows = request.get("rows") or []
     start = sheet.used_rows()
     width = max((len(r.get("values") or []) for r in rows), default=0)
+    ctx.ensure_room(
+        sheet,
+        rows=max(0, start + len(rows) - sheet.row_count),
+        cols=max(0, width - sheet.column_count),
+    )
     sheet.row_count = max(sheet.row_count, start + len(rows))
     sheet.column_count = max(sheet.column_count, width)
-    ctx.check_cells()
     for i, row in enumerate(rows):
         values = row.get("values") or []
-        if paths == ["userEnteredValue"] and _append_plain_row(sheet, start + i, values):
+        if paths == ["userEnteredValue"] and append_plain_row(sheet, start + i, values):
             continue
         for j, cell in enumerate(values):
-            _set_cell(sheet, start + i, j, cell or {}, paths)
+            set_cell(sheet, start + i, j, cell or {}, paths)
     return {}
 
-
-def _plain_value(cell: Any) -> Any:
-    """The stored value of a CellData holding only a plain userEnteredValue, else _NOT_PLAIN."""
-    if not cell:
-        return None
-    entered = cell.get("userEnteredValue") if isinstance(cell, dict) else _NOT_PLAIN
-    if not entered:
-        return None if entered is None or entered == {} else _NOT_PLAIN
-    if not isinstance(entered, dict) or "formulaValue" in entered:
-        return _NOT_PLAIN
-    if "stringValue" in entered:
-        return str(entered["stringValue"]) or None
-    if "numberValue" in entered:
-        return normalize_number(float(entered["numberValue"]))
-    if "boolValue" in entered:
-        return bool(entered["boolValue"])
-    return None
-
-
-_NOT_PLAIN: Any = object()
-
-
-def _append_plain_row(sheet: Sheet, row: int, values: list[Any]) -> bool:
-    """Write a row of plain values below the used rows by replacing its row list at once
-    (those rows hold no values or formulas); False if a cell needs the general path."""
-    line = [_plain_value(cell) for cell in values]
-    if any(v is _NOT_PLAIN for v in line):
-        return False
-    while line and line[-1] is None:
-        line.pop()
-    rows = sheet.rows
-    if row >= len(rows):
-        if not line:
-            return True
-        rows.extend([] for _ in range(row - len(rows)))
-        rows.append(line)
-    else:
-        rows[row] = line
-    return True
 
 
 def set_data_validation(ctx: BatchContext, request: dict[str, Any]) -> Reply:
@@ -575,7 +320,7 @@ def set_data_validation(ctx: BatchContext, request: dict[str, Any]) -> Reply:
         raise RequestError("rule.condition is required")
     for r in range(b.start_row, b.end_row):
         for c in range(b.start_col, b.end_col):
-            _set_cell(sheet, r, c, {"dataValidation": rule}, ["dataValidation"])
+            set_cell(sheet, r, c, {"dataValidation": rule}, ["dataValidation"])
     return {}
 
 
@@ -699,7 +444,7 @@ def delete_developer_metadata(ctx: BatchContext, request: dict[str, Any]) -> Rep
 def update_developer_metadata(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     """updateDeveloperMetadata (key, value, visibility by data filters)."""
     given = request.get("developerMetadata") or {}
-    paths = _fields(request, given)
+    paths = fields_of(request, given)
     updated = []
     for data_filter in request.get("dataFilters") or []:
         lookup = (data_filter or {}).get("developerMetadataLookup") or {}
@@ -771,6 +516,19 @@ HANDLERS: dict[str, Callable[[BatchContext, dict[str, Any]], Reply]] = {
 }
 
 
+#: Request kinds that can grow a grid (checked against Google's limits after each).
+GROWING = frozenset(
+    {
+        "addSheet",
+        "updateSheetProperties",
+        "duplicateSheet",
+        "insertDimension",
+        "appendDimension",
+        "appendCells",
+    }
+)
+
+
 def batch_update(workbook: Workbook, body: Any, rng: random.Random) -> tuple[Workbook, list[Reply]]:
     """Apply a batch to a copy of ``workbook``; return the new workbook and the replies.
 
@@ -814,6 +572,8 @@ def batch_update(workbook: Workbook, body: Any, rng: random.Random) -> tuple[Wor
             if not isinstance(payload, dict):
                 raise RequestError("request must be an object")
             replies.append(handler(payload))
+            if kind in GROWING:
+                ctx.check_limits()
         except RequestError as exc:
             raise bad_request(f"Invalid requests[{i}].{kind}: {exc}") from None
         except ApiError as exc:

@@ -1,13 +1,20 @@
-"""Injectable faults: error statuses, latency and dropped connections."""
+"""Injectable faults: error statuses, latency and dropped connections.
+
+Tests inject them with :meth:`FaultInjector.inject`; ``syncer sandbox --fault`` gives them
+as text (:class:`FaultSpec`): ``429@0.05`` (answer 429 to 5 % of requests), ``503@0.1``,
+``drop@0.02`` (close the connection without an answer), ``latency=1.5@0.2`` (delay 20 %
+of requests by 1.5 s), each optionally limited to one API (``503@0.1:sheets``).
+"""
 
 from __future__ import annotations
 
 import random
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 FaultAction = Literal["status", "drop"]
+APIS = ("sheets", "drive", "oauth")
 
 
 @dataclass
@@ -42,11 +49,67 @@ class FaultDecision:
 
 
 _MESSAGES = {
+    429: ("Resource has been exhausted (e.g. check quota).", "RESOURCE_EXHAUSTED"),
     500: ("Internal error encountered.", "INTERNAL"),
     502: ("Bad Gateway", "UNAVAILABLE"),
     503: ("The service is currently unavailable.", "UNAVAILABLE"),
     504: ("Deadline exceeded.", "DEADLINE_EXCEEDED"),
 }
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """A fault firing on a share of requests, as written ``KIND@RATE[:API]``.
+
+    KIND is an HTTP error status (400-599), ``drop`` or ``latency=SECONDS``; RATE the
+    share of requests hit (0 to 1, seeded); API ``sheets``, ``drive`` or ``oauth``.
+    """
+
+    rate: float
+    status: int = 0
+    drop: bool = False
+    latency: float = 0.0
+    api: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> FaultSpec:
+        """The spec written in ``text``; ValueError says what is wrong and what is meant."""
+        usage = "write KIND@RATE[:API], e.g. 429@0.05, drop@0.02, latency=1.5@0.2:sheets"
+        kind, at, rest = text.strip().partition("@")
+        rate_text, _, api = rest.partition(":")
+        try:
+            rate = float(rate_text)
+        except ValueError:
+            raise ValueError(f"fault {text!r}: no rate after '@'; {usage}") from None
+        if not at or not 0.0 <= rate <= 1.0:
+            raise ValueError(f"fault {text!r}: the rate must be within 0 and 1; {usage}")
+        if api and api not in APIS:
+            raise ValueError(f"fault {text!r}: the API must be one of {', '.join(APIS)}")
+        spec = cls(rate=rate, api=api or None)
+        if kind == "drop":
+            return replace(spec, drop=True)
+        if kind.startswith("latency="):
+            try:
+                seconds = float(kind[len("latency=") :])
+            except ValueError:
+                seconds = -1.0
+            if not 0.0 < seconds <= 60.0:
+                raise ValueError(f"fault {text!r}: latency is a number of seconds, 0 to 60")
+            return replace(spec, latency=seconds)
+        if kind.isdigit() and 400 <= int(kind) <= 599:
+            return replace(spec, status=int(kind))
+        raise ValueError(f"fault {text!r}: unknown kind {kind!r}; {usage}")
+
+    def inject(self, injector: FaultInjector, seed: int) -> Fault:
+        """Add this fault to ``injector``, its hits drawn from ``seed``."""
+        return injector.inject(
+            self.status,
+            probability=self.rate,
+            seed=seed,
+            drop=self.drop,
+            latency=self.latency,
+            api=self.api,
+        )
 
 
 def fault_message(status: int) -> tuple[str, str]:

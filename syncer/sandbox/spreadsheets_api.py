@@ -10,8 +10,9 @@ from syncer.sandbox.a1 import Bounds
 from syncer.sandbox.batch_update import BatchContext, RequestError, add_sheet
 from syncer.sandbox.errors import bad_request
 from syncer.sandbox.fieldmask import apply_mask, parse_mask
+from syncer.sandbox.limits import grid_problem
 from syncer.sandbox.sheets_json import sheet_properties, spreadsheet_json
-from syncer.sandbox.state import MAX_CELLS, Sheet, Workbook
+from syncer.sandbox.state import Sheet, Workbook
 from syncer.sandbox.store import Store
 from syncer.sandbox.values_api import resolve
 
@@ -67,6 +68,7 @@ def spreadsheets_create(
                 if i == 0:
                     sheet_props.setdefault("sheetId", 0)
                 add_sheet(ctx, {"properties": sheet_props})
+                ctx.check_limits()
         except RequestError as exc:
             del store.workbooks[wb.spreadsheet_id]
             raise bad_request(f"Invalid sheets: {exc}") from None
@@ -98,10 +100,8 @@ def copy_sheet_to(
         twin.sheet_id = rng.randrange(1, 2**31 - 1)
         if target.sheet_by_id(twin.sheet_id) is None:
             break
-    if target.cell_count() + twin.row_count * twin.column_count > MAX_CELLS:
-        raise bad_request(
-            "This action would increase the number of cells in the workbook above the limit "
-            f"of {MAX_CELLS} cells."
-        )
+    problem = grid_problem(target, twin.row_count * twin.column_count)
+    if problem is not None:
+        raise bad_request(problem)
     target.sheets.append(twin)
     return sheet_properties(target, twin)

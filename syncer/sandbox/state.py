@@ -34,7 +34,6 @@ from syncer.sandbox.values import (
 )
 
 Role = Literal["owner", "writer", "reader"]
-MAX_CELLS = 10_000_000
 DEFAULT_ROWS = 1000
 DEFAULT_COLS = 26
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+import re
 
 from syncer.sandbox.drive_files import DriveTree
 from syncer.sandbox.state import Sheet, Workbook, new_id
 
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
+_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 class Store:
@@ -41,10 +43,23 @@ class Store:
                 return sid
 
     def create(
-        self, title: str, owner: str, now: float, sheets: list[Sheet] | None = None
+        self,
+        title: str,
+        owner: str,
+        now: float,
+        sheets: list[Sheet] | None = None,
+        spreadsheet_id: str | None = None,
     ) -> Workbook:
-        """A new workbook owned by ``owner`` (one empty ``Sheet1`` unless sheets are given)."""
-        sid = new_id(self.rng)
+        """A new workbook owned by ``owner`` (one empty ``Sheet1`` unless sheets are given),
+        under ``spreadsheet_id`` when given (it must be free and look like Google's ids)."""
+        if spreadsheet_id is not None and (
+            not _ID.fullmatch(spreadsheet_id) or spreadsheet_id in self.workbooks
+        ):
+            raise ValueError(
+                f"spreadsheet id {spreadsheet_id!r} is taken or not 1-100 letters, digits, "
+                "'-' or '_'"
+            )
+        sid = spreadsheet_id or new_id(self.rng)
         workbook = Workbook(spreadsheet_id=sid, title=title, owner=owner, created=now, modified=now)
         workbook.sheets = sheets if sheets else [Sheet(0, "Sheet1")]
         self.workbooks[sid] = workbook

@@ -138,6 +138,46 @@ def _parse_number(text: str) -> Parsed | None:
     return Parsed(normalize_number(number))
 
 
+def typed_to_parsed(
+    value: Any, *, formula: bool | None = None, midnight_is_date: bool = False
+) -> Parsed:
+    """A typed Python value as a stored cell: ``str``, ``int``, ``float``, ``bool``,
+    ``date``, ``datetime``, ``time`` or ``None``.
+
+    Dates are serials with a ``yyyy-mm-dd`` DATE format, date-times with a DATE_TIME one
+    (an aware datetime keeps its wall-clock time), times a fraction of a day with TIME.
+    ``formula`` says whether a string is a formula; None (a person typing it) makes any
+    string starting with ``=`` one. ``midnight_is_date`` reads a datetime at midnight as a
+    date, which is how an .xlsx file stores dates.
+    """
+    if value is None or value == "":
+        return Parsed(None)
+    if isinstance(value, bool):
+        return Parsed(value)
+    if isinstance(value, dt.datetime):
+        moment = value.replace(tzinfo=None)
+        if midnight_is_date and moment.time() == dt.time():
+            return Parsed(to_serial(moment), number_format=_DATE_FORMAT)
+        return Parsed(to_serial(moment), number_format=_DATE_TIME_FORMAT)
+    if isinstance(value, dt.date):
+        return Parsed(
+            to_serial(dt.datetime.combine(value, dt.time())), number_format=_DATE_FORMAT
+        )
+    if isinstance(value, dt.time):
+        seconds = value.hour * 3600 + value.minute * 60 + value.second
+        return Parsed(normalize_number(seconds / 86400), number_format=_TIME_FORMAT)
+    if isinstance(value, int | float):
+        return Parsed(normalize_number(value))
+    text = str(value)
+    is_formula = text.startswith("=") and len(text) > 1 if formula is None else formula
+    return Parsed(None, formula=text) if is_formula else Parsed(text)
+
+
+_DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
+_DATE_TIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm:ss"}
+_TIME_FORMAT = {"type": "TIME", "pattern": "hh:mm:ss"}
+
+
 def parse_input(value: Any, option: ValueInputOption) -> Parsed:
     """Parse one input value under a value input option."""
     return parse_user_entered(value) if option == "USER_ENTERED" else parse_raw(value)

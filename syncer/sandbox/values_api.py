@@ -9,7 +9,15 @@ from typing import Any, cast
 from syncer.sandbox.a1 import A1Error, Bounds, column_letters, format_range, parse_range
 from syncer.sandbox.errors import bad_request
 from syncer.sandbox.formula import workbook_evaluator
-from syncer.sandbox.state import MAX_CELLS, Sheet, Workbook
+from syncer.sandbox.limits import (
+    CELL_CHARS_MESSAGE,
+    CELLS_MESSAGE,
+    COLUMNS_MESSAGE,
+    MAX_CELLS,
+    MAX_COLUMNS,
+    too_long,
+)
+from syncer.sandbox.state import Sheet, Workbook
 from syncer.sandbox.values import (
     DATE_TIME_RENDER_OPTIONS,
     VALUE_INPUT_OPTIONS,
@@ -184,6 +192,11 @@ def _rows_of(body: Mapping[str, Any], where: str) -> list[list[Any]]:
                     f"Invalid values[{values.index(row)}][{row.index(cell)}]: "
                     f"{'struct_value' if isinstance(cell, dict) else 'list_value'} {cell}"
                 )
+        if too_long(row):
+            # Google names the data entry of a batch: "Invalid data[4]: Your input …"
+            raise bad_request(
+                f"Invalid {where[:-1]}: {CELL_CHARS_MESSAGE}" if where else CELL_CHARS_MESSAGE
+            )
     major = body.get("majorDimension", "ROWS") or "ROWS"
     if major not in ("ROWS", "COLUMNS", "DIMENSION_UNSPECIFIED"):
         raise bad_request(f"Invalid value at '{where}major_dimension', \"{major}\"")
@@ -388,16 +401,15 @@ def values_append(
     extra_rows = max(0, start_row + height - sheet.row_count)
     extra_cols = max(0, start_col + width - sheet.column_count)
     added = height if insert == "INSERT_ROWS" else extra_rows
+    if sheet.column_count + extra_cols > MAX_COLUMNS:
+        raise bad_request(COLUMNS_MESSAGE)
     if (
         workbook.cell_count()
         + added * (sheet.column_count + extra_cols)
         + (extra_cols * sheet.row_count)
         > MAX_CELLS
     ):
-        raise bad_request(
-            "This action would increase the number of cells in the workbook above the limit "
-            f"of {MAX_CELLS} cells."
-        )
+        raise bad_request(CELLS_MESSAGE)
     if insert == "INSERT_ROWS" and rows:
         if start_row < sheet.row_count:
             sheet.insert_rows(start_row, height)

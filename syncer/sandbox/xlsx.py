@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from pathlib import Path
 from typing import Any
@@ -14,41 +13,19 @@ from openpyxl.comments import Comment
 from syncer.sandbox.a1 import Bounds
 from syncer.sandbox.formula import workbook_evaluator
 from syncer.sandbox.state import DEFAULT_COLS, DEFAULT_ROWS, Sheet, Workbook
-from syncer.sandbox.values import (
-    Parsed,
-    from_serial,
-    normalize_number,
-    to_serial,
-)
+from syncer.sandbox.values import Parsed, from_serial, typed_to_parsed
 
 _DATE_TYPES = ("DATE", "TIME", "DATE_TIME")
 
 
-def _parsed_from_excel(value: Any) -> Parsed:
-    if value is None or value == "":
-        return Parsed(None)
-    if isinstance(value, bool):
-        return Parsed(value)
-    if isinstance(value, dt.datetime):
-        kind = "DATE" if value.time() == dt.time() else "DATE_TIME"
-        pattern = "yyyy-mm-dd" if kind == "DATE" else "yyyy-mm-dd hh:mm:ss"
-        return Parsed(to_serial(value), number_format={"type": kind, "pattern": pattern})
-    if isinstance(value, dt.date):
-        return Parsed(
-            to_serial(dt.datetime.combine(value, dt.time())),
-            number_format={"type": "DATE", "pattern": "yyyy-mm-dd"},
-        )
-    if isinstance(value, dt.time):
-        seconds = value.hour * 3600 + value.minute * 60 + value.second
-        return Parsed(
-            normalize_number(seconds / 86400), number_format={"type": "TIME", "pattern": "hh:mm:ss"}
-        )
-    if isinstance(value, int | float):
-        return Parsed(normalize_number(value))
-    text = str(value)
-    if text.startswith("=") and len(text) > 1:
-        return Parsed(None, formula=text)
-    return Parsed(text)
+def _parsed_from_excel(cell: Any) -> Parsed:
+    """A cell of an .xlsx file as a stored cell: only a formula cell (``<f>``) is a
+    formula; a text cell starting with ``=`` stays text, as Google imports it."""
+    value = cell.value
+    if cell.data_type == "f":
+        text = getattr(value, "text", value)  # an array formula holds its text
+        return typed_to_parsed(text if isinstance(text, str) else str(value), formula=True)
+    return typed_to_parsed(value, formula=False, midnight_is_date=True)
 
 
 def sheets_from_xlsx(path: Path, first_id: int, next_id: Any) -> list[Sheet]:
@@ -64,7 +41,7 @@ def sheets_from_xlsx(path: Path, first_id: int, next_id: Any) -> list[Sheet]:
         )
         for r, row in enumerate(ws.iter_rows()):
             for c, cell in enumerate(row):
-                parsed = _parsed_from_excel(cell.value)
+                parsed = _parsed_from_excel(cell)
                 if parsed.value is not None or parsed.formula is not None:
                     sheet.write(r, c, parsed)
                 if cell.comment is not None and cell.comment.text:

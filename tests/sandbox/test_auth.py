@@ -148,3 +148,18 @@ def test_service_account_file_is_owner_only(sandbox: SandboxServer, tmp_path: ob
         str(path), scopes=SCOPES)
     assert creds.service_account_email == "syncer@sandbox.iam.gserviceaccount.com"
     assert isinstance(gspread.Client(auth=creds), gspread.Client)
+
+
+def test_key_id_other_than_the_issued_one_is_refused(sandbox: SandboxServer) -> None:
+    """A key file whose private_key_id is not the issued key id is refused with Google's
+    invalid_grant answer, though the signature itself would verify."""
+    info = dict(sandbox.service_account("kid@sandbox.iam.gserviceaccount.com"))
+    info["private_key_id"] = "0" * 40
+    creds = Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+        info, scopes=SCOPES)
+    with pytest.raises(exceptions.RefreshError, match="Invalid JWT Signature"):
+        creds.refresh(Request())
+    refused = _exchange(sandbox, _assertion(info))
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_grant")
+    issued = sandbox.service_account("kid@sandbox.iam.gserviceaccount.com")
+    assert _exchange(sandbox, _assertion(issued)).status_code == 200

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from syncer.sandbox import SandboxServer
 from syncer.sandbox.batch_update import batch_update
 from syncer.sandbox.errors import ApiError
+from syncer.sandbox.handling import LARGE_BODY, gc_paused
 from syncer.sandbox.row_runs import surviving_rows
-from syncer.sandbox.server import LARGE_BODY, _gc_paused
 from syncer.sandbox.state import Sheet, Workbook
 
 
@@ -178,14 +178,14 @@ def test_large_request_pauses_gc_only_while_handled(sandbox: SandboxServer,
 
 
 def test_gc_pause_keeps_a_disabled_collector_disabled() -> None:
-    """_gc_paused never turns on a collector someone else switched off."""
+    """gc_paused never turns on a collector someone else switched off."""
     pygc.disable()
     try:
-        with _gc_paused(True):
+        with gc_paused(True):
             assert not pygc.isenabled()
         assert not pygc.isenabled()
     finally:
         pygc.enable()
-    with _gc_paused(True):
+    with gc_paused(True):
         assert not pygc.isenabled()
     assert pygc.isenabled()

@@ -59,6 +59,20 @@ def test_project_quota_spans_users(limited: SandboxServer) -> None:
     assert "per user" not in info.value.error["message"]
 
 
+def test_each_user_has_its_own_quota_bucket(limited: SandboxServer) -> None:
+    """A user who used up their reads does not hold back another user (as `syncer sandbox
+    --user` promises): the other's read passes while the project has room."""
+    sid = limited.create_spreadsheet("q", ROBOT, {"S": [["x"]]})
+    limited.share(sid, OTHER, "reader")
+    robot, other = client_for(limited).http_client, client_for(limited, OTHER).http_client
+    for _ in range(3):
+        robot.values_get(sid, "S!A1")
+    with pytest.raises(gspread.exceptions.APIError) as info:
+        robot.values_get(sid, "S!A1")
+    assert "per user" in info.value.error["message"]
+    assert other.values_get(sid, "S!A1")["values"] == [["x"]]
+
+
 def test_quotas_can_be_switched_off(limited: SandboxServer) -> None:
     """set_quotas(None) lifts every limit."""
     sid = limited.create_spreadsheet("q", ROBOT, {"S": [["x"]]})

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from planning_kit import ERRORS, HEADER, MAIN, NOW, make_ledger, make_table, snap
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from planning_kit import (
+    ERRORS,
+    HEADER,
+    MAIN,
+    NOW,
+    apply_plan,
+    make_ledger,
+    make_table,
+    record,
+    snap,
+)
 
 from syncer.annotate import (
     annotation_ops,
@@ -15,8 +28,11 @@ from syncer.annotate import (
     first_seen,
     recover_first_seen,
 )
-from syncer.model import AddColumn, Finding, ReplaceTab, SetCell
+from syncer.ledger import LedgerConfig
+from syncer.model import AddColumn, Finding, Operation, ReplaceTab, SetCell, Snapshot
+from syncer.planner import Planned, build_plan
 from syncer.rules.base import PreviousState
+from syncer.validate import settle_duplicates, validate
 
 LEDGER = make_ledger()
 ANN_HEADER = (*HEADER, "校验提示")
@@ -184,3 +200,130 @@ def test_every_sheet_text_of_the_planning_core_exists_in_both_locales() -> None:
     for key in ours:
         assert t("zh-CN", key, **fields).strip()
         assert t("en", key, **fields).strip()
+
+
+# --- duplicates after archiving (issue 10 item 9) -----------------------------------------
+
+ARCHIVE_LOST = {
+    "kind": "archive",
+    "when": {"column": "合作状态", "op": "equals", "value": "流失客户"},
+}
+
+
+def _cycle(ledger: LedgerConfig, snapshot: Snapshot, previous: PreviousState) -> Planned:
+    return build_plan(ledger, snapshot, validate(ledger, snapshot), previous, NOW)
+
+
+def _texts(plan_ops: Sequence[Operation]) -> tuple[dict[int, object], list[tuple[object, ...]]]:
+    """(read row → annotation written, errors-tab lines as (row, key, problem))."""
+    notes = {
+        op.target.row: op.value
+        for op in plan_ops
+        if isinstance(op, SetCell) and op.rule == "annotate"
+    }
+    (errors,) = [op for op in plan_ops if isinstance(op, ReplaceTab)]
+    lines = [(r[1], r[2], r[5]) for r in errors.rows[1:-1] if r[6] == "unique"]
+    return notes, lines
+
+
+def test_duplicate_messages_name_the_rows_after_the_archive_and_stay_true() -> None:
+    """Archiving rows above two duplicate keys renumbers the rows their messages quote, in the
+    annotation and the errors tab; the next cycle on the result plans nothing."""
+    ledger = make_ledger([ARCHIVE_LOST])
+    rows = [
+        ["XS1", "甲", "张", "13800138000", "流失客户"],
+        ["XS2", "乙", "李", "13800138001", "合作中"],
+        ["XS9", "丙", "王", "13800138002", "流失客户"],
+        ["XS2", "丁", "赵", "13800138003", "合作中"],
+    ]
+    snapshot = snap(make_table(rows, header=HEADER[:5]))
+    planned = _cycle(ledger, snapshot, PreviousState())
+    notes, lines = _texts(planned.plan.ops)
+    # read on rows 3 and 5; rows 2 and 4 are archived, so they end on rows 2 and 3
+    assert lines == [(2, "XS2", "与第 3 行重复"), (3, "XS2", "与第 2 行重复")]
+    assert notes == {3: "客户编号: 与第 3 行重复", 5: "客户编号: 与第 2 行重复"}
+    after = apply_plan(snapshot, planned.plan)
+    main = after.tables[MAIN]
+    assert [r[0] for r in main.rows] == ["XS2", "XS2"]
+    assert [r[-1] for r in main.rows] == ["客户编号: 与第 3 行重复", "客户编号: 与第 2 行重复"]
+    again = _cycle(ledger, after, record(PreviousState(), planned))
+    assert list(again.plan.ops) == []
+
+
+def test_duplicate_whose_twin_is_archived_is_no_longer_reported() -> None:
+    """When the only twin of a duplicate phone is archived, the row left behind gets no
+    duplicate text and the errors tab does not list it; the next cycle plans nothing."""
+    columns = dict(make_ledger().columns)
+    ledger = make_ledger(
+        [ARCHIVE_LOST],
+        columns={
+            name: {**spec.model_dump(exclude_none=True), "unique": name in ("客户编号", "联系方式")}
+            for name, spec in columns.items()
+        },
+    )
+    rows = [
+        ["XS1", "甲", "张", "13800138000", "流失客户"],
+        ["XS2", "乙", "李", "13800138000", "合作中"],
+    ]
+    snapshot = snap(make_table(rows, header=HEADER[:5]))
+    found = validate(ledger, snapshot)
+    assert [(f.row, f.check) for f in found if f.row is not None] == [(2, "unique"), (3, "unique")]
+    planned = _cycle(ledger, snapshot, PreviousState())
+    notes, lines = _texts(planned.plan.ops)
+    assert lines == []
+    assert all("重复" not in str(text) for text in notes.values())
+    after = apply_plan(snapshot, planned.plan)
+    again = _cycle(ledger, after, record(PreviousState(), planned))
+    assert list(again.plan.ops) == []
+
+
+def test_settle_duplicates_keeps_other_findings_and_words_moved_twins() -> None:
+    """settle_duplicates leaves non-duplicate findings alone and re-words duplicates from
+    the rows their twins moved to; without moves it returns the same findings."""
+    table = make_table(
+        [["XS1", "甲", "张", "13800138000", "合作中"], ["XS1", "乙", "李", "1", "合作中"]],
+        header=HEADER[:5],
+    )
+    found = validate(make_ledger(), snap(table))
+    assert settle_duplicates(found, lambda row: row) == found
+    moved = settle_duplicates(found, lambda row: row + 10)
+    quoted = {f.row: f.message for f in moved if f.check == "unique"}
+    assert quoted == {2: "与第 13 行重复", 3: "与第 12 行重复"}
+    assert [f.check for f in moved if f.check != "unique"] == [
+        f.check for f in found if f.check != "unique"
+    ]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["XS1", "XS2", "XS3", "XS4", "XS5", "XS6"]),
+            st.sampled_from(["13800138000", "13800138001", "13800138002", "13800138003"]),
+            st.sampled_from(["合作中", "流失客户"]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_duplicate_texts_after_a_cycle_are_what_the_next_read_finds(
+    rows: list[tuple[str, str, str]],
+) -> None:
+    """Whatever rows are archived among duplicate keys and phones, the errors tab and the
+    annotations a cycle writes are exactly what validating its result gives: the next
+    cycle plans nothing."""
+    columns = dict(make_ledger().columns)
+    ledger = make_ledger(
+        [ARCHIVE_LOST],
+        columns={
+            name: {**spec.model_dump(exclude_none=True), "unique": name in ("客户编号", "联系方式")}
+            for name, spec in columns.items()
+        },
+    )
+    table = make_table([[key, "甲", "张", phone, status] for key, phone, status in rows],
+                       header=HEADER[:5])
+    snapshot = snap(table)
+    planned = _cycle(ledger, snapshot, PreviousState())
+    after = apply_plan(snapshot, planned.plan)
+    again = _cycle(ledger, after, record(PreviousState(), planned))
+    assert list(again.plan.ops) == []

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from syncer.i18n import keys, t
 from syncer.ledger import LedgerConfig
 from syncer.model import CellValue, Finding, Snapshot, Table
-from syncer.validate import column_letter, validate
+from syncer.validate import validate
 
 COLUMNS: dict[str, Any] = {
     "ID": {"type": "text", "unique": True, "pattern": r"^C\d{3}$"},
@@ -253,18 +253,6 @@ def test_header_only_and_empty_tables_have_no_row_findings() -> None:
     """A header with no data rows, or only blank rows, yields no row findings."""
     assert run([]) == []
     assert run([(None,) * len(HEADER)]) == []
-
-
-def test_column_letters() -> None:
-    """0-based positions map to A1 column letters."""
-    assert [column_letter(p) for p in (0, 25, 26, 51, 701, 702)] == [
-        "A",
-        "Z",
-        "AA",
-        "AZ",
-        "ZZ",
-        "AAA",
-    ]
 
 
 @settings(max_examples=20, deadline=None)
