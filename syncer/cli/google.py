@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from syncer.a1 import column_letter
 from syncer.cli.app import app
 from syncer.errors import SyncerError
 from syncer.settings import Settings
@@ -154,21 +155,15 @@ def _simulate_status_edit(server: Any, sheet_id: str, ledger: Any, main: Any) ->
     )
     if watched is None or main.index_of(watched) is None:
         return None
-    col = main.index_of(watched) + 1
+    col = main.index_of(watched)
     for i in range(len(main.rows)):
         value = main.cell(i, watched)
         if value and value not in ("流失客户", "合作中"):
             row = main.sheet_row(i)
-            a1 = f"{_letter(col)}{row}"
+            a1 = f"{column_letter(col)}{row}"
             server.set_values(sheet_id, ledger.tabs.main, a1, [["合作中"]])
             return f"{ledger.tabs.main}!row {row} {watched}: {value} → 合作中"
     return None
-
-
-def _letter(col: int) -> str:
-    from syncer.connectors.google.builders import column_letter
-
-    return column_letter(col)
 
 
 def _print_cycle(console: Console, title: str, result: Any, connector: Any) -> None:

@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from syncer.a1 import column_letter
 from syncer.connectors.google import GoogleSheetsConnector
 from syncer.connectors.google.auth import open_session
-from syncer.connectors.google.builders import column_letter
 from syncer.connectors.ratelimit import RateLimiter
 from syncer.connectors.retry import RetryPolicy
 from syncer.engine import apply_plan
@@ -69,12 +69,12 @@ class GoogleHarness:
         return rows
 
     def edit(self, tab: str, row: int, col: int, value: CellValue) -> None:
-        self.server.set_values(self.sid, tab, f"{column_letter(col)}{row}", [[value]])
+        self.server.set_values(self.sid, tab, f"{column_letter(col - 1)}{row}", [[value]])
 
     def insert_row(self, tab: str, row: int, values: Sequence[CellValue]) -> None:
         self.server.insert_rows(self.sid, tab, row)
         self.server.set_values(
-            self.sid, tab, f"A{row}:{column_letter(len(values))}{row}", [list(values)]
+            self.sid, tab, f"A{row}:{column_letter(len(values) - 1)}{row}", [list(values)]
         )
 
     def between_read_and_write(self, action: Callable[[], None]) -> None:

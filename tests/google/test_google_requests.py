@@ -15,7 +15,6 @@ from syncer.connectors.google.builders import (
     build_writes,
     cell_data,
     chunk_requests,
-    column_letter,
     row_spans,
     spreadsheet_id,
 )
@@ -50,16 +49,6 @@ def test_spreadsheet_id_from_id_or_url() -> None:
     assert spreadsheet_id(f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid=0") == sid
     with pytest.raises(ConfigError):
         spreadsheet_id("https://example.com/not/a/sheet")
-
-
-@given(st.integers(1, 20000))
-def test_column_letter_round_trips(col: int) -> None:
-    """Column letters decode back to the number they encode (bijective base 26)."""
-    letters = column_letter(col)
-    back = 0
-    for ch in letters:
-        back = back * 26 + (ord(ch) - 64)
-    assert back == col
 
 
 @pytest.mark.parametrize("text", ["=SUM(A1:A9)", "+86 138", "-3", "@here", "2024-01-05"])

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from syncer.cli import commands  # noqa: F401  (registers the commands)
 from syncer.cli.app import app
-from syncer.connectors.endpoints import redirect_session
+from syncer.connectors.google.endpoints import redirect_session
 from syncer.examples import write_messy_workbook
 from syncer.sandbox.faults import FaultInjector, FaultSpec
 

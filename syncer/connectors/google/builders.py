@@ -72,17 +72,6 @@ def quote_tab(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
 
 
-def column_letter(col: int) -> str:
-    """1 → ``A``, 27 → ``AA``."""
-    if col < 1:
-        raise ValueError(f"column numbers start at 1, got {col}")
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def serial_of(value: date | datetime) -> float:
     """Sheets' serial number of a date (days since 1899-12-30, wall-clock time)."""
     if isinstance(value, datetime):

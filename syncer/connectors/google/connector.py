@@ -47,6 +47,7 @@ from typing import Any
 
 from gspread.utils import ExportFormat
 
+from syncer.a1 import column_letter
 from syncer.connectors.base import Connector, KeyColumn, Progress, TabRequest
 from syncer.connectors.google.auth import GoogleAuth, open_session
 from syncer.connectors.google.builders import (
@@ -56,7 +57,6 @@ from syncer.connectors.google.builders import (
     WriteBatch,
     build_writes,
     chunk_requests,
-    column_letter,
     deletion_requests,
     parse_metadata,
     quote_tab,
@@ -465,7 +465,7 @@ class GoogleSheetsConnector(Connector):
             if pos is None:
                 plan.append((tab, q))
             else:
-                letter = column_letter(pos + 1)
+                letter = column_letter(pos)
                 plan.append((tab, f"{q}!{letter}1:{letter}"))
         try:
             values = self._batch_get_known(plan)

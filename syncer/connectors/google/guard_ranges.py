@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from syncer.a1 import column_letter
 from syncer.connectors.google.builders import (
     MAX_GUARD_SPANS,
     SheetMeta,
-    column_letter,
     quote_tab,
     row_spans,
 )
@@ -57,7 +57,7 @@ class GuardPart:
         if self.kind in ("key", "column"):
             pos = self.column_pos()
             assert pos is not None
-            letter = column_letter(pos + 1)
+            letter = column_letter(pos)
             return f"{q}!{letter}{self.header_row + 1}:{letter}"
         return f"{q}!{self.first}:{self.last}"
 

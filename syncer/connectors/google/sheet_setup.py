@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from syncer.a1 import column_letter
 from syncer.ledger import Archive, Compare, LedgerConfig
 from syncer.model import Table
 
@@ -84,14 +85,6 @@ def parse_state(body: Mapping[str, Any]) -> dict[str, SheetState]:
             protected=frozenset(protected),
         )
     return out
-
-
-def _letter(col: int) -> str:
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _quoted(value: object) -> str:
@@ -172,12 +165,13 @@ def setup_requests(
     formats: list[tuple[str, dict[str, float], str]] = []
     note = main.index_of(ledger.annotation_column)
     if note is not None:
-        formats.append((f"=LEN(${_letter(note + 1)}{row})>0", FINDING_COLOR, "rows with findings"))
+        has_note = f"=LEN(${column_letter(note)}{row})>0"
+        formats.append((has_note, FINDING_COLOR, "rows with findings"))
     for column, values in lost_values(ledger).items():
         pos = main.index_of(column)
         if pos is None:
             continue
-        cell = f"${_letter(pos + 1)}{row}"
+        cell = f"${column_letter(pos)}{row}"
         test = ",".join(f"{cell}={_quoted(v)}" for v in values)
         formula = f"=OR({test})" if len(values) > 1 else f"={test}"
         formats.append((formula, LOST_COLOR, f"lost customers ({column})"))
