@@ -6,6 +6,13 @@ and values under secret-looking keys (``password``, ``private_key``, ``credentia
 ``authorization``, ``access_token`` …) are replaced by ``"[redacted]"``. Cycle context
 (``ledger``, ``cycle_id``) is bound with :func:`structlog.contextvars.bound_contextvars`
 by the engine and merged into every event.
+
+Third-party libraries log through the standard library (gspread, google-auth, urllib3,
+APScheduler, Werkzeug). :func:`configure_logging` installs the one bridge: a root handler
+whose :class:`structlog.stdlib.ProcessorFormatter` runs their records through the same
+processors and renderer, so with JSON logs on every line on stderr is JSON carrying the
+cycle's ``ledger`` and ``cycle_id`` and is scrubbed like syncer's own events. This module
+is the only place in ``syncer/`` that touches :mod:`logging`.
 """
 
 from __future__ import annotations
@@ -122,6 +129,29 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, out)),
         cache_logger_on_first_use=False,
     )
+    _route_stdlib(out, renderer, numeric)
+
+
+#: Third-party loggers that are chatty at INFO: kept at WARNING unless DEBUG is asked for.
+QUIET_LIBRARIES = ("urllib3", "google.auth", "gspread", "apscheduler", "werkzeug")
+
+
+def _route_stdlib(out: Any, renderer: Any, level: int) -> None:
+    """Send every standard-library log record through structlog's processors."""
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_logger_name,
+            *shared_processors(),
+        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(cast(TextIO, out))
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(level if level <= logging.DEBUG else logging.WARNING)
 
 
 def get_logger(name: str = "syncer") -> Any:
