@@ -85,6 +85,7 @@ def reconcile(
         if history is not None
         else []
     )
+    cleared: set[str] = set()  # keys whose history copies are all removed already
     for k in sorted(in_main.keys() & in_history.keys()):
         assert history is not None
         rows, copies = in_main[k], in_history[k]
@@ -105,6 +106,7 @@ def reconcile(
                 " values and no cycle of syncer moved it; check both rows by hand"
             )
         else:
+            cleared.add(k)
             for j in copies:
                 out.ops.append(
                     RemoveRow(history.name, _row_ref(history, j, None), "kept main row", RULE)
@@ -116,18 +118,23 @@ def reconcile(
             )
     if history is not None:
         for k, copies in sorted(in_history.items()):
-            if len(copies) < 2 or k in in_main:
+            if len(copies) < 2 or k in cleared:
                 continue
-            first = copies[0]
-            extra = [j for j in copies[1:] if _same(history, first, history, j, history.header)]
+            kept: list[int] = []
+            extra: list[int] = []
+            for j in copies:
+                if any(_same(history, i, history, j, history.header) for i in kept):
+                    extra.append(j)
+                else:
+                    kept.append(j)
             for j in extra:
                 out.ops.append(
                     RemoveRow(history.name, _row_ref(history, j, None), "appended twice", RULE)
                 )
             if extra:
                 out.incidents.append(
-                    f"customer {k!r} was appended to {history.name!r} {len(extra) + 1} times;"
-                    " removed the identical extra copies"
+                    f"customer {k!r} was in {history.name!r} {len(copies)} times; removed"
+                    f" {len(extra)} identical extra cop{'y' if len(extra) == 1 else 'ies'}"
                 )
     seen: set[str] = set()
     for entry in interrupted:

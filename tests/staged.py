@@ -16,7 +16,7 @@ from syncer.guard import Resolved
 from syncer.model import Plan, Snapshot, Written
 
 #: The stages a hook can run before.
-STAGES = ("change_token", "read", "reread", "write", "read_keys")
+STAGES = ("change_token", "read", "reread", "write", "read_keys", "settle_token")
 
 
 class Staged(Connector):
@@ -79,6 +79,7 @@ class Staged(Connector):
         return self.inner.calls_made()
 
     def settle_token(self, read_token: str | None, writes: int) -> str | None:
+        self._before("settle_token")
         return self.inner.settle_token(read_token, writes)
 
     def close(self) -> None:
