@@ -84,9 +84,8 @@ def test_every_stderr_line_of_a_throttled_cycle_is_json_with_its_context(
         assert (event.get("ledger"), bool(event.get("cycle_id"))) == ("t", True), event
 
 
-def test_third_party_records_get_the_cycle_context_and_scrubbing(
-    _restore_logging: None,
-) -> None:
+@pytest.mark.usefixtures("_restore_logging")
+def test_third_party_records_get_the_cycle_context_and_scrubbing() -> None:
     """A gspread-style stdlib record inside a cycle renders as JSON with ledger, cycle_id,
     its logger name, and the phone number in it masked."""
     out = io.StringIO()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_engine import HEADER, HISTORY, MAIN, NOW, ledger, workbook
 
 from syncer import metrics
 from syncer.connectors.base import TabRequest
@@ -21,8 +22,6 @@ from syncer.model import CellValue, Plan
 from syncer.reconcile import reconcile
 from syncer.state import StateStore
 from tests.staged import Staged
-
-from test_engine import HEADER, HISTORY, MAIN, NOW, ledger, workbook
 
 HISTORY_HEADER = [*HEADER, "归档时间", "归档原因"]
 
