@@ -58,3 +58,7 @@ class Settings(BaseSettings):
     #: Google: write requests per minute per credential the rate limiter allows.
     google_writes_per_minute: int = Field(default=55, ge=1)
     google_reads_per_minute: int = Field(default=55, ge=1)
+    #: Google: the largest request body of one write call; a bigger plan is written in
+    #: several ``batchUpdate`` chunks (journaled, each prefix safe). Google's own cap is
+    #: about 10 MB.
+    google_max_batch_bytes: int = Field(default=2_000_000, ge=10_000, le=9_000_000)

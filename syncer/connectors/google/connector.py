@@ -51,6 +51,7 @@ from syncer.a1 import column_letter
 from syncer.connectors.base import Connector, KeyColumn, Progress, TabRequest
 from syncer.connectors.google.auth import GoogleAuth, open_session
 from syncer.connectors.google.builders import (
+    MAX_BODY_BYTES,
     MAX_FILTER_SPANS,
     MAX_GUARD_SPANS,
     SheetMeta,
@@ -112,8 +113,10 @@ class GoogleSheetsConnector(Connector):
         limiter: RateLimiter | None = None,
         reads_per_minute: int = 55,
         writes_per_minute: int = 55,
+        max_batch_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.spreadsheet_id = spreadsheet_id(spreadsheet)
+        self.max_batch_bytes = max_batch_bytes
         self.ledger = ledger
         self.key_column = key_column
         self.auth = auth if auth is not None else open_session(credentials_path, api_base)
@@ -143,6 +146,7 @@ class GoogleSheetsConnector(Connector):
         kwargs.setdefault("api_base", settings.google_api_base)
         kwargs.setdefault("reads_per_minute", settings.google_reads_per_minute)
         kwargs.setdefault("writes_per_minute", settings.google_writes_per_minute)
+        kwargs.setdefault("max_batch_bytes", settings.google_max_batch_bytes)
         return cls(ref, ledger=ledger.name, key_column=ledger.key, **kwargs)
 
     # -- counters ------------------------------------------------------------------------
@@ -330,19 +334,21 @@ class GoogleSheetsConnector(Connector):
             batch = build_writes(kept, fresh, self.metadata(), snapshot)
         written.dropped.extend(batch.dropped)
         deletions = batch.removal_requests()
-        chunks = chunk_requests([*batch.requests, *deletions])
-        if len(chunks) > 1 and deletions:
-            chunks = chunk_requests(batch.requests)
-        total = len(chunks) + (1 if len(chunks) > 1 and deletions else 0)
+        limit = self.max_batch_bytes
+        chunks = chunk_requests([*batch.requests, *deletions], limit)
+        relocate = len(chunks) > 1 and bool(deletions)
+        if relocate:
+            chunks = chunk_requests(batch.requests, limit)
+        total = len(chunks) + (1 if relocate else 0)
         try:
             for chunk in chunks:
                 self.http.batch_update(self.spreadsheet_id, {"requests": chunk})
                 sent += 1
                 if progress is not None:
                     progress(sent, total)
-            if total > len(chunks):
+            if relocate:
                 removable, left = self._still_in_place(batch, fresh)
-                for chunk in chunk_requests(deletion_requests(removable)):
+                for chunk in chunk_requests(deletion_requests(removable), limit):
                     self.http.batch_update(self.spreadsheet_id, {"requests": chunk})
                     sent += 1
                     if progress is not None:
