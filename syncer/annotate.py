@@ -44,6 +44,7 @@ from syncer.rules.base import (
     row_ref,
 )
 from syncer.rules.base import column as column_cells
+from syncer.table_cache import TableCache
 from syncer.values import mask_phone, parse_datetime
 
 RULE = "annotate"
@@ -100,11 +101,13 @@ def annotation_ops(
     findings: Sequence[Finding],
     *,
     skip_rows: Collection[int] = (),
+    cache: TableCache | None = None,
 ) -> list[Operation]:
     """AddColumn (when missing) and SetCells bringing the annotation column up to date.
 
     ``findings`` are those of ``table``'s tab with a row; ``skip_rows`` are sheet rows
-    that need no annotation (rows being archived).
+    that need no annotation (rows being archived); ``cache`` shares column reads with
+    the rules of the cycle.
     """
     column = ledger.annotation_column
     ops: list[Operation] = []
@@ -114,8 +117,8 @@ def annotation_ops(
     for finding in findings:
         if finding.tab == table.name and finding.row is not None:
             by_row[finding.row].append(finding)
-    current = column_cells(table, column)
-    rows = set(_filled_rows(table, column))
+    current = column_cells(table, column, cache)
+    rows = set(_filled_rows(table, column, cache))
     rows.update(by_row)
     keys: list[str | None] | None = None
     for sheet_row in sorted(rows):
@@ -127,7 +130,7 @@ def annotation_ops(
         if cell_text(before) == (wanted or ""):
             continue
         if keys is None:
-            keys = ledger_row_keys(ledger, table)
+            keys = ledger_row_keys(ledger, table, cache)
         ops.append(
             SetCell(
                 tab=table.name,
@@ -141,7 +144,7 @@ def annotation_ops(
     return ops
 
 
-def _filled_rows(table: Table, column: str) -> list[int]:
+def _filled_rows(table: Table, column: str, cache: TableCache | None = None) -> list[int]:
     """Sheet rows whose ``column`` cell is not blank (none when the column is absent).
 
     A cell's trimmed text (:func:`~syncer.rules.base.column_texts`, shared with the
@@ -149,7 +152,7 @@ def _filled_rows(table: Table, column: str) -> list[int]:
     """
     if table.index_of(column) is None:
         return []
-    texts = column_texts(table, column)
+    texts = column_texts(table, column, cache)
     filled = np.flatnonzero(np.fromiter(map(bool, texts), dtype=bool, count=len(texts)))
     first = table.header_row + 1
     return [first + i for i in filled.tolist()]
