@@ -132,7 +132,7 @@ def problem_line(
         field = str(ctx.get("discriminator", "kind")).strip("'")
         return line(file, where, f"`{name}` needs a `{field}` key (hint: {_tag_hint(loc)})")
     if kind in ("model_type", "model_attributes_type", "dict_type", "mapping_type"):
-        if given is None or path[-1:] and str(path[-1]) in _allowed_keys_of_path(path):
+        if given is None or (path[-1:] and str(path[-1]) in _allowed_keys_of_path(path)):
             where = key_positions.get(path, where)  # the key is what is out of place
         elif isinstance(given, str) and FULL_WIDTH_COLON in given:
             where = (where[0], where[1] + given.index(FULL_WIDTH_COLON))

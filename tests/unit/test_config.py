@@ -119,7 +119,9 @@ def test_bad_literal_value_suggests_the_nearest_allowed_value(tmp_path: Path) ->
     """A column type outside the allowed list points at the value and suggests one."""
     path = write(tmp_path, MINIMAL.replace("type: phone", "type: phnoe"))
     (problem,) = problems_of(path)
-    assert problem.startswith(f"{path}:15:11: `columns.Phone.type` is the text `phnoe`; use one of:")
+    assert problem.startswith(
+        f"{path}:15:11: `columns.Phone.type` is the text `phnoe`; use one of:"
+    )
     assert problem.endswith("(hint: did you mean `phone`?)")
 
 

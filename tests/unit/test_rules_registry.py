@@ -54,9 +54,8 @@ def _reference_due(ledger: LedgerConfig, last: datetime | None, now: datetime) -
     durations: list[str] = []
 
     def walk(node: Any) -> None:
-        if hasattr(node, "op"):
-            if node.op in ("older_than", "newer_than"):
-                durations.append(str(node.value))
+        if hasattr(node, "op") and node.op in ("older_than", "newer_than"):
+            durations.append(str(node.value))
         for child in (*getattr(node, "all", ()), *getattr(node, "any", ())):
             walk(child)
         if hasattr(node, "not_"):
@@ -115,7 +114,12 @@ def test_time_rule_due_matches_the_documented_rule(
 def test_time_rule_due_follows_the_ledger_calendar_day() -> None:
     """A day duration is due once the ledger's local date changes, not before."""
     ledger = make_ledger(
-        [{"kind": "archive", "when": {"column": "最近跟进时间", "op": "older_than", "value": "90d"}}]
+        [
+            {
+                "kind": "archive",
+                "when": {"column": "最近跟进时间", "op": "older_than", "value": "90d"},
+            }
+        ]
     )
     late = datetime(2024, 6, 1, 23, 59, 30, tzinfo=ZONE)
     assert not time_rule_due(ledger, late, late + timedelta(seconds=20))
