@@ -122,6 +122,12 @@ def problem_line(
         suggestion = nearest(str(given), expected)
         message = f"`{name}` is {describe(given)}; use one of: {', '.join(expected)}"
         return line(file, where, message, suggestion)
+    if kind == "union_tag_invalid" and "(" in str(ctx.get("discriminator", "")):
+        message = (
+            f"`{name}` should be a condition — a mapping with `column`, `op` and `value`, "
+            f"or with `all:`, `any:` or `not:` — but it is {describe(given)}"
+        )
+        return line(file, where, message + " (hint: see docs/rules.md, Conditions)")
     if kind == "union_tag_invalid":
         expected = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
         field = str(ctx.get("discriminator", "kind")).strip("'")
@@ -193,7 +199,9 @@ def _mapping_message(name: str, path: FilePath, given: Any) -> str:
             f"(hint: indent the lines that belong to `{last}` by two more spaces)"
         )
     siblings = _allowed_keys_of_path(path)
-    if last in siblings:
+    if path and isinstance(path[-1], int):
+        hint = "write this item as `key: value` settings after its `- `, one per line"
+    elif last in siblings:
         hint = f"`{last}` is a setting, not a name: indent it under the entry above it"
     else:
         hint = _colon_hint(given) or (

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
@@ -344,6 +344,8 @@ def _plain(node: Any, path: FilePath, doc: Document, where: Position) -> Any:
             doc.positions[(*path, index)] = pos
             items.append(_plain(item, (*path, index), doc, pos))
         return items
+    if isinstance(node, TaggedScalar):  # `!!str 2024`: the text as written
+        return str(node.value)
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, int):

@@ -171,9 +171,7 @@ def phone_canonical(values: pd.Series, region: str = "CN") -> pd.Series:
     is_num = np.asarray((types == float) | (types == int), dtype=bool)  # noqa: E721
     at_str = np.flatnonzero(is_str)
     strings = array[at_str]
-    direct = np.fromiter(
-        map(bool, map(_MOBILE.fullmatch, strings)), dtype=bool, count=len(strings)
-    )
+    direct = np.fromiter(map(bool, map(_MOBILE.fullmatch, strings)), dtype=bool, count=len(strings))
     result[at_str[direct]] = strings[direct]
     at_num = np.flatnonzero(is_num)
     if len(at_num):
