@@ -157,16 +157,23 @@ class Schedule(Strict):
             return value
         if len(value.split()) != 5:
             raise ValueError("`cron` needs 5 fields: minute hour day-of-month month day-of-week")
+        return value
+
+    def problem(self, timezone: str) -> Reference | None:
+        """A cron line the scheduler would refuse (checked with the ledger, offline)."""
+        if self.cron is None:
+            return None
         from apscheduler.triggers.cron import CronTrigger
 
         try:
-            CronTrigger.from_crontab(value, timezone="UTC")
+            CronTrigger.from_crontab(self.cron, timezone=timezone)
         except ValueError as exc:
-            raise ValueError(
-                f"`cron` {value!r} is invalid ({exc}); use 5 fields like '*/10 * * * *' "
-                "(minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-6 or mon-sun)"
-            ) from exc
-        return value
+            return Reference(
+                ("schedule", "cron"),
+                f"`cron` {self.cron!r} is invalid ({exc}); use 5 fields like '*/10 * * * *' "
+                "(minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-6 or mon-sun)",
+            )
+        return None
 
     @model_validator(mode="after")
     def _one_of(self) -> Schedule:
@@ -280,6 +287,9 @@ class LedgerConfig(Strict):
         for i, rule in enumerate(self.rules):
             problems.extend(self._rule_references(i, rule, names))
         problems.extend(self._tab_problems())
+        cron = self.schedule.problem(self.timezone)
+        if cron is not None:
+            problems.append(cron)
         return problems
 
     def _owned_paths(self) -> dict[str, FilePath]:
