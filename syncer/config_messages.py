@@ -14,6 +14,7 @@ import re
 import types
 import typing
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +172,7 @@ def _position_of(path: FilePath, positions: Mapping[FilePath, Position]) -> Posi
 
 
 def _quote_hint(kind: str, given: Any, path: FilePath) -> str | None:
-    if kind == "string_type" and isinstance(given, int | float | bool):
+    if kind == "string_type" and isinstance(given, int | float | bool | date):
         return "put the value in quotes to keep it as text, e.g. '0755'"
     if kind in ("list_type", "tuple_type", "set_type") and isinstance(given, str):
         if path and isinstance(path[-1], int):

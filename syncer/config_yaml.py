@@ -36,6 +36,7 @@ from ruamel.yaml.events import (
     NodeEvent,
     ScalarEvent,
 )
+from ruamel.yaml.reader import ReaderError
 
 from syncer.errors import ConfigError
 
@@ -74,6 +75,8 @@ def read_document(file: Path) -> Document:
         tree = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
         raise ConfigError(syntax_problem(file, text, exc)) from exc
+    except ReaderError as exc:
+        raise ConfigError(_reader_problem(file, text, exc)) from exc
     except YAMLError as exc:
         raise ConfigError(f"{file}:1:1: YAML error: {_one_line(str(exc))}") from exc
     except (ValueError, TypeError, OverflowError) as exc:
@@ -181,6 +184,8 @@ def _check_events(file: Path, text: str) -> None:
                 add(count, height)
     except MarkedYAMLError as exc:
         raise ConfigError(syntax_problem(file, text, exc)) from exc
+    except ReaderError as exc:
+        raise ConfigError(_reader_problem(file, text, exc)) from exc
     except YAMLError as exc:
         raise ConfigError(f"{file}:1:1: YAML error: {_one_line(str(exc))}") from exc
 
@@ -191,9 +196,24 @@ def _too_deep(file: Path, event: Event) -> str:
     )
 
 
+def _reader_problem(file: Path, text: str, exc: ReaderError) -> str:
+    """A character YAML does not accept (a NUL byte, a control character), located."""
+    offset = max(int(getattr(exc, "position", 0) or 0), 0)
+    before = text[:offset]
+    line = before.count("\n") + 1
+    col = offset - (before.rfind("\n") + 1) + 1
+    code = getattr(exc, "character", None)
+    what = f"U+{code:04X}" if isinstance(code, int) else "a control character"
+    return (
+        f"{file}:{line}:{col}: the file holds the character {what}, which YAML does not "
+        "allow (hint: delete it; such characters are invisible in most editors)"
+    )
+
+
 def _tag_text(tag: object) -> str:
     text = str(tag)
-    return "!!" + text.removeprefix("tag:yaml.org,2002:") if text.startswith("tag:") else text
+    prefix = "tag:yaml.org,2002:"
+    return "!!" + text.removeprefix(prefix) if text.startswith(prefix) else text
 
 
 def _at(file: Path, event: Event, message: str) -> str:

@@ -370,3 +370,18 @@ def test_non_utf8_and_two_documents_are_problems(tmp_path: Path) -> None:
     two = write(tmp_path, BASE + "---\nname: other\n", "two.yaml")
     (problem,) = problems(two)
     assert "one document" in problem
+
+
+@pytest.mark.parametrize(("char", "code"), [("\x00", "U+0000"), ("\x07", "U+0007")])
+def test_an_invisible_control_character_is_located(tmp_path: Path, char: str, code: str) -> None:
+    """A NUL or bell character pasted into a value is named at its line and column."""
+    path = write(tmp_path, BASE + f"description: a{char}b\n")
+    (problem,) = problems(path)
+    assert problem.startswith(f"{path}:13:15: the file holds the character {code}")
+
+
+def test_a_tag_from_a_tag_directive_is_refused_by_its_full_name(tmp_path: Path) -> None:
+    """`%TAG` shorthands cannot smuggle a tag in: it is refused under its expanded name."""
+    text = "%TAG !e! tag:example.com,2000:\n---\n" + BASE + "description: !e!foo x\n"
+    (problem,) = problems(write(tmp_path, text))
+    assert ":15:14: the tag `tag:example.com,2000:foo` is not allowed" in problem
