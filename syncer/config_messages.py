@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from syncer.config_yaml import FULL_WIDTH_COLON, FilePath, Position
 from syncer.ledger import LedgerConfig, nearest
+from syncer.rules import KINDS
 
 
 def line(file: Path, where: Position, message: str, suggestion: str | None = None) -> str:
@@ -183,8 +184,6 @@ def _quote_hint(kind: str, given: Any, path: FilePath) -> str | None:
 
 def _tag_hint(loc: tuple[str | int, ...]) -> str:
     if "rules" in loc:
-        from syncer.rules import KINDS
-
         return f"start the rule with `kind:` — one of {', '.join(KINDS)}"
     return "start the source with `connector:` — one of xlsx, google, memory"
 
@@ -247,8 +246,6 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> FilePath:
 
 
 def _tags() -> frozenset[str]:
-    from syncer.rules import KINDS
-
     return frozenset({*KINDS, "xlsx", "google", "memory"})
 
 
