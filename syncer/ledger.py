@@ -47,7 +47,8 @@ from syncer.rules.assign_id import AssignId
 from syncer.rules.normalize import Normalize
 from syncer.rules.stamp_on_change import StampOnChange
 
-#: Names importers used from here before the models moved next to their logic.
+#: The condition and rule models are re-exported for importers written before they moved
+#: next to their logic; new code imports them from their own modules.
 __all__ = [
     "DEFAULT_PLACEHOLDERS",
     "All",
