@@ -18,7 +18,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -143,7 +143,9 @@ class RuleBase(Strict):
     Paths the hooks return are relative to the rule in the ledger file.
     """
 
-    kind: str
+    if TYPE_CHECKING:  # each kind declares `kind: Literal[...]` after these fields, which
+        kind: str  # keeps the dumped field order (and so every ledger's config hash)
+
     name: str | None = None
     enabled: bool = True
 

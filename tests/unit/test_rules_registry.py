@@ -146,3 +146,18 @@ def test_build_plan_gives_each_cycle_a_fresh_cache() -> None:
     two = build_plan(ledger, {second.name: second}, [], PreviousState(), NOW)
     assert any(getattr(op, "column", None) == "联系方式" for op in one.plan)
     assert not any(getattr(op, "column", None) == "联系方式" for op in two.plan)
+
+
+def test_rule_dumps_keep_their_field_order() -> None:
+    """Every kind dumps name, enabled, kind first, as before the models moved: the config
+    hash of an existing ledger (idle skip) does not change on upgrade."""
+    ledger = make_ledger(
+        [
+            {"kind": "normalize"},
+            {"kind": "assign_id"},
+            {"kind": "stamp_on_change", "watch": ["合作状态"], "target": "状态变更时间"},
+            {"kind": "archive", "when": {"column": "合作状态", "op": "empty"}},
+        ]
+    )
+    for rule in ledger.model_dump()["rules"]:
+        assert list(rule)[:3] == ["name", "enabled", "kind"]
