@@ -87,6 +87,7 @@ _KINDS_OF_VALUE = {
     "list_type": "a list (`[a, b]`, or lines starting with `- `)",
     "tuple_type": "a list (`[a, b]`, or lines starting with `- `)",
     "set_type": "a list (`[a, b]`, or lines starting with `- `)",
+    "path_type": "a file path (text)",
 }
 
 
@@ -104,6 +105,8 @@ def problem_line(
     ctx: Mapping[str, Any] = err.get("ctx") or {}
     given = err.get("input")
     where = _position_of(path, positions)
+    if given is None and path in key_positions:
+        where = key_positions[path]  # an empty value has no position of its own
     name = label(path)
     if kind == "extra_forbidden":
         key = str(loc[-1])
@@ -214,6 +217,7 @@ def _mapping_message(name: str, path: FilePath, given: Any) -> str:
 def _plain_words(message: str) -> str:
     """Pydantic's fallback wording without class names."""
     message = re.sub(r" or instance of \w+", "", message)
+    message = re.sub(r" for <class '[^']*'>", "", message)
     message = message.replace("Input should be", "should be")
     return message[:1].lower() + message[1:]
 

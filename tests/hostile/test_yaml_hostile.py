@@ -337,6 +337,8 @@ def test_a_flat_unique_together_says_it_is_a_list_of_lists(tmp_path: Path) -> No
         (("rules: []", "rules:\n  - archive"), "`rules.0` should be a mapping of settings"),
         (("  connector: xlsx", "  connector: excel"), "unknown connector `excel`"),
         (("header_row: 2", "locale: fr"), "`locale` is the text `fr`; use one of: zh-CN, en"),
+        (("  path: book.xlsx", "  path: 5"), "`source.path` should be a file path (text)"),
+        (("key: ID", "key:"), ":7:1: `key` should be text, but it is empty"),
     ],
 )
 def test_every_value_problem_is_in_plain_words(
