@@ -49,6 +49,7 @@ from syncer.rules.base import (
     row_ref,
 )
 from syncer.rules.base import column as column_cells
+from syncer.table_cache import TableCache
 from syncer.validate import rows_after, settle_duplicates
 from syncer.values import mask_phone, parse_datetime
 
@@ -106,12 +107,14 @@ def annotation_ops(
     findings: Sequence[Finding],
     *,
     skip_rows: Collection[int] = (),
+    cache: TableCache | None = None,
 ) -> list[Operation]:
     """AddColumn (when missing) and SetCells bringing the annotation column up to date.
 
     ``findings`` are those of ``table``'s tab with a row, as read; ``skip_rows`` are the
     sheet rows being archived: they get no annotation, the rows below them move up, and a
-    duplicate's text names the rows its twins are on after the move.
+    duplicate's text names the rows its twins are on after the move. ``cache`` shares
+    column reads with the rules of the cycle.
     """
     column = ledger.annotation_column
     ops: list[Operation] = []
@@ -121,8 +124,8 @@ def annotation_ops(
     for finding in settle_duplicates(findings, _row_after(skip_rows)):
         if finding.tab == table.name and finding.row is not None:
             by_row[finding.row].append(finding)
-    current = column_cells(table, column)
-    rows = set(_filled_rows(table, column))
+    current = column_cells(table, column, cache)
+    rows = set(_filled_rows(table, column, cache))
     rows.update(by_row)
     keys: list[str | None] | None = None
     for sheet_row in sorted(rows):
@@ -134,7 +137,7 @@ def annotation_ops(
         if cell_text(before) == (wanted or ""):
             continue
         if keys is None:
-            keys = ledger_row_keys(ledger, table)
+            keys = ledger_row_keys(ledger, table, cache)
         ops.append(
             SetCell(
                 tab=table.name,
@@ -161,7 +164,7 @@ def _row_after(archived: Collection[int]) -> Callable[[int], int | None]:
     return moved
 
 
-def _filled_rows(table: Table, column: str) -> list[int]:
+def _filled_rows(table: Table, column: str, cache: TableCache | None = None) -> list[int]:
     """Sheet rows whose ``column`` cell is not blank (none when the column is absent).
 
     A cell's trimmed text (:func:`~syncer.rules.base.column_texts`, shared with the
@@ -169,7 +172,7 @@ def _filled_rows(table: Table, column: str) -> list[int]:
     """
     if table.index_of(column) is None:
         return []
-    texts = column_texts(table, column)
+    texts = column_texts(table, column, cache)
     filled = np.flatnonzero(np.fromiter(map(bool, texts), dtype=bool, count=len(texts)))
     first = table.header_row + 1
     return [first + i for i in filled.tolist()]

@@ -1,7 +1,10 @@
 """Rule conditions (``column/op/value``, ``all``/``any``/``not``) evaluated over a whole tab.
 
-Conditions are data from the ledger file (:mod:`syncer.ledger`); nothing an admin writes
-is ever executed. :func:`evaluate` answers a condition for every data row of a
+The models of conditions (:class:`Compare`, :class:`All`, :class:`AnyOf`, :class:`Not`)
+are defined here, next to their evaluation; rules embed :data:`ConditionField`.
+Conditions are data from the ledger file; nothing an admin writes is ever executed
+(a ``matches`` regular expression is compiled when the file is loaded).
+:func:`evaluate` answers a condition for every data row of a
 :class:`~syncer.model.Table` at once: each distinct cell value is decided once and the
 boolean columns are combined with numpy, so a 100,000-row tab costs a few milliseconds
 per comparison.
@@ -25,21 +28,181 @@ Semantics (also in docs/rules.md):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable
-from datetime import datetime, timedelta
-from typing import cast
+from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from syncer.errors import ConfigError
 from syncer.i18n import Locale, register, t
-from syncer.ledger import All, AnyOf, Compare, Condition, LedgerConfig, parse_duration_days
+from syncer.ledger_parts import FilePath, Strict, compile_regex
 from syncer.model import CellValue, Table
-from syncer.rules.base import cell_text, column, column_texts, placeholder_test
+from syncer.table_cache import TableCache, cell_text, column, column_texts, placeholder_test
 from syncer.values import parse_datetime
 
+if TYPE_CHECKING:
+    from syncer.ledger import LedgerConfig
+
 BoolArray = npt.NDArray[np.bool_]
+
+# --- the condition models (ledger-file shapes) -------------------------------------------
+
+Op = Literal[
+    "equals",
+    "not_equals",
+    "in",
+    "not_in",
+    "empty",
+    "not_empty",
+    "matches",
+    "older_than",
+    "newer_than",
+]
+
+
+class Compare(Strict):
+    """``{column, op, value}``: compare one cell. Durations look like ``90d``, ``12h``."""
+
+    column: str
+    op: Op
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> Compare:
+        if self.op in ("empty", "not_empty"):
+            return self
+        if self.value is None:
+            raise ValueError(f"op `{self.op}` needs a `value`")
+        if self.op in ("in", "not_in") and not isinstance(self.value, list):
+            raise ValueError(f"op `{self.op}` needs a list `value`, e.g. [流失客户, 暂停合作]")
+        if self.op in ("older_than", "newer_than") and not (
+            isinstance(self.value, str) and parse_duration_days(self.value) is not None
+        ):
+            raise ValueError(
+                f"op `{self.op}` needs a duration such as 90d, 12h, 30m or 2w "
+                f"(a number up to {MAX_DURATION_DAYS} days and one unit: m, h, d or w),"
+                f" not {self.value!r}"
+            )
+        if self.op == "matches":
+            compile_regex(str(self.value), "`matches` value")
+        return self
+
+
+class All(Strict):
+    """Every sub-condition holds."""
+
+    all: list[ConditionField] = Field(min_length=1)
+
+
+class AnyOf(Strict):
+    """At least one sub-condition holds."""
+
+    any: list[ConditionField] = Field(min_length=1)
+
+
+class Not(Strict):
+    """The sub-condition does not hold."""
+
+    not_: ConditionField = Field(alias="not")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+#: A condition, for annotations and ``isinstance`` checks.
+Condition = Compare | All | AnyOf | Not
+
+
+def _condition_tag(value: Any) -> str:
+    """Which condition model a YAML mapping (or a model) is: decided by its keys."""
+    if isinstance(value, dict):
+        for key, tag in (("all", "All"), ("any", "AnyOf"), ("not", "Not")):
+            if key in value:
+                return tag
+        return "Compare"
+    return type(value).__name__
+
+
+#: The field type of conditions in ledger models: a union told apart by the mapping's keys
+#: (``all`` / ``any`` / ``not``, else a comparison), so errors name only the intended form.
+ConditionField = Annotated[
+    Annotated[Compare, Tag("Compare")]
+    | Annotated[All, Tag("All")]
+    | Annotated[AnyOf, Tag("AnyOf")]
+    | Annotated[Not, Tag("Not")],
+    Discriminator(_condition_tag),
+]
+
+
+#: Longest duration a condition may name (100 years): longer ones cannot be computed.
+MAX_DURATION_DAYS = 36_500
+
+
+def parse_duration_days(text: str) -> float | None:
+    """``90d`` → 90.0, ``12h`` → 0.5, ``30m`` → minutes in days, ``2w`` → 14.0; None when
+    malformed, negative, not finite or longer than :data:`MAX_DURATION_DAYS`."""
+    units = {"d": 1.0, "h": 1 / 24, "m": 1 / 1440, "w": 7.0}
+    text = text.strip()
+    if len(text) < 2 or text[-1] not in units:
+        return None
+    try:
+        number = float(text[:-1])
+    except ValueError:
+        return None
+    days = number * units[text[-1]]
+    return days if 0 <= days <= MAX_DURATION_DAYS else None
+
+
+def condition_durations(condition: Condition) -> list[str]:
+    """Every duration (``older_than``/``newer_than`` value) in ``condition``, in order."""
+    if isinstance(condition, Compare):
+        return [str(condition.value)] if condition.op in ("older_than", "newer_than") else []
+    if isinstance(condition, All):
+        return [d for sub in condition.all for d in condition_durations(sub)]
+    if isinstance(condition, AnyOf):
+        return [d for sub in condition.any for d in condition_durations(sub)]
+    return condition_durations(condition.not_)
+
+
+def durations_due(
+    durations: Sequence[str], last_cycle: datetime | None, now: datetime, zone: tzinfo
+) -> bool:
+    """Whether conditions on these durations may hold for rows they did not hold for at
+    ``last_cycle``: never without durations; always after no cycle or with a sub-day
+    duration (it can become due at any moment); else when the calendar day in ``zone``
+    changed (day durations compare dates)."""
+    if not durations:
+        return False
+    if last_cycle is None:
+        return True
+    for text in durations:
+        days = parse_duration_days(text)
+        if days is None or not float(days).is_integer():
+            return True
+    return last_cycle.astimezone(zone).date() != now.astimezone(zone).date()
+
+
+def condition_paths(condition: Condition, path: FilePath) -> list[tuple[FilePath, str]]:
+    """Every column a condition names, with the path of each in the ledger file."""
+    if isinstance(condition, Compare):
+        return [((*path, "column"), condition.column)]
+    if isinstance(condition, All):
+        items, word = condition.all, "all"
+    elif isinstance(condition, AnyOf):
+        items, word = condition.any, "any"
+    else:
+        return condition_paths(condition.not_, (*path, "not"))
+    return [x for i, c in enumerate(items) for x in condition_paths(c, (*path, word, i))]
+
+
+All.model_rebuild()
+AnyOf.model_rebuild()
+Not.model_rebuild()
+
+# --- evaluation --------------------------------------------------------------------------
+
 
 register(
     {
@@ -71,9 +234,17 @@ register(
 )
 
 
-def evaluate(condition: Condition, table: Table, ledger: LedgerConfig, now: datetime) -> list[bool]:
-    """For every data row of ``table``: does ``condition`` hold? (see the module docstring)."""
-    return _Evaluator(table, ledger, now).run(condition).tolist()  # type: ignore[no-any-return]
+def evaluate(
+    condition: Condition,
+    table: Table,
+    ledger: LedgerConfig,
+    now: datetime,
+    cache: TableCache | None = None,
+) -> list[bool]:
+    """For every data row of ``table``: does ``condition`` hold? (see the module docstring).
+    ``cache`` shares column reads with the other rules of the cycle."""
+    evaluator = _Evaluator(table, ledger, now, cache)
+    return evaluator.run(condition).tolist()  # type: ignore[no-any-return]
 
 
 def condition_columns(condition: Condition) -> list[str]:
@@ -120,10 +291,13 @@ def describe_condition(condition: Condition, locale: Locale) -> str:
 class _Evaluator:
     """Evaluates conditions over one table, caching each column's values and texts."""
 
-    def __init__(self, table: Table, ledger: LedgerConfig, now: datetime) -> None:
+    def __init__(
+        self, table: Table, ledger: LedgerConfig, now: datetime, cache: TableCache | None
+    ) -> None:
         self.table = table
         self.ledger = ledger
         self.now = now
+        self.cache = cache
         self.size = len(table.rows)
 
     def run(self, condition: Condition) -> BoolArray:
@@ -142,10 +316,10 @@ class _Evaluator:
         return ~self.run(condition.not_)
 
     def values(self, name: str) -> list[CellValue]:
-        return column(self.table, name)
+        return column(self.table, name, self.cache)
 
     def texts(self, name: str) -> list[str]:
-        return column_texts(self.table, name)
+        return column_texts(self.table, name, self.cache)
 
     def _by_text(self, column: str, test: Callable[[str], bool]) -> BoolArray:
         """``test`` applied once per distinct trimmed text of ``column``."""
@@ -187,8 +361,8 @@ class _Evaluator:
                 pattern = re.compile(str(node.value))
             except re.error as exc:
                 raise ConfigError(
-                    f"ledger {self.ledger.name}: condition on column {column!r} has an invalid "
-                    f"regular expression {node.value!r} ({exc}); fix `value` in the ledger file"
+                    f"the condition on column {column!r} has an invalid regular expression"
+                    f" {node.value!r} ({exc}); fix its `value` in the ledger file"
                 ) from exc
             return self._by_text(column, lambda x: pattern.fullmatch(x) is not None)
         return self._age(node)

@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 
@@ -41,19 +40,11 @@ from syncer.connectors.base import Connector, TabRequest
 from syncer.errors import ConnectorError, SourceChanged, StateError, SyncerError
 from syncer.guard import guard
 from syncer.journal import Journal, intent_of
-from syncer.ledger import (
-    All,
-    AnyOf,
-    Archive,
-    Compare,
-    Condition,
-    LedgerConfig,
-    Not,
-    parse_duration_days,
-)
+from syncer.ledger import LedgerConfig
 from syncer.model import ApplyReport, Dropped, Finding, MoveRow, Plan, SetCell, Snapshot
 from syncer.planner import build_plan
 from syncer.reconcile import reconcile
+from syncer.rules import ledger_zone, time_rule_due
 from syncer.state import LedgerMark, RunRecord, StateStore
 from syncer.validate import validate
 from syncer.verify import verify
@@ -94,47 +85,6 @@ class CycleResult:
 def config_hash(ledger: LedgerConfig) -> str:
     """A hash of the ledger's configuration: a changed ledger file is never idle."""
     return hashlib.sha256(ledger.model_dump_json().encode()).hexdigest()[:32]
-
-
-def _durations(condition: Condition) -> Iterable[str]:
-    if isinstance(condition, Compare):
-        if condition.op in ("older_than", "newer_than"):
-            yield str(condition.value)
-    elif isinstance(condition, All):
-        for sub in condition.all:
-            yield from _durations(sub)
-    elif isinstance(condition, AnyOf):
-        for sub in condition.any:
-            yield from _durations(sub)
-    elif isinstance(condition, Not):
-        yield from _durations(condition.not_)
-
-
-def time_rule_due(ledger: LedgerConfig, last_cycle: datetime | None, now: datetime) -> bool:
-    """True when a time-based rule may match rows it did not match at ``last_cycle``."""
-    durations = [
-        d
-        for rule in ledger.rules
-        if isinstance(rule, Archive) and rule.enabled
-        for d in _durations(rule.when)
-    ]
-    if not durations:
-        return False
-    if last_cycle is None:
-        return True
-    for text in durations:
-        days = parse_duration_days(text)
-        if days is None or not float(days).is_integer():
-            return True  # sub-day durations can become due at any moment
-    zone = _zone(ledger)
-    return last_cycle.astimezone(zone).date() != now.astimezone(zone).date()
-
-
-def _zone(ledger: LedgerConfig) -> ZoneInfo:
-    try:
-        return ZoneInfo(ledger.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def is_idle(
@@ -209,7 +159,7 @@ def run_cycle(
     """
     if now.tzinfo is None:
         raise ValueError("run_cycle needs a timezone-aware `now`")
-    now = now.astimezone(_zone(ledger))
+    now = now.astimezone(ledger_zone(ledger))
     cid = cycle_id or uuid.uuid4().hex[:12]
     result = CycleResult(ledger.name, cid, now, now, "failed")
     with structlog.contextvars.bound_contextvars(ledger=ledger.name, cycle_id=cid):

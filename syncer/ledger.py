@@ -2,92 +2,87 @@
 
 These models only describe and check shape; loading YAML with file:line positions
 lives in :mod:`syncer.config`. Unknown keys are rejected everywhere (``extra="forbid"``).
-Cross-field checks that need the whole ledger (a rule naming a missing column) are done
-in :meth:`LedgerConfig.check_references`, which returns problems with their location.
+Column specs and the rule base are in :mod:`syncer.ledger_parts`, conditions in
+:mod:`syncer.conditions`, and each rule kind's model in its own module under
+:mod:`syncer.rules`: the ``rules:`` union is built from :data:`syncer.rules.RULE_KINDS`,
+so a new rule kind needs no change here. Cross-field checks that need the whole ledger
+(a rule naming a missing column) are done in :meth:`LedgerConfig.check_references`,
+which returns problems with their location.
 """
 
 from __future__ import annotations
 
-import difflib
+import functools
+import operator
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    field_validator,
-    model_validator,
+from pydantic import Field, field_validator, model_validator
+
+from syncer.conditions import (
+    All,
+    AnyOf,
+    Compare,
+    Condition,
+    ConditionField,
+    Not,
+    Op,
+    parse_duration_days,
 )
+from syncer.ledger_parts import (
+    DEFAULT_PLACEHOLDERS,
+    ColumnSpec,
+    ColumnType,
+    FilePath,
+    Reference,
+    RuleBase,
+    Strict,
+    nearest,
+)
+from syncer.rules import rule_models
+from syncer.rules.archive import Archive
+from syncer.rules.assign_id import AssignId
+from syncer.rules.normalize import Normalize
+from syncer.rules.stamp_on_change import StampOnChange
 
-DEFAULT_PLACEHOLDERS: tuple[str, ...] = ("未知", "待补充", "N/A", "-")
-
-
-class Strict(BaseModel):
-    """Base of every ledger-file model: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-ColumnType = Literal[
-    "text",
-    "integer",
-    "number",
-    "date",
-    "datetime",
-    "phone",
-    "email",
-    "choice",
-    "multi_choice",
-    "boolean",
+#: The condition and rule models are re-exported for importers written before they moved
+#: next to their logic; new code imports them from their own modules.
+__all__ = [
+    "DEFAULT_PLACEHOLDERS",
+    "All",
+    "AnyOf",
+    "Archive",
+    "AssignId",
+    "ColumnSpec",
+    "ColumnType",
+    "Compare",
+    "Condition",
+    "ConditionField",
+    "GoogleSource",
+    "LedgerConfig",
+    "MemorySource",
+    "Normalize",
+    "Not",
+    "Op",
+    "Reference",
+    "Rule",
+    "RuleBase",
+    "Schedule",
+    "StampOnChange",
+    "Strict",
+    "Tabs",
+    "XlsxSource",
+    "nearest",
+    "parse_duration_days",
 ]
 
 
-class ColumnSpec(Strict):
-    """What one column must hold."""
-
-    type: ColumnType = "text"
-    required: bool = False
-    #: Values that count as empty for ``required`` (None: the ledger's ``placeholders``).
-    placeholders: tuple[str, ...] | None = None
-    #: Allowed values for ``choice`` / ``multi_choice`` columns.
-    values: tuple[str, ...] | None = None
-    #: Separator between items of a ``multi_choice`` cell.
-    separator: str = ","
-    pattern: str | None = None
-    min: float | None = None
-    max: float | None = None
-    max_length: int | None = Field(default=None, ge=1)
-    unique: bool = False
-    #: Default region for ``phone`` numbers written without a country code.
-    region: str = "CN"
-    #: Normalize values in place (trim, full-width → half-width, canonical phone/date)
-    #: when the result is unambiguous. Opt-in per column.
-    normalize: bool = False
-    description: str | None = None
-
-    @field_validator("pattern")
-    @classmethod
-    def _pattern_compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"`pattern` is not a valid regular expression: {exc}") from exc
-        return value
-
-    @model_validator(mode="after")
-    def _choices_have_values(self) -> ColumnSpec:
-        if self.type in ("choice", "multi_choice") and not self.values:
-            raise ValueError(f"a {self.type} column needs `values:` (the allowed dropdown values)")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
-        return self
+#: The interval form the daemon accepts (:func:`syncer.daemon.parse_every`).
+_EVERY = re.compile(r"(\d+)\s*[smhd]")
+#: What a spreadsheet URL must contain (as gspread reads it).
+_SHEET_URL = re.compile(r"/spreadsheets/d/[a-zA-Z0-9_-]+|key=[^&#]+")
 
 
 class XlsxSource(Strict):
@@ -102,6 +97,19 @@ class GoogleSource(Strict):
 
     connector: Literal["google"]
     spreadsheet: str
+
+    @field_validator("spreadsheet")
+    @classmethod
+    def _id_or_url(cls, value: str) -> str:
+        ref = value.strip()
+        if not ref:
+            raise ValueError("`spreadsheet` is empty: give the spreadsheet's id or URL")
+        if "/" in ref and not _SHEET_URL.search(ref):
+            raise ValueError(
+                f"`spreadsheet` {ref!r} is not a spreadsheet URL; copy it from the browser "
+                "(https://docs.google.com/spreadsheets/d/<id>/edit) or give the id alone"
+            )
+        return value
 
 
 class MemorySource(Strict):
@@ -125,15 +133,48 @@ class Tabs(Strict):
 class Schedule(Strict):
     """When the daemon runs a ledger: ``every`` (e.g. ``5m``, ``1h``) or a 5-field ``cron``."""
 
-    every: str | None = Field(default=None, pattern=r"^\d+\s*[smhd]$")
+    every: str | None = None
     cron: str | None = None
+
+    @field_validator("every")
+    @classmethod
+    def _interval(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        found = _EVERY.fullmatch(value.strip())
+        if found is None:
+            raise ValueError(
+                f"`every` {value!r} is not an interval; write a whole number and one unit: "
+                "30s, 5m, 1h or 1d"
+            )
+        if int(found.group(1)) == 0:
+            raise ValueError(f"`every` {value!r} must be at least 1s")
+        return value
 
     @field_validator("cron")
     @classmethod
     def _five_fields(cls, value: str | None) -> str | None:
-        if value is not None and len(value.split()) != 5:
+        if value is None:
+            return value
+        if len(value.split()) != 5:
             raise ValueError("`cron` needs 5 fields: minute hour day-of-month month day-of-week")
         return value
+
+    def problem(self, timezone: str) -> Reference | None:
+        """A cron line the scheduler would refuse (checked with the ledger, offline)."""
+        if self.cron is None:
+            return None
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(self.cron, timezone=timezone)
+        except ValueError as exc:
+            return Reference(
+                ("schedule", "cron"),
+                f"`cron` {self.cron!r} is invalid ({exc}); use 5 fields like '*/10 * * * *' "
+                "(minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-6 or mon-sun)",
+            )
+        return None
 
     @model_validator(mode="after")
     def _one_of(self) -> Schedule:
@@ -144,201 +185,17 @@ class Schedule(Strict):
         return self
 
 
-# --- conditions ------------------------------------------------------------------------
-
-Op = Literal[
-    "equals",
-    "not_equals",
-    "in",
-    "not_in",
-    "empty",
-    "not_empty",
-    "matches",
-    "older_than",
-    "newer_than",
-]
-
-
-class Compare(Strict):
-    """``{column, op, value}``: compare one cell. Durations look like ``90d``, ``12h``."""
-
-    column: str
-    op: Op
-    value: Any = None
-
-    @model_validator(mode="after")
-    def _value_fits_op(self) -> Compare:
-        if self.op in ("empty", "not_empty"):
-            return self
-        if self.value is None:
-            raise ValueError(f"op `{self.op}` needs a `value`")
-        if self.op in ("in", "not_in") and not isinstance(self.value, list):
-            raise ValueError(f"op `{self.op}` needs a list `value`, e.g. [流失客户, 暂停合作]")
-        if self.op in ("older_than", "newer_than") and not (
-            isinstance(self.value, str) and parse_duration_days(self.value) is not None
-        ):
-            raise ValueError(f"op `{self.op}` needs a duration such as 90d, 12h or 30m")
-        return self
-
-
-class All(Strict):
-    """Every sub-condition holds."""
-
-    all: list[ConditionField] = Field(min_length=1)
-
-
-class AnyOf(Strict):
-    """At least one sub-condition holds."""
-
-    any: list[ConditionField] = Field(min_length=1)
-
-
-class Not(Strict):
-    """The sub-condition does not hold."""
-
-    not_: ConditionField = Field(alias="not")
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-#: A condition, for annotations and ``isinstance`` checks.
-Condition = Compare | All | AnyOf | Not
-
-
-def _condition_tag(value: Any) -> str:
-    """Which condition model a YAML mapping (or a model) is: decided by its keys."""
-    if isinstance(value, dict):
-        for key, tag in (("all", "All"), ("any", "AnyOf"), ("not", "Not")):
-            if key in value:
-                return tag
-        return "Compare"
-    return type(value).__name__
-
-
-#: The field type of conditions in ledger models: a union told apart by the mapping's keys
-#: (``all`` / ``any`` / ``not``, else a comparison), so errors name only the intended form.
-ConditionField = Annotated[
-    Annotated[Compare, Tag("Compare")]
-    | Annotated[All, Tag("All")]
-    | Annotated[AnyOf, Tag("AnyOf")]
-    | Annotated[Not, Tag("Not")],
-    Discriminator(_condition_tag),
-]
-
-
-def parse_duration_days(text: str) -> float | None:
-    """``90d`` → 90.0, ``12h`` → 0.5, ``30m`` → minutes in days; None when malformed."""
-    units = {"d": 1.0, "h": 1 / 24, "m": 1 / 1440, "w": 7.0}
-    text = text.strip()
-    if len(text) < 2 or text[-1] not in units:
-        return None
-    try:
-        number = float(text[:-1])
-    except ValueError:
-        return None
-    return number * units[text[-1]] if number >= 0 else None
-
-
-def _condition_columns(
-    condition: Condition, path: tuple[str | int, ...]
-) -> list[tuple[tuple[str | int, ...], str]]:
-    """Every column a condition names, with the path of each in the ledger file."""
-    if isinstance(condition, Compare):
-        return [((*path, "column"), condition.column)]
-    if isinstance(condition, All):
-        items, word = condition.all, "all"
-    elif isinstance(condition, AnyOf):
-        items, word = condition.any, "any"
-    else:
-        return _condition_columns(condition.not_, (*path, "not"))
-    return [x for i, c in enumerate(items) for x in _condition_columns(c, (*path, word, i))]
-
-
-def nearest(word: str, candidates: list[str] | tuple[str, ...], cutoff: float = 0.5) -> str | None:
-    """The candidate closest to ``word`` (difflib), or None when nothing is close."""
-    found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
-    return found[0] if found else None
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A cross-field problem: ``path`` into the ledger file, ``message``, nearest valid name."""
-
-    path: tuple[str | int, ...]
-    message: str
-    suggestion: str | None = None
-
-
-# --- rules -------------------------------------------------------------------------------
-
-
-class RuleBase(Strict):
-    """Fields every rule has."""
-
-    name: str | None = None
-    enabled: bool = True
-
-
-class StampOnChange(RuleBase):
-    """When any ``watch`` column changes since the last cycle, write the time to ``target``."""
-
-    kind: Literal["stamp_on_change"]
-    watch: list[str] = Field(min_length=1)
-    target: str
-    #: First time a customer is seen: ``skip`` records without stamping; ``stamp`` stamps
-    #: only when the target is empty.
-    on_first_sight: Literal["skip", "stamp"] = "skip"
-    #: Format of the written time: ``date`` (YYYY-MM-DD) or ``datetime`` (YYYY-MM-DD HH:MM).
-    format: Literal["date", "datetime"] = "datetime"
-
-
-class Archive(RuleBase):
-    """Move rows matching ``when`` to the history tab (append first, then remove)."""
-
-    kind: Literal["archive"]
-    when: ConditionField
-    reason: str | None = None
-
-
-class AssignId(RuleBase):
-    """Fill empty key cells from ``pattern``: ``{prefix}``, ``{year}``, ``{seq:03}``."""
-
-    kind: Literal["assign_id"]
-    pattern: str = "XS{year}{seq:03}"
-    #: Column whose date gives ``{year}`` (falls back to the current year when empty).
-    year_from: str | None = None
-    #: Fill only rows that have at least these columns filled (avoids ids on blank rows).
-    requires: list[str] = Field(default_factory=list)
-
-    @field_validator("pattern")
-    @classmethod
-    def _pattern_has_seq(cls, value: str) -> str:
-        fields = set(re.findall(r"\{(\w+)[^}]*\}", value))
-        if "seq" not in fields:
-            raise ValueError("`pattern` needs a `{seq}` field, e.g. XS{year}{seq:03}")
-        unknown = fields - {"prefix", "year", "seq"}
-        if unknown:
-            raise ValueError(
-                f"`pattern` uses unknown field(s) {sorted(unknown)}; "
-                "use {prefix}, {year} and {seq}"
-            )
-        return value
-
-
-class Normalize(RuleBase):
-    """Normalize the listed columns (or every column with ``normalize: true``)."""
-
-    kind: Literal["normalize"]
-    columns: list[str] = Field(default_factory=list)
-
-
-Rule = Annotated[StampOnChange | Archive | AssignId | Normalize, Field(discriminator="kind")]
+if TYPE_CHECKING:
+    Rule: TypeAlias = RuleBase
+else:
+    #: One entry of ``rules:``: the registered kinds, told apart by ``kind``.
+    Rule = Annotated[functools.reduce(operator.or_, rule_models()), Field(discriminator="kind")]
 
 
 class LedgerConfig(Strict):
     """One ledger: a spreadsheet, its tabs, its schema and its automations."""
 
-    name: str = Field(pattern=r"^[\w.-]+$")
+    name: str
     description: str | None = None
     source: Source
     tabs: Tabs
@@ -354,6 +211,16 @@ class LedgerConfig(Strict):
     #: Groups of columns that together must be unique (e.g. same name + same phone).
     unique_together: list[list[str]] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[\w.-]+", value):
+            raise ValueError(
+                f"ledger name {value!r} may only hold letters, digits, `_`, `.` and `-` "
+                "(it names the ledger in logs, metrics and backups)"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -386,7 +253,7 @@ class LedgerConfig(Strict):
         problems: list[Reference] = []
         names = list(self.columns)
 
-        def need(path: tuple[str | int, ...], column: str, what: str) -> None:
+        def need(path: FilePath, column: str, what: str) -> None:
             if column not in self.columns:
                 problems.append(
                     Reference(
@@ -397,55 +264,79 @@ class LedgerConfig(Strict):
                 )
 
         need(("key",), self.key, "key column")
-        for name in dict.fromkeys(self.owned_columns()):
+        owned = self._owned_paths()
+        for name, where in owned.items():
             close = nearest(name, names, cutoff=0.75)
             if name not in self.columns and close is not None:
-                where: tuple[str | int, ...] = ("annotation_column",)
-                if name != self.annotation_column:
-                    where = next(
-                        ("rules", i, "target")
-                        for i, r in enumerate(self.rules)
-                        if isinstance(r, StampOnChange) and r.target == name
-                    )
                 problems.append(
                     Reference(
                         where, f"robot-owned column `{name}` looks like a misspelt column", close
                     )
                 )
+        if self.annotation_column in self.columns or self.annotation_column == self.key:
+            problems.append(
+                Reference(
+                    ("annotation_column",),
+                    f"annotation_column `{self.annotation_column}` is one of the ledger's "
+                    "`columns`; the robot overwrites it with its notes, so give it a column "
+                    "of its own (default 校验提示)",
+                )
+            )
         for g, group in enumerate(self.unique_together):
             for c, column in enumerate(group):
                 need(("unique_together", g, c), column, "unique_together column")
         for i, rule in enumerate(self.rules):
             problems.extend(self._rule_references(i, rule, names))
-        tabs = [self.tabs.main, self.tabs.history, self.tabs.errors]
-        if len(set(tabs)) != 3:
-            problems.append(
-                Reference(("tabs",), "main, history and errors must be three different tabs")
-            )
+        problems.extend(self._tab_problems())
+        cron = self.schedule.problem(self.timezone)
+        if cron is not None:
+            problems.append(cron)
         return problems
 
-    def _rule_references(self, index: int, rule: Rule, names: list[str]) -> list[Reference]:
-        base: tuple[str | int, ...] = ("rules", index)
-        columns: list[tuple[tuple[str | int, ...], str]] = []
-        if isinstance(rule, StampOnChange):
-            columns += [((*base, "watch", j), c) for j, c in enumerate(rule.watch)]
-            if rule.target in rule.watch:
-                return [Reference((*base, "target"), "a stamp target cannot also be watched", None)]
-        elif isinstance(rule, Archive):
-            columns += _condition_columns(rule.when, (*base, "when"))
-        elif isinstance(rule, AssignId):
-            if rule.year_from is not None:
-                columns.append(((*base, "year_from"), rule.year_from))
-            columns += [((*base, "requires", j), c) for j, c in enumerate(rule.requires)]
-        else:
-            columns += [((*base, "columns", j), c) for j, c in enumerate(rule.columns)]
+    def _owned_paths(self) -> dict[str, FilePath]:
+        """Each robot-owned column with where the ledger file names it (first mention)."""
+        found: dict[str, FilePath] = {self.annotation_column: ("annotation_column",)}
+        for i, rule in enumerate(self.rules):
+            for path, name in rule.owned_columns():
+                found.setdefault(name, ("rules", i, *path))
+        return found
+
+    def _tab_problems(self) -> list[Reference]:
+        """Tabs that collide, and tab names the source cannot hold."""
+        problems: list[Reference] = []
+        seen: dict[str, str] = {}
+        for role in ("main", "history", "errors"):
+            name = getattr(self.tabs, role)
+            if not name.strip():
+                problems.append(Reference(("tabs", role), f"tabs.{role} is empty; name a tab"))
+                continue
+            if name in seen:
+                problems.append(
+                    Reference(
+                        ("tabs", role),
+                        f"tabs.{role} `{name}` is the same tab as tabs.{seen[name]}; main, "
+                        "history and errors must be three different tabs",
+                    )
+                )
+            seen.setdefault(name, role)
+            if self.source.connector == "xlsx":
+                why = xlsx_tab_problem(name)
+                if why is not None:
+                    problems.append(Reference(("tabs", role), f"tabs.{role} `{name}` {why}"))
+        return problems
+
+    def _rule_references(self, index: int, rule: RuleBase, names: list[str]) -> list[Reference]:
+        base: FilePath = ("rules", index)
+        own = rule.problems()
+        if own:
+            return [Reference((*base, *r.path), r.message, r.suggestion) for r in own]
         return [
             Reference(
-                path,
+                (*base, *path),
                 f"rule {rule.kind} names column `{c}`, not one of `columns`",
                 nearest(c, names),
             )
-            for path, c in columns
+            for path, c in rule.named_columns()
             if c not in self.columns
         ]
 
@@ -458,12 +349,26 @@ class LedgerConfig(Strict):
 
     def owned_columns(self) -> tuple[str, ...]:
         """Main-tab columns the robot writes on its own (annotation and stamp targets)."""
-        targets = [r.target for r in self.rules if isinstance(r, StampOnChange)]
+        targets = [name for rule in self.rules for _, name in rule.owned_columns()]
         return (self.annotation_column, *targets)
 
 
-All.model_rebuild()
-AnyOf.model_rebuild()
-Not.model_rebuild()
-Archive.model_rebuild()
+#: Characters Excel refuses in a sheet name.
+_XLSX_TAB_FORBIDDEN = frozenset("[]:*?/\\")
+
+
+def xlsx_tab_problem(name: str) -> str | None:
+    """Why Excel cannot hold a tab named ``name`` (None when it can)."""
+    if len(name) > 31:
+        return f"is {len(name)} characters long; an .xlsx tab name has at most 31"
+    bad = sorted(set(name) & _XLSX_TAB_FORBIDDEN)
+    if bad:
+        return f"contains {' '.join(bad)}; an .xlsx tab name cannot contain [ ] : * ? / \\"
+    if name.startswith("'") or name.endswith("'"):
+        return "starts or ends with an apostrophe, which an .xlsx tab name cannot"
+    if name.strip().lower() == "history":
+        return "is reserved by Excel; choose another name"
+    return None
+
+
 LedgerConfig.model_rebuild()

@@ -32,7 +32,7 @@ from syncer.annotate import (
     first_seen,
     recover_first_seen,
 )
-from syncer.ledger import LedgerConfig, StampOnChange
+from syncer.ledger import LedgerConfig
 from syncer.model import (
     AddColumn,
     CellValue,
@@ -134,6 +134,7 @@ def build_plan(
             main,
             _findings_at_read(ledger, findings, archived_rows),
             skip_rows=archived_rows,
+            cache=ctx.cache,
         )
     seen = first_seen(
         after, previous, now, recover_first_seen(ledger, snapshot.get(ledger.tabs.errors))
@@ -188,12 +189,9 @@ def _observed_for_new_ids(
     """
     columns: list[str] = []
     for rule in ledger.rules:
-        if (
-            isinstance(rule, StampOnChange)
-            and rule.enabled
-            and all(main.index_of(c) is not None for c in rule.watch)
-        ):
-            columns.extend(c for c in rule.watch if c not in columns)
+        watched = rule.observed_columns()
+        if rule.enabled and watched and all(main.index_of(c) is not None for c in watched):
+            columns.extend(c for c in watched if c not in columns)
     if not columns:
         return {}
     return {

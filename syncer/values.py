@@ -27,12 +27,15 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import phonenumbers
 
 from syncer.model import CellValue
+
+if TYPE_CHECKING:  # imported where used: pandas costs ~1 s, and `syncer check` needs none
+    import pandas as pd
 
 # --- full-width → half-width ------------------------------------------------------------
 
@@ -161,6 +164,8 @@ def phone_canonical(values: pd.Series, region: str = "CN") -> pd.Series:
     string operations on the remaining cells only. Only what is still left is parsed one
     by one, once per distinct value.
     """
+    import pandas as pd
+
     size = len(values)
     result = np.full(size, None, dtype=object)
     if size == 0:
@@ -171,9 +176,7 @@ def phone_canonical(values: pd.Series, region: str = "CN") -> pd.Series:
     is_num = np.asarray((types == float) | (types == int), dtype=bool)  # noqa: E721
     at_str = np.flatnonzero(is_str)
     strings = array[at_str]
-    direct = np.fromiter(
-        map(bool, map(_MOBILE.fullmatch, strings)), dtype=bool, count=len(strings)
-    )
+    direct = np.fromiter(map(bool, map(_MOBILE.fullmatch, strings)), dtype=bool, count=len(strings))
     result[at_str[direct]] = strings[direct]
     at_num = np.flatnonzero(is_num)
     if len(at_num):

@@ -30,6 +30,17 @@ def _summary(ledger: LedgerConfig) -> str:
     )
 
 
+def _first_line(exc: Exception) -> str:
+    """The first bad SYNCER_* variable of a settings error, in words."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        for err in errors():
+            name = "SYNCER_" + "_".join(str(p) for p in err.get("loc", ())).upper()
+            said = str(err.get("msg", "")).replace("Input should be", "should be")
+            return f"{name}={err.get('input')!r}: {said}"
+    return str(exc).splitlines()[0] if str(exc) else repr(exc)
+
+
 @app.command()
 def check(
     files: list[Path] = typer.Argument(
@@ -38,11 +49,24 @@ def check(
         show_default=False,
     ),
 ) -> None:
-    """Lint ledger files offline: YAML syntax, unknown keys, column references."""
+    """Lint ledger files offline: every check that needs no spreadsheet.
+
+    YAML syntax and safety (size, aliases, tags), unknown keys, value types, regular
+    expressions, phone regions, durations, schedules, time zones, tab names and every
+    column a rule or key names.
+    """
     if not files:
         from syncer.settings import Settings
 
-        files = [Settings().config_path]
+        try:
+            files = [Settings().config_path]
+        except Exception as exc:  # pydantic ValidationError: a SYNCER_* variable is invalid
+            typer.echo(
+                f"error: invalid setting {_first_line(exc)}; fix the variable or give the "
+                "ledger files as arguments: syncer check FILE...",
+                err=True,
+            )
+            raise typer.Exit(2) from None
     problems: list[str] = []
     ledgers: list[LedgerConfig] = []
     for path in files:

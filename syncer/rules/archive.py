@@ -17,12 +17,24 @@ column must never read as "empty" and archive the whole tab.
 
 from __future__ import annotations
 
-from syncer.conditions import describe_condition, evaluate, missing_columns
+from datetime import datetime, tzinfo
+from typing import Literal
+
+from syncer.conditions import (
+    ConditionField,
+    condition_durations,
+    condition_paths,
+    describe_condition,
+    durations_due,
+    evaluate,
+    missing_columns,
+)
 from syncer.i18n import Locale, register, t
-from syncer.ledger import Archive
+from syncer.ledger_parts import FilePath, RuleBase
 from syncer.model import AddColumn, CellValue, EnsureTab, MoveRow, Operation
 from syncer.rules.base import (
     RuleContext,
+    RuleKind,
     RuleResult,
     column_texts,
     ledger_row_keys,
@@ -39,6 +51,23 @@ register(
 )
 
 
+class Archive(RuleBase):
+    """Move rows matching ``when`` to the history tab (append first, then remove)."""
+
+    kind: Literal["archive"]
+    when: ConditionField
+    reason: str | None = None
+
+    def named_columns(self) -> list[tuple[FilePath, str]]:
+        """The columns the condition reads."""
+        return condition_paths(self.when, ("when",))
+
+    def due(self, last_cycle: datetime | None, now: datetime, zone: tzinfo) -> bool:
+        """``older_than``/``newer_than`` conditions turn true with time alone: day
+        durations when the calendar day changes, sub-day durations at any moment."""
+        return durations_due(condition_durations(self.when), last_cycle, now, zone)
+
+
 def history_extra_columns(locale: Locale) -> tuple[str, str]:
     """The names of the archived-at and reason columns of the history tab."""
     return t(locale, "archive.archived_at"), t(locale, "archive.reason")
@@ -53,18 +82,18 @@ def archive(rule: Archive, ctx: RuleContext) -> RuleResult:
         return result
     if table.index_of(ledger.key) is None:
         return result
-    matched = evaluate(rule.when, table, ledger, ctx.now)
+    matched = evaluate(rule.when, table, ledger, ctx.now, ctx.cache)
     if not any(matched):
         return result
     history_tab = ledger.tabs.history
     history = ctx.snapshot.get(history_tab)
-    in_history = set(column_texts(history, ledger.key)) if history is not None else set()
+    in_history = set(column_texts(history, ledger.key, ctx.cache)) if history is not None else set()
     columns = tuple(dict.fromkeys(c for c in table.header if c and c != ledger.annotation_column))
     archived_at, reason_column = history_extra_columns(ledger.locale)
     reason = rule.reason or rule.name or describe_condition(rule.when, ledger.locale)
     when = local_naive(ctx.now)
     label = rule_label(rule)
-    keys = ledger_row_keys(ledger, table)
+    keys = ledger_row_keys(ledger, table, ctx.cache)
     moves: list[Operation] = []
     for index, hit in enumerate(matched):
         key = keys[index]
@@ -97,3 +126,6 @@ def archive(rule: Archive, ctx: RuleContext) -> RuleResult:
         )
     result.ops.extend(moves)
     return result
+
+
+KIND = RuleKind(Archive, archive)

@@ -20,13 +20,16 @@ import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import Literal
 
 import numpy as np
+from pydantic import Field, field_validator
 
-from syncer.ledger import AssignId
+from syncer.ledger_parts import FilePath, RuleBase
 from syncer.model import SetCell, Table
 from syncer.rules.base import (
     RuleContext,
+    RuleKind,
     RuleResult,
     cell_text,
     column,
@@ -35,6 +38,7 @@ from syncer.rules.base import (
     row_ref,
     rule_label,
 )
+from syncer.table_cache import TableCache
 from syncer.values import parse_date
 
 
@@ -121,11 +125,46 @@ def parse_pattern(pattern: str, prefix: str = "") -> IdPattern:
     )
 
 
-def existing_keys(tables: list[Table], key_column: str) -> set[str]:
+class AssignId(RuleBase):
+    """Fill empty key cells from ``pattern``: ``{prefix}``, ``{year}``, ``{seq:03}``."""
+
+    kind: Literal["assign_id"]
+    pattern: str = "XS{year}{seq:03}"
+    #: Column whose date gives ``{year}`` (falls back to the current year when empty).
+    year_from: str | None = None
+    #: Fill only rows that have at least these columns filled (avoids ids on blank rows).
+    requires: list[str] = Field(default_factory=list)
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_parses(cls, value: str) -> str:
+        fields = set(re.findall(r"\{(\w+)[^}]*\}", value))
+        if "seq" not in fields:
+            raise ValueError("`pattern` needs a `{seq}` field, e.g. XS{year}{seq:03}")
+        unknown = fields - {"prefix", "year", "seq"}
+        if unknown:
+            raise ValueError(
+                f"`pattern` uses unknown field(s) {sorted(unknown)}; "
+                "use {prefix}, {year} and {seq}"
+            )
+        parse_pattern(value)  # what the rule runs with: widths, repeats, braces
+        return value
+
+    def named_columns(self) -> list[tuple[FilePath, str]]:
+        """``year_from`` and the ``requires`` columns."""
+        found: list[tuple[FilePath, str]] = []
+        if self.year_from is not None:
+            found.append((("year_from",), self.year_from))
+        return found + [(("requires", j), c) for j, c in enumerate(self.requires)]
+
+
+def existing_keys(
+    tables: list[Table], key_column: str, cache: TableCache | None = None
+) -> set[str]:
     """Every non-empty key text in ``tables``."""
     found: set[str] = set()
     for table in tables:
-        found.update(column_texts(table, key_column))
+        found.update(column_texts(table, key_column, cache))
     found.discard("")
     return found
 
@@ -146,8 +185,8 @@ def assign_id(rule: AssignId, ctx: RuleContext) -> RuleResult:
     required = [(c, empty_test(ledger.placeholders_for(c))) for c in rule.requires]
     owned = set(ledger.owned_columns())
     content = [p for p, name in enumerate(table.header) if name not in owned]
-    keys = column(table, ledger.key)
-    texts = column_texts(table, ledger.key)
+    keys = column(table, ledger.key, ctx.cache)
+    texts = column_texts(table, ledger.key, ctx.cache)
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     maybe: list[int] = np.flatnonzero(lengths <= longest).tolist()
     candidates: list[int] = []
@@ -167,7 +206,7 @@ def assign_id(rule: AssignId, ctx: RuleContext) -> RuleResult:
     history = ctx.snapshot.get(ledger.tabs.history)
     if history is not None:
         tables.append(history)
-    taken = existing_keys(tables, ledger.key)
+    taken = existing_keys(tables, ledger.key, ctx.cache)
     highest = pattern.highest(taken)
     label = rule_label(rule)
     for index in candidates:
@@ -194,3 +233,6 @@ def assign_id(rule: AssignId, ctx: RuleContext) -> RuleResult:
             )
         )
     return result
+
+
+KIND = RuleKind(AssignId, assign_id)

@@ -22,14 +22,16 @@ import re
 from collections.abc import Callable
 from itertools import compress, filterfalse, repeat
 from operator import is_
-from typing import cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
+from pydantic import Field
 
-from syncer.ledger import ColumnSpec, LedgerConfig, Normalize
+from syncer.ledger_parts import ColumnSpec, FilePath, RuleBase
 from syncer.model import CellValue, SetCell
 from syncer.rules.base import (
     RuleContext,
+    RuleKind,
     RuleResult,
     column,
     ledger_row_keys,
@@ -38,11 +40,25 @@ from syncer.rules.base import (
 )
 from syncer.values import format_date, parse_date, parse_phone, to_halfwidth
 
+if TYPE_CHECKING:
+    from syncer.ledger import LedgerConfig
+
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 #: Text already in its final form for a column type (skips the per-value work).
 #: The cell types of a column that needs no per-cell look at other types.
 _PLAIN: set[type] = {str, type(None)}
 _SETTLED = {"phone": _MOBILE, "date": re.compile(r"\d{4}-\d{2}-\d{2}")}
+
+
+class Normalize(RuleBase):
+    """Normalize the listed columns (or every column with ``normalize: true``)."""
+
+    kind: Literal["normalize"]
+    columns: list[str] = Field(default_factory=list)
+
+    def named_columns(self) -> list[tuple[FilePath, str]]:
+        """The listed columns."""
+        return [(("columns", j), c) for j, c in enumerate(self.columns)]
 
 
 def normalized_columns(rule: Normalize, ledger: LedgerConfig) -> list[str]:
@@ -117,7 +133,7 @@ def normalize(rule: Normalize, ctx: RuleContext) -> RuleResult:
             continue
         spec = ledger.columns.get(name, ColumnSpec())
         tidy = normalizer(spec)
-        values = column(table, name)
+        values = column(table, name, ctx.cache)
         # Decide each distinct text once; other types (numbers, dates) one by one, and
         # only for phones (the one type whose non-text values change).
         kinds = set(map(type, values))
@@ -144,7 +160,7 @@ def normalize(rule: Normalize, ctx: RuleContext) -> RuleResult:
                 if new is value or (new == value and type(new) is type(value)):
                     continue
             if keys is None:
-                keys = ledger_row_keys(ledger, table)
+                keys = ledger_row_keys(ledger, table, ctx.cache)
             result.ops.append(
                 SetCell(
                     tab=ledger.tabs.main,
@@ -176,3 +192,6 @@ def _rows_to_check(
     texts = hits[is_text[hits]]
     others = np.flatnonzero(~is_text & (types != type(None)))  # noqa: E721 (elementwise)
     return list(np.union1d(texts, others).tolist())
+
+
+KIND = RuleKind(Normalize, normalize)

@@ -17,15 +17,17 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from itertools import repeat
 from operator import is_, is_not, methodcaller, ne
-from typing import cast
+from typing import Literal, cast
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
-from syncer.ledger import StampOnChange
+from syncer.ledger_parts import FilePath, Reference, RuleBase
 from syncer.model import AddColumn, CellValue, SetCell
 from syncer.rules.base import (
     RuleContext,
+    RuleKind,
     RuleResult,
     cell_text,
     column,
@@ -37,6 +39,39 @@ from syncer.rules.base import (
 )
 
 BoolArray = npt.NDArray[np.bool_]
+
+
+class StampOnChange(RuleBase):
+    """When any ``watch`` column changes since the last cycle, write the time to ``target``."""
+
+    kind: Literal["stamp_on_change"]
+    watch: list[str] = Field(min_length=1)
+    target: str
+    #: First time a customer is seen: ``skip`` records without stamping; ``stamp`` stamps
+    #: only when the target is empty.
+    on_first_sight: Literal["skip", "stamp"] = "skip"
+    #: Format of the written time: ``date`` (YYYY-MM-DD) or ``datetime`` (YYYY-MM-DD HH:MM).
+    format: Literal["date", "datetime"] = "datetime"
+
+    def named_columns(self) -> list[tuple[FilePath, str]]:
+        """The watched columns (the target may be a new column the rule adds)."""
+        return [(("watch", j), c) for j, c in enumerate(self.watch)]
+
+    def owned_columns(self) -> list[tuple[FilePath, str]]:
+        """The stamp target: the robot writes it."""
+        return [(("target",), self.target)]
+
+    def observed_columns(self) -> tuple[str, ...]:
+        """The watched columns: their values are remembered to see changes."""
+        return tuple(self.watch)
+
+    def problems(self) -> list[Reference]:
+        """A target that is also watched would stamp itself forever."""
+        if self.target in self.watch:
+            return [Reference(("target",), "a stamp target cannot also be watched")]
+        return []
+
+
 #: What a row never recorded reads as (so every lookup is a plain ``get``).
 _NOTHING: Mapping[str, str] = {}
 
@@ -74,10 +109,10 @@ def stamp_on_change(rule: StampOnChange, ctx: RuleContext) -> RuleResult:
         result.ops.append(AddColumn(tab=main_tab, column=rule.target, rule=label))
     stamp = stamp_value(rule, ctx.now)
     stamp_text = cell_text(stamp)
-    keys = ledger_row_keys(ctx.ledger, table)
+    keys = ledger_row_keys(ctx.ledger, table, ctx.cache)
     watch = tuple(rule.watch)
-    watched = [column_texts(table, c) for c in watch]
-    targets = column(table, rule.target)
+    watched = [column_texts(table, c, ctx.cache) for c in watch]
+    targets = column(table, rule.target, ctx.cache)
     stamp_new = rule.on_first_sight == "stamp"
     observed = dict(zip(keys, _as_dicts(watch, watched), strict=True))
     observed.pop(None, None)  # rows without a usable key are not remembered
@@ -129,3 +164,6 @@ def _compare(
         changed |= np.fromiter(map(ne, olds, current), dtype=bool, count=size)
         first_sight |= np.fromiter(map(is_, olds, repeat(None)), dtype=bool, count=size)
     return changed & has_key, first_sight & has_key
+
+
+KIND = RuleKind(StampOnChange, stamp_on_change)

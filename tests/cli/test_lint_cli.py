@@ -120,3 +120,13 @@ def test_example_dates_follow_the_reference_day(tmp_path: Path) -> None:
     assert stale.date() == date(2030, 1, 31) - timedelta(days=120)
     bad = runner.invoke(app, ["example", str(tmp_path / "x.xlsx"), "--today", "31/01/2030"])
     assert bad.exit_code == 2
+
+
+def test_check_without_files_names_a_bad_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no FILE and an invalid SYNCER_* variable, check exits 2 naming the variable
+    instead of a traceback."""
+    monkeypatch.setenv("SYNCER_MAX_WORKERS", "abc")
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 2
+    assert "invalid setting SYNCER_MAX_WORKERS='abc'" in result.stderr
+    assert "syncer check FILE" in result.stderr

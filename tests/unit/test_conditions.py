@@ -13,13 +13,19 @@ from hypothesis import strategies as st
 from planning_kit import NOW, make_ledger, make_table
 
 from syncer.conditions import (
+    All,
+    AnyOf,
+    Compare,
+    Condition,
+    Not,
     condition_columns,
     describe_condition,
     evaluate,
     missing_columns,
+    parse_duration_days,
 )
 from syncer.errors import ConfigError
-from syncer.ledger import All, AnyOf, Condition, LedgerConfig, Not, parse_duration_days
+from syncer.ledger import LedgerConfig
 from syncer.model import CellValue, canonical
 from syncer.values import is_placeholder, parse_datetime
 
@@ -111,10 +117,20 @@ def test_matches_is_a_full_match_on_trimmed_text() -> None:
     assert run(data, values) == [True, True, False, False]
 
 
-def test_matches_with_a_broken_regex_names_the_ledger_and_column() -> None:
-    """An invalid regular expression is a ConfigError naming the ledger and the column."""
-    with pytest.raises(ConfigError, match=r"sales.*状态"):
-        run({"column": "状态", "op": "matches", "value": "("}, ["x"])
+def test_matches_with_a_broken_regex_is_refused_at_load() -> None:
+    """A `matches` regex that does not compile is rejected when the ledger is built."""
+    with pytest.raises(ValueError, match=r"`matches` value '\(' is not a valid regular"):
+        cond({"column": "状态", "op": "matches", "value": "("})
+
+
+def test_a_broken_regex_built_around_the_checks_names_the_column_once() -> None:
+    """At run time (a model built without validation) the error names the column and does
+    not repeat the ledger's name, which the engine adds."""
+    broken = Compare.model_construct(column="状态", op="matches", value="(")
+    table = make_table([["x"]], header=("状态",))
+    with pytest.raises(ConfigError, match=r"condition on column '状态'") as info:
+        evaluate(broken, table, LEDGER, NOW)
+    assert "sales" not in str(info.value)
 
 
 def test_older_than_reads_dates_text_and_datetimes() -> None:

@@ -15,7 +15,7 @@ from structlog.testing import LogCapture
 
 from syncer.connectors.memory import MemoryConnector
 from syncer.connectors.xlsx import XlsxConnector
-from syncer.engine import config_hash, run_cycle, time_rule_due
+from syncer.engine import config_hash, run_cycle
 from syncer.ledger import LedgerConfig
 from syncer.model import CellValue
 from syncer.state import StateStore
@@ -213,17 +213,6 @@ def test_cycle_logs_one_summary_with_context(store: StateStore) -> None:
     assert finished[0]["cycle_id"] == "c-1"
     assert finished[0]["archived"] == 1
     assert all(e.get("cycle_id") == "c-1" for e in cap.entries)
-
-
-def test_time_rule_due_follows_the_ledger_calendar_day() -> None:
-    """Day-granular archive rules become due when the date in the ledger's zone changes."""
-    lg = ledger()
-    late = datetime(2024, 6, 1, 15, 59, tzinfo=ZoneInfo("UTC"))  # 23:59 in Shanghai
-    assert not time_rule_due(lg, late, late + timedelta(seconds=30))
-    assert time_rule_due(lg, late, late + timedelta(minutes=1))
-    assert time_rule_due(lg, None, late)
-    no_time = ledger(rules=[])
-    assert not time_rule_due(no_time, None, late)
 
 
 def test_config_hash_changes_with_the_ledger() -> None:

@@ -7,9 +7,8 @@ from typing import Any
 
 from planning_kit import HEADER, HISTORY, MAIN, NOW, make_ledger, make_table, snap
 
-from syncer.ledger import Archive
 from syncer.model import AddColumn, EnsureTab, MoveRow, Table
-from syncer.rules.archive import archive
+from syncer.rules.archive import Archive, archive
 from syncer.rules.base import PreviousState, RuleContext, RuleResult
 
 LOST = {"column": "合作状态", "op": "equals", "value": "流失客户"}

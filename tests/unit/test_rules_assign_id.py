@@ -10,9 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from planning_kit import HEADER, HISTORY, NOW, make_ledger, make_table, snap
 
-from syncer.ledger import AssignId
 from syncer.model import SetCell
-from syncer.rules.assign_id import assign_id, parse_pattern
+from syncer.rules.assign_id import AssignId, assign_id, parse_pattern
 from syncer.rules.base import PreviousState, RuleContext, RuleResult
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 from datetime import date, datetime
 
 from planning_kit import NOW, make_ledger, make_table
 
-from syncer.rules import base
 from syncer.rules.base import (
+    PreviousState,
+    RuleContext,
+    TableCache,
     cell_text,
     column,
     empty_test,
@@ -60,13 +61,22 @@ def test_local_naive_keeps_wall_clock_time_to_the_second() -> None:
     assert local_naive(NOW.replace(microsecond=123)) == datetime(2024, 6, 1, 10, 30, 15)
 
 
-def test_column_memo_is_shared_and_released_with_the_table() -> None:
-    """A column is computed once per table object and forgotten when the table is gone."""
+def test_column_reads_are_shared_through_the_cycle_cache_only() -> None:
+    """With a cache a column is computed once per table; without one it is recomputed."""
     table = make_table([["a"], ["b", "c"]])
-    assert column(table, "客户名称") == [None, "c"]
-    assert column(table, "客户名称") is column(table, "客户名称")
-    assert id(table) in base._MEMO
-    key = id(table)
-    del table
-    gc.collect()
-    assert key not in base._MEMO
+    cache = TableCache()
+    assert column(table, "客户名称", cache) == [None, "c"]
+    assert column(table, "客户名称", cache) is column(table, "客户名称", cache)
+    assert column(table, "客户名称") is not column(table, "客户名称")
+    assert len(cache) == 1
+
+
+def test_each_rule_context_brings_its_own_cache() -> None:
+    """Two cycles' contexts never share cached columns: the cache lives on the context."""
+    ledger = make_ledger()
+    table = make_table([["XS1"]])
+    first = RuleContext(ledger, {}, [], PreviousState(), NOW)
+    second = RuleContext(ledger, {}, [], PreviousState(), NOW)
+    assert first.cache is not second.cache
+    assert ledger_row_keys(ledger, table, first.cache) == ["XS1"]
+    assert (len(first.cache), len(second.cache)) == (1, 0)

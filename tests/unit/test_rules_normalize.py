@@ -7,10 +7,9 @@ from typing import Any
 
 from planning_kit import HEADER, NOW, make_ledger, make_table, snap
 
-from syncer.ledger import Normalize
 from syncer.model import SetCell
 from syncer.rules.base import PreviousState, RuleContext
-from syncer.rules.normalize import normalize, normalized_columns
+from syncer.rules.normalize import Normalize, normalize, normalized_columns
 
 COLUMN = {"联系方式": 3, "合作状态": 4, "最近跟进时间": 5, "客户名称": 1}
 

@@ -7,10 +7,9 @@ from typing import Any
 
 from planning_kit import HEADER, NOW, make_ledger, make_table, snap
 
-from syncer.ledger import StampOnChange
 from syncer.model import AddColumn, SetCell, Snapshot
 from syncer.rules.base import PreviousState, RuleContext, RuleResult
-from syncer.rules.stamp_on_change import stamp_on_change
+from syncer.rules.stamp_on_change import StampOnChange, stamp_on_change
 
 STAMP_HEADER = (*HEADER, "状态变更时间")
 
