@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from syncer.notify.config import Destination
+
 DEFAULT_PLACEHOLDERS: tuple[str, ...] = ("未知", "待补充", "N/A", "-")
 
 
@@ -354,6 +356,8 @@ class LedgerConfig(Strict):
     #: Groups of columns that together must be unique (e.g. same name + same phone).
     unique_together: list[list[str]] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
+    #: Where digests and alerts go (WeCom, DingTalk, Feishu, Slack, email): docs/notifications.md.
+    notify: list[Destination] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
