@@ -210,7 +210,7 @@ class Dispatcher:
             "ledger": job.message.ledger,
             "destination": job.destination_id,
             "kind": kind,
-            "event": job.message.event,
+            "notify_event": job.message.event,
         }
         try:
             outcome = self._send(job.destination, job.message)
@@ -253,6 +253,6 @@ class Dispatcher:
             "notify.dropped",
             ledger=job.message.ledger,
             destination=job.destination_id,
-            event=job.message.event,
+            notify_event=job.message.event,
             reason=reason,
         )

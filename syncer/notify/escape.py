@@ -6,10 +6,10 @@ mention everyone, add a link or restyle the message. Each function here makes ce
 inert for one format and keeps it readable:
 
 * line breaks become spaces (no new heading, quote or list starts inside a cell);
-* ``@`` is followed by a zero-width joiner-free break (U+2060 WORD JOINER is not enough
-  for some clients; we use U+200B ZERO WIDTH SPACE), so no mention can form;
-* ``://`` becomes ``:\u200b//`` and ``www.`` becomes ``www\u200b.``, so clients do not
-  auto-link an address;
+* ``@`` and ``<`` are followed by U+200B ZERO WIDTH SPACE, so no mention (``@all``,
+  ``<@U123>``, ``<!channel>``, ``<at user_id="all">``) can form;
+* ``://`` becomes ``:/\u200b/``, ``www.`` becomes ``www\u200b.`` and ``](`` becomes
+  ``]\u200b(``, so clients neither auto-link an address nor build a markdown link;
 * markdown punctuation is backslash-escaped (WeCom, DingTalk); Slack's control
   characters ``& < >`` become entities and its formatting marks are broken with
   U+200B; HTML is escaped by the template engine; Feishu ``post`` text is plain, only
@@ -34,7 +34,8 @@ def _common(text: object, limit: int) -> str:
     line = _SPACE.sub(" ", str(text)).strip()
     if len(line) > limit:
         line = line[: limit - 1] + "…"
-    line = line.replace("@", "@" + ZWSP)
+    line = line.replace("@", "@" + ZWSP).replace("<", "<" + ZWSP)
+    line = line.replace("](", "]" + ZWSP + "(")
     return _LINK.sub(lambda m: m.group(1)[:-1] + ZWSP + m.group(1)[-1], line)
 
 
