@@ -278,6 +278,7 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> Path_:
 
 _TAGS = frozenset(
     {"stamp_on_change", "archive", "assign_id", "normalize", "xlsx", "google", "memory"}
+    | {"wecom", "dingtalk", "feishu", "slack", "email"}  # notify destination kinds
 )
 
 

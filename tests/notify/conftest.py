@@ -64,7 +64,7 @@ def _authenticate(
         and data.login.decode() == SMTP_USER
         and data.password.decode() == SMTP_PASSWORD
     )
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)
 
 
 @pytest.fixture
