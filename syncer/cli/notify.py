@@ -51,7 +51,7 @@ def _ledger(ledger: str, config: Path | None, settings: Settings) -> LedgerConfi
 
 
 @notify_app.command("test")
-def test_command(
+def send_test_command(
     ledger: str = typer.Argument(..., help="A ledger file, or a ledger's name."),
     config: Path | None = typer.Option(None, "--config", help="Ledger file or directory."),
 ) -> None:

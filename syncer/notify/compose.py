@@ -26,12 +26,12 @@ register(
     {
         "notify.digest.title": {"zh-CN": "{ledger} 每日摘要", "en": "{ledger} digest"},
         "notify.digest.summary": {
-            "zh-CN": "截至 {when}:{open} 条待处理问题",
+            "zh-CN": "截至 {when}，共 {open} 条待处理问题",
             "en": "As of {when}: {open} open finding(s)",
         },
         "notify.digest.by_column": {"zh-CN": "按列统计", "en": "Open findings by column"},
         "notify.digest.by_owner": {"zh-CN": "按{owner}统计", "en": "Open findings by {owner}"},
-        "notify.digest.no_owner": {"zh-CN": "(未填写)", "en": "(blank)"},
+        "notify.digest.no_owner": {"zh-CN": "（未填写）", "en": "(blank)"},
         "notify.digest.archived": {"zh-CN": "已归档客户", "en": "Customers archived"},
         "notify.digest.new_customers": {"zh-CN": "新增客户", "en": "New customers"},
         "notify.digest.ids_assigned": {"zh-CN": "已分配编号", "en": "IDs assigned"},
@@ -46,7 +46,7 @@ register(
             "en": "{ledger}: {count} new finding(s)",
         },
         "notify.new.summary": {
-            "zh-CN": "自上次通知以来新增;当前共 {open} 条待处理",
+            "zh-CN": "自上次通知以来新增；当前共 {open} 条待处理",
             "en": "New since the last message; {open} open in total",
         },
         "notify.new.section": {"zh-CN": "新问题", "en": "New findings"},
@@ -65,17 +65,17 @@ register(
             "en": "{streak} cycle(s) in a row failed",
         },
         "notify.failed.quota": {
-            "zh-CN": "Google 配额已用尽,已连续失败 {streak} 次",
+            "zh-CN": "Google 配额已用尽，已连续失败 {streak} 次",
             "en": "Google quota exhausted; {streak} cycle(s) in a row failed",
         },
         "notify.failed.unshared": {
-            "zh-CN": "表格拒绝访问(403),可能已取消共享",
+            "zh-CN": "表格拒绝访问（403），可能已取消共享",
             "en": "The sheet refused access (403): it may no longer be shared",
         },
         "notify.failed.error": {"zh-CN": "错误信息", "en": "Error"},
         "notify.recovered.title": {"zh-CN": "{ledger} 已恢复", "en": "{ledger}: recovered"},
         "notify.recovered.summary": {
-            "zh-CN": "连续失败 {streak} 次后,本次同步成功",
+            "zh-CN": "连续失败 {streak} 次后，本次同步成功",
             "en": "A cycle succeeded after {streak} failed one(s)",
         },
         "notify.interrupted.title": {

@@ -135,7 +135,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._reject("wecom", {"errcode": 40008, "errmsg": "invalid message type"})
             return
         if len(content.encode()) > 4096:
-            self._reject("wecom", {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"})
+            self._reject(
+                "wecom", {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}
+            )
             return
         if r._throttled():
             self._reject("wecom", {"errcode": 45009, "errmsg": "api freq out of limit"})
@@ -178,7 +180,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _feishu(self, path: str, query: dict[str, list[str]], body: dict[str, Any]) -> None:
         r = self.receiver
         if path.rsplit("/", 1)[-1] != r.feishu_token:
-            self._reject("feishu", {"code": 19001, "msg": "param invalid: incoming webhook access token invalid"})
+            self._reject(
+                "feishu",
+                {"code": 19001, "msg": "param invalid: incoming webhook access token invalid"},
+            )
             return
         stamp = str(body.get("timestamp", ""))
         sign = str(body.get("sign", ""))
@@ -189,10 +194,13 @@ class _Handler(BaseHTTPRequestHandler):
         ):
             self._reject(
                 "feishu",
-                {"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"},
+                {
+                    "code": 19021,
+                    "msg": "sign match fail or timestamp is not within one hour from current time",
+                },
             )
             return
-        post = ((body.get("content") or {}).get("post") or {})
+        post = (body.get("content") or {}).get("post") or {}
         valid = body.get("msg_type") == "post" and len(post) == 1
         for lang in post.values():
             rows = lang.get("content")
@@ -227,13 +235,17 @@ class _Handler(BaseHTTPRequestHandler):
             kind = block.get("type")
             if kind == "header":
                 text = block.get("text") or {}
-                valid = valid and text.get("type") == "plain_text" and len(text.get("text", "")) <= 150
+                valid = (
+                    valid and text.get("type") == "plain_text" and len(text.get("text", "")) <= 150
+                )
             elif kind == "section":
                 text = block.get("text")
                 fields = block.get("fields")
                 valid = valid and (text is not None or fields is not None)
                 if text is not None:
-                    valid = valid and text.get("type") == "mrkdwn" and len(text.get("text", "")) <= 3000
+                    valid = (
+                        valid and text.get("type") == "mrkdwn" and len(text.get("text", "")) <= 3000
+                    )
                 if fields is not None:
                     valid = valid and len(fields) <= 10
             elif kind == "context":

@@ -49,7 +49,12 @@ notify:
     webhook: {env: SLACK_HOOK}
     when: [archived]
   - kind: email
-    smtp: {host: smtp.example.com, port: 465, security: ssl, username: robot, password: {env: SMTP_PASSWORD}}
+    smtp:
+      host: smtp.example.com
+      port: 465
+      security: ssl
+      username: robot
+      password: {env: SMTP_PASSWORD}
     from: syncer@example.com
     to: [boss@example.com]
 """
@@ -146,7 +151,8 @@ def test_ops_destinations_come_from_settings(monkeypatch: pytest.MonkeyPatch) ->
     )
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     [dest] = settings.notify_ops
-    assert dest.kind == "slack" and dest.when == ["cycle_failed"]
+    assert dest.kind == "slack"
+    assert dest.when == ["cycle_failed"]
     monkeypatch.setenv("SYNCER_NOTIFY_OPS", '[{"kind": "pager"}]')
     with pytest.raises(ValueError, match="kind"):
         Settings(_env_file=None)  # type: ignore[call-arg]

@@ -43,8 +43,11 @@ def test_email_has_a_plain_and_an_html_part(mailbox: tuple[Mailbox, int]) -> Non
     assert sorted(envelope.rcpt_tos) == ["boss@example.com", "ops@example.com"]
     assert mail["Subject"] == "sales digest"
     assert mail.get_content_type() == "multipart/alternative"
-    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in mail.walk()
-             if not p.is_multipart()}
+    parts = {
+        p.get_content_type(): p.get_payload(decode=True).decode()
+        for p in mail.walk()
+        if not p.is_multipart()
+    }
     assert "Open findings by column" in parts["text/plain"]
     assert "联系方式&lt;" in parts["text/html"]
     assert "<b>" not in parts["text/html"]
@@ -55,8 +58,10 @@ def test_wrong_smtp_password_is_permanent(mailbox: tuple[Mailbox, int]) -> None:
     _box, port = mailbox
     dest = _email(port, username=SMTP_USER, password="not-the-password")
     outcome = deliver(dest, probe(notify_ledger([]), "email-1"))
-    assert not outcome.ok and not outcome.retry
-    assert "535" in outcome.detail and "not-the-password" not in outcome.detail
+    assert not outcome.ok
+    assert not outcome.retry
+    assert "535" in outcome.detail
+    assert "not-the-password" not in outcome.detail
 
 
 def test_a_deferred_message_is_retried_and_delivered(mailbox: tuple[Mailbox, int]) -> None:
@@ -72,4 +77,5 @@ def test_a_deferred_message_is_retried_and_delivered(mailbox: tuple[Mailbox, int
         assert dispatcher.wait_idle(10)
     finally:
         dispatcher.stop()
-    assert box.seen == 2 and len(box.messages) == 1
+    assert box.seen == 2
+    assert len(box.messages) == 1

@@ -111,7 +111,9 @@ def test_new_findings_baseline_then_only_what_is_new(
     notifier.after_cycle(ledger, _result(ledger, findings=three))
     _settle(notifier)
     [message] = _contents(services)
-    assert "XS003" in message and "XS001" not in message and "XS002" not in message
+    assert "XS003" in message
+    assert "XS001" not in message
+    assert "XS002" not in message
 
 
 def test_new_findings_are_debounced_and_sent_by_the_timer(
@@ -133,12 +135,11 @@ def test_new_findings_are_debounced_and_sent_by_the_timer(
     _settle(notifier)
     first, second = _contents(services)
     assert "XS001" in first
-    assert "XS002" in second and "XS001" not in second
+    assert "XS002" in second
+    assert "XS001" not in second
 
 
-def test_failures_alert_once_per_streak_then_recover(
-    services: Services, make: Any
-) -> None:
+def test_failures_alert_once_per_streak_then_recover(services: Services, make: Any) -> None:
     """failures: 3 → one alert at the third failed cycle, none at the fourth, then recovered."""
     ledger = notify_ledger([_wecom(services, when=["cycle_failed", "recovered"], failures=3)])
     notifier = make()
@@ -150,7 +151,8 @@ def test_failures_alert_once_per_streak_then_recover(
     notifier.after_cycle(ledger, _result(ledger, "failed", error="boom"))
     _settle(notifier)
     [alert] = _contents(services)
-    assert "3" in alert and "boom" in alert
+    assert "3" in alert
+    assert "boom" in alert
     notifier.after_cycle(ledger, _result(ledger, "idle"))
     _settle(notifier)
     assert len(_contents(services)) == 2
@@ -161,7 +163,10 @@ def test_failures_alert_once_per_streak_then_recover(
     ("error", "reason"),
     [
         ("read still failing after 5 attempt(s): 429 Quota exceeded", "quota"),
-        ("read was refused (403): The caller does not have permission. Share the spreadsheet", "unshared"),
+        (
+            "read was refused (403): The caller does not have permission. Share the spreadsheet",
+            "unshared",
+        ),
         ("tab '基础信息' not found", "failed"),
     ],
 )
@@ -200,19 +205,22 @@ def test_archived_customers_are_announced(services: Services, make: Any) -> None
     notifier.after_cycle(ledger, _result(ledger, applied=[move]))
     _settle(notifier)
     [message] = _contents(services)
-    assert "XS009" in message and "流失客户" in message
+    assert "XS009" in message
+    assert "流失客户" in message
 
 
 def _snapshot(rows: list[tuple[str | None, str]]) -> Snapshot:
-    table = Table("基础信息", 1, ("客户编号", "联系方式", "跟进人"),
-                  tuple((key, "x", owner) for key, owner in rows))
+    table = Table(
+        "基础信息",
+        1,
+        ("客户编号", "联系方式", "跟进人"),
+        tuple((key, "x", owner) for key, owner in rows),
+    )
     errors = Table("校验错误", 1, ("工作表",), (), sheet_id=77)
     return Snapshot({"基础信息": table, "校验错误": errors})
 
 
-def test_digest_at_nine_in_the_ledger_zone(
-    services: Services, make: Any, clock: Clock
-) -> None:
+def test_digest_at_nine_in_the_ledger_zone(services: Services, make: Any, clock: Clock) -> None:
     """At 09:00 Shanghai the digest lists findings by column and 跟进人, archived, new, IDs."""
     ledger = notify_ledger(
         [_wecom(services, when=["digest"], digest="0 9 * * *")],
@@ -239,17 +247,19 @@ def test_digest_at_nine_in_the_ledger_zone(
     notifier.tick()  # the same digest is not sent twice
     _settle(notifier)
     [digest] = _contents(services)
-    assert "联系方式: 2" in digest and "跟进人: 1" in digest
+    assert "联系方式: 2" in digest
+    assert "跟进人: 1" in digest
     assert "张三: 3" in digest
-    assert "已归档客户 \\(1\\)" in digest and "XS002" in digest
-    assert "新增客户 \\(2\\)" in digest and "XS003" in digest
-    assert "已分配编号 \\(1\\)" in digest and "XS004" in digest
+    assert "已归档客户 \\(1\\)" in digest
+    assert "XS002" in digest
+    assert "新增客户 \\(2\\)" in digest
+    assert "XS003" in digest
+    assert "已分配编号 \\(1\\)" in digest
+    assert "XS004" in digest
     assert "https://docs.google.com/spreadsheets/d/sheet123/edit#gid=77" in digest
 
 
-def test_the_daemon_hook_alerts_without_touching_the_cycle(
-    services: Services, make: Any
-) -> None:
+def test_the_daemon_hook_alerts_without_touching_the_cycle(services: Services, make: Any) -> None:
     """A Daemon whose cycles fail hands each result to the notifier, which alerts."""
     ledger = notify_ledger(
         [_wecom(services, when=["cycle_failed"], failures=1)], schedule={"every": "1h"}

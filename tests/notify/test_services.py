@@ -12,14 +12,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from syncer import metrics
+from syncer.model import Finding
 from syncer.notify.compose import new_findings, probe
 from syncer.notify.dispatch import Dispatcher
 from syncer.notify.services import deliver, dingtalk_sign, feishu_sign
+from tests.ops.test_daemon import wait_for
 
 from .conftest import notify_ledger
 from .receivers import Services
-from tests.ops.test_daemon import wait_for
-from syncer.model import Finding
 
 
 def _dest(ledger_notify: list[dict[str, Any]]) -> Any:
@@ -48,9 +48,7 @@ def test_dingtalk_signature_matches_the_documented_algorithm() -> None:
 
 def test_feishu_signature_keys_hmac_with_timestamp_and_secret() -> None:
     """sign = base64(HMAC-SHA256(key=timestamp + newline + secret, msg=empty))."""
-    expected = base64.b64encode(
-        hmac.new(b"1700000000\nabc", b"", hashlib.sha256).digest()
-    ).decode()
+    expected = base64.b64encode(hmac.new(b"1700000000\nabc", b"", hashlib.sha256).digest()).decode()
     assert feishu_sign("abc", 1700000000) == expected
 
 
@@ -69,7 +67,8 @@ def test_wecom_wrong_key_is_a_permanent_failure_without_the_key(services: Servic
     """errcode 93000 is not retried, and the outcome does not repeat the webhook's key."""
     dest = _dest([{"kind": "wecom", "webhook": services.wecom_url("stolen-key-zz")}])
     outcome = deliver(dest, probe(notify_ledger([]), "wecom-1"))
-    assert not outcome.ok and not outcome.retry
+    assert not outcome.ok
+    assert not outcome.retry
     assert "93000" in outcome.detail
     assert "stolen-key-zz" not in outcome.detail
 
@@ -79,7 +78,9 @@ def test_wecom_rate_limit_answer_is_retryable(services: Services) -> None:
     services.receiver.limit = 0
     dest = _dest([{"kind": "wecom", "webhook": services.wecom_url()}])
     outcome = deliver(dest, probe(notify_ledger([]), "wecom-1"))
-    assert outcome.rate_limited and outcome.retry and "45009" in outcome.detail
+    assert outcome.rate_limited
+    assert outcome.retry
+    assert "45009" in outcome.detail
 
 
 def test_dingtalk_signed_markdown_with_at_mobiles(services: Services) -> None:
@@ -104,11 +105,11 @@ def test_dingtalk_signed_markdown_with_at_mobiles(services: Services) -> None:
 
 def test_dingtalk_wrong_secret_is_refused_by_signature(services: Services) -> None:
     """A signature made with another secret gets errcode 310000, not retried."""
-    dest = _dest(
-        [{"kind": "dingtalk", "webhook": services.dingtalk_url(), "secret": "SECwrong"}]
-    )
+    dest = _dest([{"kind": "dingtalk", "webhook": services.dingtalk_url(), "secret": "SECwrong"}])
     outcome = deliver(dest, probe(notify_ledger([]), "dingtalk-1"))
-    assert not outcome.ok and not outcome.retry and "310000" in outcome.detail
+    assert not outcome.ok
+    assert not outcome.retry
+    assert "310000" in outcome.detail
     assert "SECwrong" not in outcome.detail
 
 
@@ -125,7 +126,9 @@ def test_dingtalk_send_too_fast_is_rate_limited_for_ten_minutes(services: Servic
         ]
     )
     outcome = deliver(dest, probe(notify_ledger([]), "dingtalk-1"))
-    assert outcome.rate_limited and outcome.retry_after == 600.0 and "130101" in outcome.detail
+    assert outcome.rate_limited
+    assert outcome.retry_after == 600.0
+    assert "130101" in outcome.detail
 
 
 def test_feishu_signed_post_in_the_ledger_language(services: Services) -> None:
@@ -140,9 +143,7 @@ def test_feishu_signed_post_in_the_ledger_language(services: Services) -> None:
             }
         ]
     )
-    ledger = notify_ledger(
-        [], source={"connector": "google", "spreadsheet": "1AbCdEfGhIjK_lmn-op"}
-    )
+    ledger = notify_ledger([], source={"connector": "google", "spreadsheet": "1AbCdEfGhIjK_lmn-op"})
     outcome = deliver(dest, probe(ledger, "feishu-1"))
     assert outcome.ok, outcome.detail
     [got] = services.receiver.of("feishu")
@@ -159,11 +160,13 @@ def test_feishu_bad_signature_and_frequency_limit(services: Services) -> None:
     """19021 (sign mismatch) is permanent; 11232 (frequency limited) is retryable."""
     good = {"kind": "feishu", "webhook": services.feishu_url(), "secret": "nope"}
     outcome = deliver(_dest([good]), probe(notify_ledger([]), "f"))
-    assert not outcome.retry and "19021" in outcome.detail
+    assert not outcome.retry
+    assert "19021" in outcome.detail
     services.receiver.limit = 0
     good["secret"] = services.receiver.feishu_secret
     outcome = deliver(_dest([good]), probe(notify_ledger([]), "f"))
-    assert outcome.rate_limited and "11232" in outcome.detail
+    assert outcome.rate_limited
+    assert "11232" in outcome.detail
 
 
 def test_slack_blocks_are_valid_and_rate_limit_honours_retry_after(services: Services) -> None:
@@ -180,7 +183,8 @@ def test_slack_blocks_are_valid_and_rate_limit_honours_retry_after(services: Ser
     assert "<@U024BE7LH>" in json.dumps(got.body)
     services.receiver.limit = 1
     outcome = deliver(dest, message)
-    assert outcome.rate_limited and outcome.retry_after == 1.0
+    assert outcome.rate_limited
+    assert outcome.retry_after == 1.0
 
 
 @pytest.mark.parametrize("kind", ["wecom", "dingtalk", "feishu", "slack"])
@@ -202,8 +206,10 @@ def test_cell_text_cannot_mention_everyone_or_link(services: Services, kind: str
     [got] = services.receiver.of(kind)
     text = json.dumps(got.body, ensure_ascii=False)
     assert "@all" not in text
-    assert "http://evil" not in text and "](http" not in text
-    assert "<!channel>" not in text and "<@U1>" not in text
+    assert "http://evil" not in text
+    assert "](http" not in text
+    assert "<!channel>" not in text
+    assert "<@U1>" not in text
     assert "\\n# big" not in text
     if kind == "dingtalk":
         assert got.body["at"]["isAtAll"] is False
@@ -274,4 +280,5 @@ def test_a_missing_secret_variable_is_reported_not_raised() -> None:
     """A webhook taken from an unset variable fails the send with the variable's name."""
     dest = _dest([{"kind": "wecom", "webhook": {"env": "SYNCER_TEST_UNSET_HOOK_VAR"}}])
     outcome = deliver(dest, probe(notify_ledger([]), "w"))
-    assert not outcome.ok and "SYNCER_TEST_UNSET_HOOK_VAR" in outcome.detail
+    assert not outcome.ok
+    assert "SYNCER_TEST_UNSET_HOOK_VAR" in outcome.detail
