@@ -13,8 +13,9 @@ Events:
 * ``archived`` — rows a cycle moved to the history tab.
 * ``cycle_failed`` — ``failures`` failed cycles in a row, or at once for an exhausted
   quota or a sheet that refuses access (403); one alert per failure streak.
-* ``recovered`` — the first success after an alerted streak; also
-  :meth:`Notifier.interrupted_recovered` for a cycle recovered after an interruption.
+* ``recovered`` — the first success after an alerted streak; also an interrupted cycle
+  recovered: a cycle incident mentioning an interruption (the write journal's
+  reconciliation), or a call to :meth:`Notifier.interrupted_recovered`.
 * ``digest`` — on the destination's cron in the ledger's time zone: open findings by
   column and owner, customers archived, new customers, IDs assigned since the last one.
 """
@@ -243,6 +244,9 @@ class Notifier:
         self._failures(view, result)
         if result.outcome != "ok":
             return
+        for incident in result.report.incidents if result.report is not None else []:
+            if "interrupt" in incident.lower():
+                self.interrupted_recovered(ledger, incident)
         view.findings = list(result.findings)
         owner = self._owner(ledger)
         if self._wanting(ledger, "digest"):

@@ -52,6 +52,7 @@ def _md_lines(message: Message) -> list[str]:
         lines.append("")
     for link in message.links:
         lines.append(f"[{md(link.label)}]({link.url})")
+    lines.append(f"<font color=\"comment\">{md(t(message.locale, 'notify.footer'))}</font>")
     return lines
 
 
@@ -106,6 +107,7 @@ def feishu(message: Message, mention: list[str]) -> dict[str, Any]:
         )
     if mention:
         rows.append([{"tag": "at", "user_id": m} for m in mention])
+    rows.append([{"tag": "text", "text": t(message.locale, "notify.footer")}])
     language = "zh_cn" if message.locale == "zh-CN" else "en_us"
     title = f"{_ICONS[message.severity]} {p(message.title, 200)}"
     return {
@@ -141,11 +143,11 @@ def slack(message: Message, mention: list[str]) -> dict[str, Any]:
             text = text[: SLACK_SECTION_MAX - 1] + "…"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     context = [f"<{link.url}|{s(link.label)}>" for link in message.links]
+    context.append(s(t(message.locale, "notify.footer")))
     context += [f"<@{m}>" for m in mention]
-    if context:
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]}
-        )
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]}
+    )
     return {"text": escape.slack(message.title, 200), "blocks": blocks[:50]}
 
 

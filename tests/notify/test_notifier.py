@@ -275,3 +275,16 @@ def test_the_daemon_hook_alerts_without_touching_the_cycle(services: Services, m
         wait_for(lambda: len(_contents(services)) == 1)
     finally:
         daemon.stop()
+
+
+def test_an_interrupted_cycle_recovered_is_announced(services: Services, make: Any) -> None:
+    """A cycle incident about a recovered interruption goes to `recovered` destinations."""
+    ledger = notify_ledger([_wecom(services, when=["recovered"])], locale="en")
+    notifier = make()
+    result = _result(ledger)
+    assert result.report is not None
+    result.report.incidents.append("the interrupted cycle 3f2a was reconciled from its journal")
+    notifier.after_cycle(ledger, result)
+    _settle(notifier)
+    [message] = _contents(services)
+    assert "interrupted cycle recovered" in message and "reconciled" in message
