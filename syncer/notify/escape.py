@@ -10,7 +10,10 @@ inert for one format and keeps it readable:
   ``<@U123>``, ``<!channel>``, ``<at user_id="all">``) can form;
 * ``://`` becomes ``:/\u200b/``, ``www.`` becomes ``www\u200b.`` and ``](`` becomes
   ``]\u200b(``, so clients neither auto-link an address nor build a markdown link;
-* markdown punctuation is backslash-escaped (WeCom, DingTalk); Slack's control
+* markdown's markup characters (``* _ ` [ ] < > ~ | \\``) become their full-width
+  look-alikes (WeCom, DingTalk: their markdown subsets do not reliably honour backslash
+  escapes, and our own line prefixes keep ``#``, ``>``, ``-`` and ``1.`` from starting a
+  block mid-message); Slack's control
   characters ``& < >`` become entities and its formatting marks are broken with
   U+200B; HTML is escaped by the template engine; Feishu ``post`` text is plain, only
   mentions and links are defused.
@@ -23,7 +26,22 @@ from __future__ import annotations
 import re
 
 ZWSP = "\u200b"
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~=])")
+#: Markdown characters replaced by their full-width forms: the chat clients' markdown
+#: subsets do not all honour backslash escapes, full-width forms cannot form markup.
+_MARKDOWN = str.maketrans(
+    {
+        "\\": "＼",
+        "`": "ˋ",
+        "*": "＊",
+        "_": "＿",
+        "[": "［",
+        "]": "］",
+        "<": "＜",
+        ">": "＞",
+        "~": "～",
+        "|": "｜",
+    }
+)
 _SLACK_MARKS = re.compile(r"([*_~`])")
 _LINK = re.compile(r"(?i)(://|www\.)")
 _SPACE = re.compile(r"[\r\n\t\v\f\u2028\u2029]+")
@@ -45,9 +63,8 @@ def plain(text: object, limit: int = 120) -> str:
 
 
 def markdown(text: object, limit: int = 120) -> str:
-    """For WeCom and DingTalk markdown: punctuation backslash-escaped as well."""
-    line = _common(text, limit)
-    return _MARKDOWN.sub(r"\\\1", line)
+    """For WeCom and DingTalk markdown: markup characters as full-width look-alikes."""
+    return _common(text, limit).translate(_MARKDOWN)
 
 
 def slack(text: object, limit: int = 120) -> str:

@@ -36,7 +36,7 @@ SLACK_HEADER_MAX = 150
 _ICONS = {"info": "🟢", "warning": "🟡", "error": "🔴"}
 
 
-def _md_lines(message: Message) -> list[str]:
+def _md_lines(message: Message, footer: str) -> list[str]:
     """The body as markdown lines, every text escaped."""
     md = escape.markdown
     lines = [f"> {md(message.summary, 300)}", ""]
@@ -52,7 +52,7 @@ def _md_lines(message: Message) -> list[str]:
         lines.append("")
     for link in message.links:
         lines.append(f"[{md(link.label)}]({link.url})")
-    lines.append(f"<font color=\"comment\">{md(t(message.locale, 'notify.footer'))}</font>")
+    lines.append(footer.format(md(t(message.locale, "notify.footer"))))
     return lines
 
 
@@ -72,7 +72,8 @@ def wecom(message: Message, mention: list[str]) -> dict[str, Any]:
     """The WeCom group robot markdown payload."""
     head = f"### {_ICONS[message.severity]} {escape.markdown(message.title, 200)}"
     tail = ("\n" + " ".join(f"<@{m}>" for m in mention)) if mention else ""
-    content = _fit_bytes(_md_lines(message), head, tail, WECOM_MAX_BYTES)
+    lines = _md_lines(message, '<font color="comment">{}</font>')
+    content = _fit_bytes(lines, head, tail, WECOM_MAX_BYTES)
     return {"msgtype": "markdown", "markdown": {"content": content}}
 
 
@@ -80,7 +81,7 @@ def dingtalk(message: Message, mention: list[str]) -> dict[str, Any]:
     """The DingTalk custom robot markdown payload (with ``at.atMobiles``)."""
     head = f"### {_ICONS[message.severity]} {escape.markdown(message.title, 200)}"
     tail = ("\n\n" + " ".join(f"@{m}" for m in mention)) if mention else ""
-    text = _fit_bytes(_md_lines(message), head, tail, DINGTALK_MAX_CHARS * 3)
+    text = _fit_bytes(_md_lines(message, "###### {}"), head, tail, DINGTALK_MAX_CHARS * 3)
     return {
         "msgtype": "markdown",
         "markdown": {"title": escape.plain(message.title, 60), "text": text},
