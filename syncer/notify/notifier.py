@@ -144,6 +144,15 @@ class Notifier:
         with self._lock:
             for ledger in ledgers:
                 self._view(ledger)
+                for dest_id, dest in self.destinations(ledger):
+                    if dest.owner_column and dest.owner_column not in ledger.columns:
+                        log.warning(
+                            "notify.owner_column_unknown",
+                            ledger=ledger.name,
+                            destination=dest_id,
+                            owner_column=dest.owner_column,
+                            hint="name one of the ledger's columns; the digest skips owners",
+                        )
 
     # --- destinations -------------------------------------------------------------------
 
