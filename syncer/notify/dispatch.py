@@ -12,6 +12,7 @@ refusal (wrong key or signature) is logged once and counted.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 import threading
@@ -62,6 +63,22 @@ class RateLimiter:
     def record(self, now: float) -> None:
         """Note one send at ``now``."""
         self._sent.append(now)
+
+
+def limiter_key(destination: AnyDestination) -> str:
+    """One limiter per robot or mailbox, shared by every ledger that sends to it.
+
+    The key hashes where the destination sends (the webhook's value, variable or file;
+    the SMTP server and sender), so no secret is kept in clear as a dictionary key.
+    """
+    if destination.kind == "email":
+        where = f"{destination.smtp.host}:{destination.smtp.port}/{destination.from_}"
+    else:
+        hook = destination.webhook
+        value = hook.value.get_secret_value() if hook.value is not None else ""
+        where = f"{value}|{hook.env or ''}|{hook.file or ''}"
+    digest = hashlib.sha256(f"{destination.kind}|{where}".encode()).hexdigest()[:16]
+    return f"{destination.kind}:{digest}"
 
 
 @dataclass(order=True)
@@ -198,7 +215,7 @@ class Dispatcher:
         return None
 
     def _limiter(self, job: Job) -> RateLimiter:
-        key = f"{job.message.ledger}/{job.destination_id}"
+        key = limiter_key(job.destination)
         limiter = self._limiters.get(key)
         if limiter is None:
             limiter = self._limiters[key] = RateLimiter.for_destination(job.destination)

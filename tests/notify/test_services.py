@@ -282,3 +282,19 @@ def test_a_missing_secret_variable_is_reported_not_raised() -> None:
     outcome = deliver(dest, probe(notify_ledger([]), "w"))
     assert not outcome.ok
     assert "SYNCER_TEST_UNSET_HOOK_VAR" in outcome.detail
+
+
+def test_ledgers_sharing_a_robot_share_its_rate_limit() -> None:
+    """Two ledgers posting to the same DingTalk robot get one limiter; another robot its own."""
+    from syncer.notify.dispatch import RateLimiter, limiter_key
+
+    one = _dest([{"kind": "dingtalk", "webhook": {"env": "HOOK_A"}}])
+    same = _dest([{"kind": "dingtalk", "name": "other", "webhook": {"env": "HOOK_A"}}])
+    other = _dest([{"kind": "dingtalk", "webhook": {"env": "HOOK_B"}}])
+    assert limiter_key(one) == limiter_key(same) != limiter_key(other)
+    assert "HOOK_A" not in limiter_key(one)
+    limiter = RateLimiter.for_destination(one)
+    for second in range(20):
+        assert limiter.wait(float(second)) == 0
+        limiter.record(float(second))
+    assert limiter.wait(20.0) == pytest.approx(40.0)  # the 21st waits for the first to age out
