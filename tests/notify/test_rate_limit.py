@@ -5,6 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from syncer.notify.dispatch import RateLimiter
+
 
 @settings(max_examples=200)
 @given(st.lists(st.floats(min_value=0, max_value=600, allow_nan=False), max_size=80))
