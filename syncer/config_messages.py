@@ -250,7 +250,11 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> FilePath:
 
 
 def _tags() -> frozenset[str]:
-    return frozenset({*KINDS, "xlsx", "google", "memory"})
+    """Discriminator values pydantic puts in an error's location (rule, source and
+    notification kinds), skipped when mapping it back to a place in the file."""
+    return frozenset(
+        {*KINDS, "xlsx", "google", "memory", "wecom", "dingtalk", "feishu", "slack", "email"}
+    )
 
 
 def _allowed_keys_of_path(path: FilePath) -> list[str]:

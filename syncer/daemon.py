@@ -125,8 +125,10 @@ class Daemon:
         readiness: Readiness | None = None,
         clock: Callable[[], datetime] | None = None,
         run_at_start: bool = True,
+        after_cycle: Callable[[LedgerConfig, CycleResult], None] | None = None,
     ) -> None:
         self._run_cycle = run_cycle
+        self._after_cycle = after_cycle  # notifications; must not raise
         self._run_backup = run_backup
         self._backup_cron = backup_cron or None
         self._timezone = timezone
@@ -165,6 +167,11 @@ class Daemon:
         """Names of the ledgers currently scheduled."""
         with self._guard:
             return sorted(self._ledgers)
+
+    def configs(self) -> list[LedgerConfig]:
+        """The configurations of the ledgers currently scheduled (the status page)."""
+        with self._guard:
+            return [tracked.ledger for _, tracked in sorted(self._ledgers.items())]
 
     # --- configuration ----------------------------------------------------------------
 
@@ -261,6 +268,8 @@ class Daemon:
                 metrics.CYCLES.labels(ledger=name, outcome="failed").inc()
                 return
             metrics.observe_cycle(result)
+            if self._after_cycle is not None:
+                self._after_cycle(ledger, result)
             if result.outcome in metrics.SUCCESS_OUTCOMES:
                 self.readiness.succeeded(name, self._clock())
         finally:
@@ -328,12 +337,18 @@ class _Runner:
     """The production cycle and backup functions, on the process's :class:`Runtime`."""
 
     def __init__(self, settings: Settings) -> None:
+        from syncer.notify.runtime import build_notifier
         from syncer.runtime import Runtime
 
         self.runtime = Runtime(settings)
+        self.settings = settings
+        self.store = self.runtime.store
+        self.notifier = build_notifier(settings, self.store)
 
     def cycle(self, ledger: LedgerConfig) -> CycleResult:
-        result = self.runtime.cycle(ledger, clock=lambda: datetime.now(UTC))
+        result = self.runtime.cycle(
+            ledger, clock=lambda: datetime.now(UTC), tap=self.notifier.tap
+        )
         if result.cycle_id == "-":
             log.error("daemon.connector_failed", ledger=ledger.name, error=result.error)
         return result
@@ -348,6 +363,8 @@ class _Runner:
         backups.prune(ledger.name, settings.backup_keep_daily, settings.backup_keep_weekly)
 
     def close(self) -> None:
+        self.notifier.stop()
+        self.notifier.store.close()
         self.runtime.close()
 
 
@@ -414,9 +431,18 @@ def serve(
                 max_workers=settings.max_workers,
                 backup_cron=settings.backup_cron,
                 timezone=settings.timezone,
+                after_cycle=runner.notifier.after_cycle,
             )
+            runner.notifier.watch(ledgers)
         if settings.http_port:
-            server = HealthServer(settings.http_host, settings.http_port, daemon.readiness)
+            status = None
+            if runner is not None:
+                from syncer.notify.runtime import build_status_page, next_run_of
+
+                status = build_status_page(
+                    settings, runner.store, daemon.configs, next_run_of(daemon.scheduler)
+                )
+            server = HealthServer(settings.http_host, settings.http_port, daemon.readiness, status)
     except SyncerError as exc:  # port in use, state database or backup key unusable
         log.error("daemon.start_failed", error=str(exc))
         if runner is not None:
@@ -429,6 +455,8 @@ def serve(
         if server is not None:
             server.start()
             log.info("daemon.http", host=settings.http_host, port=server.port)
+        if runner is not None:
+            runner.notifier.start()
         watched = config_signature(settings.config_path)
         try:
             daemon.start()

@@ -251,6 +251,13 @@ def _cycle(
     context = JournalContext(journal, ledger.name, result.cycle_id, now)
     report = apply_plan(connector, plan, snapshot, journal=context)
     report.incidents[:0] = repairs.incidents
+    # Interrupted cycles are recovered once every repair of this cycle landed.
+    recovered = interrupted if set(repairs.ops) <= set(report.applied) else []
+    report.incidents.extend(
+        f"interrupted cycle {e.cycle_id} ({e.writes_done} of {e.writes_planned} write calls"
+        " had landed) recovered: the tabs are reconciled"
+        for e in recovered
+    )
     result.report = report
     for incident in report.incidents:
         log.warning("cycle.incident", incident=incident)
@@ -277,13 +284,12 @@ def _cycle(
     if moved:
         store.forget_keys(ledger.name, moved)
     journal.finish(ledger.name, result.cycle_id, now)
-    repaired = set(repairs.ops) <= set(report.applied)
-    if interrupted and repaired:
-        journal.recovered(ledger.name, [e.cycle_id for e in interrupted], result.cycle_id, now)
-        metrics.record_recovered(ledger.name, len(interrupted))
+    if recovered:
+        journal.recovered(ledger.name, [e.cycle_id for e in recovered], result.cycle_id, now)
+        metrics.record_recovered(ledger.name, len(recovered))
         log.warning(
             "cycle.recovered",
-            recovered=[e.cycle_id for e in interrupted],
+            recovered=[e.cycle_id for e in recovered],
             repairs=len(repairs.ops),
         )
     metrics.set_interrupted(ledger.name, len(journal.interrupted(ledger.name)))

@@ -1,10 +1,11 @@
-"""The daemon's HTTP endpoints: ``/healthz``, ``/readyz`` and ``/metrics``.
+"""The daemon's HTTP endpoints: ``/healthz``, ``/readyz``, ``/metrics`` and the status page.
 
 ``/healthz`` answers 200 while the process serves requests. ``/readyz`` answers 200 when
 every ledger had a successful cycle within :data:`READY_INTERVALS` of its schedule's
 interval (503 with the laggards otherwise). ``/metrics`` is the Prometheus exposition of
-:mod:`syncer.metrics`. The server is the standard library's threading HTTP server on a
-background thread; it does no other I/O.
+:mod:`syncer.metrics`. ``/`` and ``/status`` serve the status page
+(:mod:`syncer.status_page`) when one is given, behind its optional token or basic auth.
+The server is the standard library's threading HTTP server on a background thread.
 """
 
 from __future__ import annotations
@@ -16,9 +17,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
+
+import structlog
 
 from syncer import metrics
 from syncer.errors import SyncerError
+
+if TYPE_CHECKING:
+    from syncer.status_page import StatusPage
+
+log = structlog.get_logger("syncer.health")
+
+#: The status page loads nothing: inline styles and SVG only.
+_PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"
 
 #: A ledger is ready when its last success is younger than this many intervals.
 READY_INTERVALS = 3
@@ -98,13 +111,17 @@ class Readiness:
             return {name: e.last_success for name, e in self._ledgers.items()}
 
 
-def _handler_for(readiness: Readiness) -> type[BaseHTTPRequestHandler]:
+def _handler_for(
+    readiness: Readiness, status: StatusPage | None = None
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "syncer"
 
         def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path == "/healthz":
+            path, _, query = self.path.partition("?")
+            if path in ("/", "/status") and status is not None:
+                self._status(parse_qs(query))
+            elif path == "/healthz":
                 self._send(200, b"ok\n", "text/plain; charset=utf-8")
             elif path == "/readyz":
                 problems = readiness.not_ready()
@@ -117,9 +134,33 @@ def _handler_for(readiness: Readiness) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, b"not found: try /healthz, /readyz or /metrics\n", "text/plain")
 
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
+        def _status(self, query: dict[str, list[str]]) -> None:
+            assert status is not None
+            if not status.auth.allows(dict(self.headers.items()), query):
+                self.send_response(401)
+                if status.auth.basic is not None:
+                    self.send_header("WWW-Authenticate", 'Basic realm="syncer", charset="UTF-8"')
+                body = b"unauthorized: give the status token or the basic-auth credentials\n"
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            try:
+                page = status.render(self.headers.get("Accept-Language") or "en")
+            except Exception as exc:  # the probes must keep working whatever the page does
+                log.exception("health.status_page_failed", error=str(exc))
+                self._send(500, b"the status page failed; see the log\n", "text/plain")
+                return
+            self._send(200, page, "text/html; charset=utf-8", private=True)
+
+        def _send(self, code: int, body: bytes, content_type: str, private: bool = False) -> None:
+            self.send_response(code)
             self.send_header("Content-Type", content_type)
+            if private:
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("X-Content-Type-Options", "nosniff")
+                self.send_header("Content-Security-Policy", _PAGE_POLICY)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -131,11 +172,13 @@ def _handler_for(readiness: Readiness) -> type[BaseHTTPRequestHandler]:
 
 
 class HealthServer:
-    """``/healthz``, ``/readyz`` and ``/metrics`` on a background thread."""
+    """``/healthz``, ``/readyz``, ``/metrics`` (and the status page) on a background thread."""
 
-    def __init__(self, host: str, port: int, readiness: Readiness) -> None:
+    def __init__(
+        self, host: str, port: int, readiness: Readiness, status: StatusPage | None = None
+    ) -> None:
         try:
-            self._server = ThreadingHTTPServer((host, port), _handler_for(readiness))
+            self._server = ThreadingHTTPServer((host, port), _handler_for(readiness, status))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUse(host, port) from exc

@@ -41,6 +41,7 @@ from syncer.ledger_parts import (
     Strict,
     nearest,
 )
+from syncer.notify.config import Destination
 from syncer.rules import rule_models
 from syncer.rules.archive import Archive
 from syncer.rules.assign_id import AssignId
@@ -211,6 +212,9 @@ class LedgerConfig(Strict):
     #: Groups of columns that together must be unique (e.g. same name + same phone).
     unique_together: list[list[str]] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
+    #: Where digests and alerts go (WeCom, DingTalk, Feishu, Slack, email): see
+    #: docs/notifications.md.
+    notify: list[Destination] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod

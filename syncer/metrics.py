@@ -200,3 +200,37 @@ def record_reload(outcome: str) -> None:
 def render() -> bytes:
     """The registry in Prometheus text exposition format."""
     return generate_latest(REGISTRY)
+
+
+# --- notifications (syncer.notify) ------------------------------------------------------
+
+NOTIFY_MESSAGES = Counter(
+    "syncer_notify_messages",
+    "Notifications by destination kind, event and outcome (sent, failed, dropped).",
+    ["kind", "event", "outcome"],
+    registry=REGISTRY,
+)
+NOTIFY_RETRIES = Counter(
+    "syncer_notify_retries",
+    "Notification sends retried after a temporary failure, by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+NOTIFY_THROTTLED = Counter(
+    "syncer_notify_throttled",
+    "Rate-limit answers from a notification service (e.g. DingTalk 130101), by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+
+
+def record_notify(kind: str, event: str, outcome: str) -> None:
+    """Count one notification of ``event`` to a ``kind`` destination: sent/failed/dropped."""
+    NOTIFY_MESSAGES.labels(kind=kind, event=event, outcome=outcome).inc()
+
+
+def record_notify_retry(kind: str, rate_limited: bool) -> None:
+    """Count one retry of a notification (and the service's rate-limit answer, if so)."""
+    NOTIFY_RETRIES.labels(kind=kind).inc()
+    if rate_limited:
+        NOTIFY_THROTTLED.labels(kind=kind).inc()

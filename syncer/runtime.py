@@ -29,7 +29,7 @@ from syncer.settings import Settings
 if TYPE_CHECKING:
     from syncer.backup import BackupStore
     from syncer.connectors.base import Connector
-    from syncer.engine import CycleResult
+    from syncer.engine import BeforeRemoval, CycleResult
     from syncer.ledger import LedgerConfig
     from syncer.state import StateStore
 
@@ -100,12 +100,21 @@ class Runtime:
         dry_run: bool = False,
         clock: Callable[[], datetime] | None = None,
         cycle_id: str | None = None,
+        tap: Callable[[BeforeRemoval | None], BeforeRemoval] | None = None,
     ) -> CycleResult:
-        """One cycle of ``ledger``; never raises for a broken source (see run_cycle)."""
+        """One cycle of ``ledger``; never raises for a broken source (see run_cycle).
+
+        ``tap`` wraps the pre-removal hook (the backup), e.g. to let the notifier see the
+        cycle's snapshot."""
         from syncer.backup import backup_before_removal
         from syncer.engine import CycleResult, run_cycle
 
         started = now or datetime.now(UTC)
+        before_removal: BeforeRemoval | None = (
+            partial(backup_before_removal, store=self.backups) if self.backups is not None else None
+        )
+        if tap is not None:
+            before_removal = tap(before_removal)
         try:
             with self.connector(ledger) as connector:
                 return run_cycle(
@@ -116,11 +125,7 @@ class Runtime:
                     dry_run=dry_run,
                     cycle_id=cycle_id,
                     clock=clock,
-                    before_removal=(
-                        partial(backup_before_removal, store=self.backups)
-                        if self.backups is not None
-                        else None
-                    ),
+                    before_removal=before_removal,
                 )
         except SyncerError as exc:  # the connector could not be opened
             return CycleResult(

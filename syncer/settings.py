@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from syncer.notify.config import Destination
+
 
 class Settings(BaseSettings):
     """Settings of one syncer process."""
@@ -62,3 +64,14 @@ class Settings(BaseSettings):
     #: several ``batchUpdate`` chunks (journaled, each prefix safe). Google's own cap is
     #: about 10 MB.
     google_max_batch_bytes: int = Field(default=2_000_000, ge=10_000, le=9_000_000)
+    #: Notifications: process-wide destinations (ops alerts) added to every ledger's
+    #: ``notify`` list — a JSON list of destinations, see docs/notifications.md.
+    notify_ops: list[Destination] = Field(default_factory=list)
+    #: Status page at ``/`` and ``/status`` on the HTTP port (false: only the probes).
+    status_page: bool = True
+    #: Status page: require ``?token=…`` or ``Authorization: Bearer …`` with this token.
+    status_token: SecretStr | None = None
+    #: Status page: require HTTP basic auth, given as ``user:password``.
+    status_basic_auth: SecretStr | None = None
+    #: Public address of the status page, linked from messages (unset: no link).
+    status_url: str | None = None
