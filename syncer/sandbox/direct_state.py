@@ -244,6 +244,11 @@ class DirectState:
         with self._lock:
             return self._workbook(spreadsheet_id).version
 
+    def atomically(self) -> threading.RLock:
+        """The lock every request and direct edit holds, for several direct edits made as
+        one step (a person's edit by row identity: find the row, then change it)."""
+        return self._lock
+
     def tabs(self, spreadsheet_id: str) -> list[str]:
         """Tab titles in order."""
         with self._lock:
