@@ -355,7 +355,9 @@ class _Runner:
                 self.store,
                 started,
                 clock=lambda: datetime.now(UTC),
-                before_removal=partial(backup_before_removal, store=self.backups),
+                before_removal=partial(
+                    backup_before_removal, store=self.backups, connector=connector
+                ),
             )
         finally:
             connector.close()
@@ -370,7 +372,10 @@ class _Runner:
         finally:
             connector.close()
         self.backups.prune(
-            ledger.name, self.settings.backup_keep_daily, self.settings.backup_keep_weekly
+            ledger.name,
+            self.settings.backup_keep_daily,
+            self.settings.backup_keep_weekly,
+            self.settings.backup_keep_last,
         )
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,3 +58,12 @@ class Settings(BaseSettings):
     #: Google: write requests per minute per credential the rate limiter allows.
     google_writes_per_minute: int = Field(default=55, ge=1)
     google_reads_per_minute: int = Field(default=55, ge=1)
+    #: Backups: the retention keeps at least this many newest intact snapshots of each
+    #: reason (before_removal, manual, scheduled) per ledger, besides daily/weekly ones.
+    backup_keep_last: int = Field(default=3, ge=1)
+
+    @field_validator("backup_key", "backup_key_file", "backup_drive_folder", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """``SYNCER_BACKUP_KEY_FILE=`` (empty) means unset, not the current directory."""
+        return None if isinstance(value, str) and not value.strip() else value

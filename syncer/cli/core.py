@@ -236,7 +236,12 @@ def _run_once(
                 continue
             try:
                 result = run_cycle(
-                    lg, connector, store, moment, clock=clock, before_removal=before_removal
+                    lg,
+                    connector,
+                    store,
+                    moment,
+                    clock=clock,
+                    before_removal=partial(before_removal, connector=connector),
                 )
             finally:
                 connector.close()

@@ -366,7 +366,7 @@ def test_prune_keeps_daily_and_weekly(tmp_path, ledger, connector) -> None:
     for hours in range(0, 24 * 30, 12):  # two a day for 30 days
         backup_ledger(ledger, connector, store, start + timedelta(hours=hours))
     assert len(store.manifests("sales")) == 60
-    removed = store.prune("sales", keep_daily=3, keep_weekly=2)
+    removed = store.prune("sales", keep_daily=3, keep_weekly=2, keep_last=1)
     kept = store.manifests("sales")
     assert len(removed) == 2 * (60 - len(kept))
     days = {m.created.date() for m in kept}
@@ -388,7 +388,7 @@ def test_prune_sweeps_old_leftovers_of_failed_writes(tmp_path, ledger, connector
         path.write_bytes(b"partial")
     for path in (old_tmp, orphan):
         os.utime(path, (0, 0))
-    removed = store.prune("sales", keep_daily=7, keep_weekly=4)
+    removed = store.prune("sales", keep_daily=7, keep_weekly=4, keep_last=1)
     assert sorted(removed) == sorted([old_tmp, orphan])
     assert fresh.exists()
     assert store.verify(good).ok
@@ -445,10 +445,10 @@ def test_xlsx_round_trip_property(header, rows) -> None:
     while trimmed and not trimmed[-1]:
         trimmed.pop()
     table = Table("tab", 1, tuple(header), tuple(trimmed))
-    data, entries, sanitized = tables_to_xlsx([table])
-    assert sanitized == 0
+    data, entries, _moved = tables_to_xlsx([table])
     [back] = xlsx_to_tables(data, entries, "mem")
     assert_same_cells(back, table)
+    assert back == table
 
 
 def test_long_or_odd_tab_names_get_safe_sheet_titles(tmp_path) -> None:

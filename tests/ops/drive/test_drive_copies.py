@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from syncer import metrics
 from syncer.backup import BackupStore, backup_ledger, decrypt, generate_key, xlsx_to_tables
-from syncer.backup_drive import FILES_URL, UPLOAD_URL, DriveClient, DriveFile, DriveTarget
+from syncer.connectors.google_drive import FILES_URL, UPLOAD_URL, DriveClient, DriveFile, DriveTarget
 from syncer.cli import commands  # noqa: F401  (registers every command)
 from syncer.cli.app import app
 from syncer.connectors.memory import MemoryConnector
@@ -78,7 +78,7 @@ def test_verify_detects_an_altered_and_a_missing_drive_copy(
     ids = {f["name"]: f["id"] for f in sandbox.files_in(shared_drive)}
     client = DriveClient.from_settings(settings)
     try:
-        altered = client.session.request(
+        altered = client.http.session.request(
             "PATCH",
             f"{UPLOAD_URL}/{ids[manifest.file]}",
             params={"uploadType": "media", "supportsAllDrives": "true"},
@@ -86,7 +86,7 @@ def test_verify_detects_an_altered_and_a_missing_drive_copy(
             headers={"Content-Type": "application/octet-stream"},
         )
         assert altered.status_code == 200
-        deleted = client.session.request(
+        deleted = client.http.session.request(
             "DELETE",
             f"{FILES_URL}/{ids[manifest.id + '.json']}",
             params={"supportsAllDrives": "true"},
@@ -182,13 +182,13 @@ def test_a_503_once_is_retried_and_uploads_once(
     """An injected 503 on the first upload is retried under the connector's policy; each
     file exists once in the drive afterwards."""
     store = make_store(shared_drive)
-    retried = retries_counted("drive.files.create")
+    retried = retries_counted("drive")
     sandbox.clear_log()
     sandbox.inject(503, on_request=1, api="drive")
     manifest = backup_ledger(ledger, connector, store, now)
     assert store.drive_failures == {}
     assert policy.stats.retries == 1
-    assert retries_counted("drive.files.create") == retried + 1
+    assert retries_counted("drive") == retried + 1
     uploads = [e.status for e in sandbox.request_log if e.path.startswith("/upload/drive/v3")]
     assert uploads == [503, 200, 200]
     names = sorted(f["name"] for f in sandbox.files_in(shared_drive))
@@ -208,7 +208,7 @@ def test_prune_deletes_old_copies_from_the_shared_drive(
     backup_ledger(ledger, connector, store, now - timedelta(days=2))
     new = backup_ledger(ledger, connector, store, now)
     assert len(sandbox.files_in(shared_drive)) == 4
-    store.prune("sales", keep_daily=1, keep_weekly=0)
+    store.prune("sales", keep_daily=1, keep_weekly=0, keep_last=1)
     names = sorted(f["name"] for f in sandbox.files_in(shared_drive))
     assert names == sorted([new.file, f"{new.id}.json"])
 
