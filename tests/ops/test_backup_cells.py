@@ -17,7 +17,9 @@ any_text = st.text(st.characters(codec=None), max_size=40)
 cell = st.one_of(
     st.none(),
     any_text,
-    st.sampled_from(["", " ", "_x0041_", "a\rb", "=SUM(A1:A2)", "\x0b", "lone\ud800", "x" * 32_768]),
+    st.sampled_from(
+        ["", " ", "_x0041_", "a\rb", "=SUM(A1:A2)", "\x0b", "lone\ud800", "x" * 32_768]
+    ),
     st.integers(-(2**80), 2**80),
     st.floats(),
     st.booleans(),
@@ -51,9 +53,11 @@ def test_encoded_values_decode_to_the_same_value(value) -> None:
     """The details sheet's encoding is exact for every cell type (NaN, zones, big ints)."""
     back = decode_value(from_text(to_text(encode_value(value))))
     if isinstance(value, float) and math.isnan(value):
-        assert isinstance(back, float) and math.isnan(back)
+        assert isinstance(back, float)
+        assert math.isnan(back)
     else:
-        assert back == value and type(back) is type(value)
+        assert back == value
+        assert type(back) is type(value)
         if isinstance(value, datetime):
             assert back.utcoffset() == value.utcoffset()
 
@@ -78,7 +82,8 @@ def test_any_table_round_trips_exactly_in_any_block_size(header, rows, extras, b
     assert len(back.table.rows) == len(table.rows)
     if not any(isinstance(v, float) and math.isnan(v) for r in table.rows for v in r):
         assert back.table == table
-    unfit = sum(not fits_cell(v) for r in (tuple(h or None for h in header), *table.rows) for v in r)
+    grid = (tuple(h or None for h in header), *table.rows)
+    unfit = sum(not fits_cell(v) for r in grid for v in r)
     assert moved == unfit
 
 

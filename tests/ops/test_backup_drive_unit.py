@@ -11,16 +11,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
+from gspread.exceptions import APIError
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from syncer import metrics
-import requests
-from gspread.exceptions import APIError
-
 from syncer.backup import BackupStore, Manifest, VerifyResult, backup_ledger
 from syncer.backup.drive import DriveBackup
+from syncer.cli import commands  # noqa: F401  (registers every command)
+from syncer.cli.app import app
 from syncer.connectors.google_drive import (
     DriveTarget,
     drive_error,
@@ -29,8 +30,6 @@ from syncer.connectors.google_drive import (
     query_literal,
 )
 from syncer.connectors.google_http import failure_of
-from syncer.cli import commands  # noqa: F401  (registers every command)
-from syncer.cli.app import app
 from syncer.connectors.memory import MemoryConnector
 from syncer.connectors.retry import Failure
 from syncer.errors import BackupError

@@ -88,7 +88,7 @@ def test_restored_user_text_is_never_a_formula(sandbox: SandboxServer, tmp_path:
     sid = sandbox.create_spreadsheet("ledger", OWNER, {"Main": [["id"]]})
     sandbox.share(sid, EMAIL, "writer")
     ledger = google_ledger(sid)
-    table = Table("Main", 1, ("id", "note"), (("C1", "=HYPERLINK(\"http://x\")"), ("C2", "@1")))
+    table = Table("Main", 1, ("id", "note"), (("C1", '=HYPERLINK("http://x")'), ("C2", "@1")))
     store = BackupStore(tmp_path / "backups")
     manifest = store.write(ledger, Snapshot({"Main": table}), datetime.now(UTC))
     connector = open_connector(

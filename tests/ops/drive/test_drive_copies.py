@@ -13,9 +13,15 @@ from typer.testing import CliRunner
 
 from syncer import metrics
 from syncer.backup import BackupStore, backup_ledger, decrypt, generate_key, xlsx_to_tables
-from syncer.connectors.google_drive import FILES_URL, UPLOAD_URL, DriveClient, DriveFile, DriveTarget
 from syncer.cli import commands  # noqa: F401  (registers every command)
 from syncer.cli.app import app
+from syncer.connectors.google_drive import (
+    FILES_URL,
+    UPLOAD_URL,
+    DriveClient,
+    DriveFile,
+    DriveTarget,
+)
 from syncer.connectors.memory import MemoryConnector
 from syncer.connectors.retry import RetryPolicy
 from syncer.ledger import LedgerConfig
