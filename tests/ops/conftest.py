@@ -15,7 +15,7 @@ from syncer.model import CellValue
 
 MAIN_ROWS: list[list[CellValue]] = [
     ["客户编号", "客户名称", "联系方式", "首次接触时间", "合同金额(元)", "备注"],
-    ["XS2024001", "甲公司", "13800138000", date(2024, 3, 1), 1200.5, '=HYPERLINK("x")'],
+    ["XS2024001", "甲公司", "13800138000", date(2024, 3, 1), 1200.5, "=HYPERLINK(\"x\")"],
     ["XS2024002", "乙公司", "13900139000", date(2024, 4, 2), 0, None],
     ["XS2024003", "+丙", None, None, None, "-note"],
 ]

@@ -115,8 +115,7 @@ def test_restore_to_new_tab_and_refuse_live_tab(env, tmp_path) -> None:
     assert run(env, "backup")[0] == 0
     assert run(env, "run", "--once")[0] == 0  # archives 4 customers
     [manifest] = sorted((tmp_path / "backups" / "shop").glob("*manual*.json")) or sorted(
-        m
-        for m in (tmp_path / "backups" / "shop").glob("*.json")
+        m for m in (tmp_path / "backups" / "shop").glob("*.json")
         if json.loads(m.read_text())["reason"] == "manual"
     )
     code, out = run(env, "restore", str(manifest), "--to-tab", "客户信息")

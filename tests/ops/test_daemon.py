@@ -153,12 +153,9 @@ def test_short_real_interval_runs_repeatedly_and_stops_cleanly() -> None:
 def test_slow_cycle_never_overlaps_itself() -> None:
     """A cycle slower than its interval is never started twice; late runs are skipped."""
     cycles = FakeCycles(block=True)
-    skipped = lambda: (
-        metrics.REGISTRY.get_sample_value(  # noqa: E731
-            "syncer_cycles_skipped_total", {"ledger": "slow"}
-        )
-        or 0.0
-    )
+    skipped = lambda: metrics.REGISTRY.get_sample_value(  # noqa: E731
+        "syncer_cycles_skipped_total", {"ledger": "slow"}
+    ) or 0.0
     before = skipped()
     daemon = Daemon([make_ledger("slow", schedule={"every": "1s"})], run_cycle=cycles)
     daemon.start()
@@ -214,12 +211,9 @@ def test_failed_and_crashing_cycles_are_metered_not_fatal() -> None:
     def crash(ledger: LedgerConfig) -> CycleResult:
         raise RuntimeError("boom")
 
-    failed = lambda name: (
-        metrics.REGISTRY.get_sample_value(  # noqa: E731
-            "syncer_cycles_total", {"ledger": name, "outcome": "failed"}
-        )
-        or 0.0
-    )
+    failed = lambda name: metrics.REGISTRY.get_sample_value(  # noqa: E731
+        "syncer_cycles_total", {"ledger": name, "outcome": "failed"}
+    ) or 0.0
     crash_before, fail_before = failed("crashy"), failed("failing")
     daemons = [
         Daemon([make_ledger("crashy", schedule={"every": "1h"})], run_cycle=crash),
@@ -272,12 +266,9 @@ def test_invalid_reload_keeps_the_old_config(tmp_path: Path) -> None:
     def broken(path: Path) -> list[LedgerConfig]:
         raise ConfigError([f"{path}:3:1: unknown key `shedule` (hint: did you mean `schedule`?)"])
 
-    failed = lambda: (
-        metrics.REGISTRY.get_sample_value(  # noqa: E731
-            "syncer_config_reloads_total", {"outcome": "failed"}
-        )
-        or 0.0
-    )
+    failed = lambda: metrics.REGISTRY.get_sample_value(  # noqa: E731
+        "syncer_config_reloads_total", {"outcome": "failed"}
+    ) or 0.0
     before = failed()
     daemon.start()
     try:

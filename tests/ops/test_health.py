@@ -77,11 +77,7 @@ def test_endpoints_serve_health_readiness_and_parsable_metrics() -> None:
     readiness.started = True
     now = datetime.now(UTC)
     result = CycleResult(
-        "web",
-        "c1",
-        now - timedelta(seconds=2),
-        now,
-        "ok",
+        "web", "c1", now - timedelta(seconds=2), now, "ok",
         findings=[Finding("t", 2, "k", "c", None, "required", "m")] * 3,
         report=ApplyReport(applied=[MoveRow("t", RowRef("k", 2, "f"), "h", (), "r", "a")] * 2),
     )

@@ -180,10 +180,8 @@ class Daemon:
         """The first logged event called ``name``; fail if it does not come."""
         with self._changed:
             found = self._changed.wait_for(
-                lambda: (
-                    any(e.get("event") == name for e in self.events)
-                    or self.process.poll() is not None
-                ),
+                lambda: any(e.get("event") == name for e in self.events)
+                or self.process.poll() is not None,
                 timeout,
             )
             matches = [e for e in self.events if e.get("event") == name]
