@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -101,3 +101,62 @@ def test_restored_user_text_is_never_a_formula(sandbox: SandboxServer, tmp_path:
         connector.close()
     assert back is not None
     assert back.rows == table.rows
+
+
+def test_dates_formulas_and_notes_survive_backup_and_restore_to_tab(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """A Google tab's dates (with their format), formulas and notes are backed up and come
+    back into a new tab as dates (not serial numbers), formulas and notes."""
+    credentials = sandbox.write_credentials(tmp_path / "sa.json", EMAIL)
+    rows = [
+        ["id", "signed", "amount", "double", "when"],
+        ["C1", date(2026, 11, 20), 21, "=C2*2", datetime(2026, 11, 20, 9, 30)],
+        ["C2", date(2025, 1, 31), 4, "=C3*2", None],
+    ]
+    sid = sandbox.create_spreadsheet("ledger", OWNER, {"Main": rows})
+    sandbox.set_note(sid, "Main", "A2", "VIP since 2020")
+    sandbox.share(sid, EMAIL, "writer")
+    ledger = google_ledger(sid)
+    store = BackupStore(tmp_path / "backups", base64.b64decode(generate_key()))
+    connector = open_connector(
+        ledger, Settings(credentials_path=credentials, google_api_base=sandbox.url)
+    )
+    try:
+        manifest = backup_ledger(ledger, connector, store, datetime.now(UTC))
+        [main_tab] = [t for t in store.read_tabs(manifest) if t.table.name == "Main"]
+        assert main_tab.extras[(1, 3)].formula == "=C2*2"
+        assert main_tab.extras[(1, 0)].note == "VIP since 2020"
+        assert main_tab.table.rows[0][3] == 42  # the formula's last value
+        assert store.verify(manifest).ok
+        restore_to_tab(store, manifest, ledger, connector, "Restored")
+    finally:
+        connector.close()
+    back = sandbox.values(sid, "Restored")
+    assert back[1][1] == date(2026, 11, 20)  # a date, not the serial 46346
+    assert back[1][4] == datetime(2026, 11, 20, 9, 30)
+    assert back[1][3] == "=C2*2"  # a formula again
+    assert sandbox.format(sid, "Restored", "B2")["numberFormat"]["type"] == "DATE"
+    assert sandbox.note(sid, "Restored", "A2") == "VIP since 2020"
+
+
+def test_restore_refuses_what_google_cannot_hold(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """A snapshot tab wider than Google's 18,278 columns is refused with the limit named,
+    before anything is written."""
+    credentials = sandbox.write_credentials(tmp_path / "sa.json", EMAIL)
+    sid = sandbox.create_spreadsheet("ledger", OWNER, {"Main": [["id"]]})
+    sandbox.share(sid, EMAIL, "writer")
+    ledger = google_ledger(sid)
+    wide = Table("Main", 1, tuple(f"c{i}" for i in range(18_279)), (("x",),))
+    store = BackupStore(tmp_path / "backups")
+    manifest = store.write(ledger, Snapshot({"Main": wide}), datetime.now(UTC))
+    assert store.verify(manifest).ok
+    connector = open_connector(
+        ledger, Settings(credentials_path=credentials, google_api_base=sandbox.url)
+    )
+    try:
+        with pytest.raises(BackupError, match="18,278"):
+            restore_to_tab(store, manifest, ledger, connector, "Restored")
+    finally:
+        connector.close()
+    assert "Restored" not in sandbox.tabs(sid)
