@@ -24,6 +24,7 @@ from syncer.connectors.google_drive import (
 )
 from syncer.connectors.memory import MemoryConnector
 from syncer.connectors.retry import RetryPolicy
+from syncer.errors import BackupError
 from syncer.ledger import LedgerConfig
 from syncer.sandbox import SandboxServer
 from syncer.settings import Settings
@@ -296,3 +297,22 @@ def test_cli_backup_into_my_drive_exits_nonzero_with_the_hint(
     code, out = run(env, "backup", "verify")
     assert code == 1
     assert "(Drive): FAILED" in out
+
+
+def test_folder_check_accepts_a_folder_and_names_a_file_or_a_missing_one(
+    sandbox: SandboxServer, shared_drive: str, settings: Settings
+) -> None:
+    """The folder check passes for the shared drive's folder, refuses a file by its type,
+    and turns a 404 into the sharing hint (through the connector's transport)."""
+    client = DriveClient.from_settings(settings)
+    target = DriveTarget(ledger="x", client_email=EMAIL, folder=shared_drive)
+    try:
+        assert client.folder(target).id == shared_drive
+        stored = client.upload(target, "plain.bin", b"data")
+        with pytest.raises(BackupError, match="is a file"):
+            client.folder(DriveTarget(ledger="x", client_email=EMAIL, folder=stored.id))
+        with pytest.raises(BackupError, match=f"Share the folder with {EMAIL}"):
+            client.folder(DriveTarget(ledger="x", client_email=EMAIL, folder="nope123"))
+        assert client.http.calls["drive.files.get"] >= 3  # counted by the one transport
+    finally:
+        client.close()
