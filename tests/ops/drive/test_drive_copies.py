@@ -302,12 +302,14 @@ def test_cli_backup_into_my_drive_exits_nonzero_with_the_hint(
 def test_folder_check_accepts_a_folder_and_names_a_file_or_a_missing_one(
     sandbox: SandboxServer, shared_drive: str, settings: Settings
 ) -> None:
-    """The folder check passes for the shared drive's folder, refuses a file by its type,
-    and turns a 404 into the sharing hint (through the connector's transport)."""
+    """The folder check passes for a folder shared with the account, refuses a file by
+    its type, and turns a 404 into the sharing hint (through the connector's transport)."""
+    folder = sandbox.create_folder("team", OWNER)
+    sandbox.share_file(folder, EMAIL, "writer")
     client = DriveClient.from_settings(settings)
     target = DriveTarget(ledger="x", client_email=EMAIL, folder=shared_drive)
     try:
-        assert client.folder(target).id == shared_drive
+        assert client.folder(DriveTarget(ledger="x", folder=folder)).id == folder
         stored = client.upload(target, "plain.bin", b"data")
         with pytest.raises(BackupError, match="is a file"):
             client.folder(DriveTarget(ledger="x", client_email=EMAIL, folder=stored.id))
