@@ -3,20 +3,30 @@
 Connectors deliver typed values only (:class:`~syncer.model.Table`). For a Google
 ledger, :func:`read_extras` asks Sheets once more, with a field mask, for every cell's
 formula, number format and note (one ``spreadsheets.get`` with grid data through the
-connector's HTTP client: same retry policy, rate limiter and metrics). Other connectors
-give none yet. Extras are keyed like the backup workbook: (row, column), 0-based, row 0
-being the tab's header row; cells above the header or below the last data row are not
-kept.
+connector's HTTP client: same retry policy, rate limiter and metrics). For an xlsx
+ledger it reads the workbook file once more for formulas and number formats (cell
+comments need a full load and are not read). The memory connector gives none. Extras are
+keyed like the backup workbook: (row, column), 0-based, row 0 being the tab's header
+row; cells above the header or below the last data row are not kept.
+
+These readers belong to the connectors (a ``read_extras`` capability) and move there
+with the connector seam.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
+
+import openpyxl
 
 from syncer.backup.cells import CellExtra, TabExtras
 from syncer.connectors.base import Connector, TabRequest
 from syncer.connectors.google_requests import quote_tab
+from syncer.errors import BackupError
 from syncer.model import Snapshot
 
 #: The field mask of the grid-data read (only what values do not carry).
@@ -31,10 +41,12 @@ def read_extras(
 ) -> dict[str, TabExtras]:
     """The extras of the ``tabs`` present in ``snapshot`` (empty when the connector
     cannot give any)."""
-    if connector.kind != "google":
-        return {}
     present = [t for t in tabs if snapshot.get(t.name) is not None]
     if not present:
+        return {}
+    if connector.kind == "xlsx":
+        return read_xlsx_extras(Path(connector.path), present, snapshot)
+    if connector.kind != "google":
         return {}
     conn: Any = connector  # the Google connector's client (moves with connectors/google/)
     body = conn.http.fetch_sheet_metadata(
@@ -87,3 +99,73 @@ def _extra(cell: Mapping[str, Any]) -> CellExtra | None:
         number_format={str(k): str(v) for k, v in fmt.items()} if fmt else None,
         note=str(note) if note else None,
     )
+
+
+def read_xlsx_extras(
+    path: Path, tabs: Sequence[TabRequest], snapshot: Snapshot
+) -> dict[str, TabExtras]:
+    """Formulas and number formats (other than ``General``) of an xlsx ledger's tabs.
+
+    The file must still be the one ``snapshot`` was read from (same change token)."""
+    try:
+        token = _stat_token(path)
+        data = path.read_bytes()
+        if token != snapshot.change_token or _stat_token(path) != token:
+            raise BackupError(
+                f"workbook {path} changed while it was being backed up; the cycle is "
+                "retried on the next schedule"
+            )
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except OSError as exc:
+        raise BackupError(f"cannot read workbook {path} to back it up: {exc}") from exc
+    except BackupError:
+        raise
+    except Exception as exc:  # openpyxl raises zipfile/KeyError/ValueError on damage
+        raise BackupError(f"workbook {path} does not open as .xlsx ({exc})") from exc
+    out: dict[str, TabExtras] = {}
+    try:
+        for request in tabs:
+            table = snapshot.get(request.name)
+            if table is None or request.name not in workbook.sheetnames:
+                continue
+            found: dict[tuple[int, int], CellExtra] = {}
+            sheet = workbook[request.name]
+            sheet.reset_dimensions()
+            first = request.header_row
+            last = request.header_row + len(table.rows)
+            for i, row in enumerate(sheet.iter_rows(min_row=first, max_row=last)):
+                for j, cell in enumerate(row):
+                    extra = _xlsx_extra(cell, table.rows[i - 1] if i else table.header, j)
+                    if extra is not None:
+                        found[(i, j)] = extra
+            out[request.name] = found
+    finally:
+        workbook.close()
+    return out
+
+
+def _stat_token(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_mtime_ns}:{st.st_size}"
+
+
+def _xlsx_extra(cell: Any, values: Sequence[Any], col: int) -> CellExtra | None:
+    value = getattr(cell, "value", None)
+    formula = value if getattr(cell, "data_type", None) == "f" and isinstance(value, str) else None
+    pattern = str(getattr(cell, "number_format", "General") or "General")
+    fmt: dict[str, str] | None = None
+    if pattern != "General":
+        seen = values[col] if col < len(values) else None
+        kind = (
+            "DATE_TIME"
+            if isinstance(seen, datetime)
+            else "DATE"
+            if isinstance(seen, date)
+            else "TEXT"
+            if pattern == "@"
+            else "NUMBER"
+        )
+        fmt = {"type": kind, "pattern": pattern}
+    if formula is None and fmt is None:
+        return None
+    return CellExtra(formula=formula, number_format=fmt)

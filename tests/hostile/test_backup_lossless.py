@@ -18,6 +18,7 @@ from syncer.config import load_ledgers
 from syncer.model import Snapshot, Table
 from syncer.sandbox import SandboxServer
 
+from ..ops.xlsx_ledger import write_ledger
 from .backup_env import google_env, run, snapshot_id
 
 LONG = "长文本" * 13_333 + "末"  # 40,000 characters; Google allows 50,000, xlsx 32,767
@@ -145,3 +146,32 @@ def test_dates_and_formulas_come_back_as_dates_and_formulas(
     store = BackupStore(Path(env["SYNCER_BACKUP_DIR"]), key)
     [tab, *_] = store.read_tabs(store.manifests("cloud")[0])
     assert tab.extras[(1, 4)].formula == "=D2*2"
+
+
+def test_xlsx_formulas_and_formats_are_kept_and_verified(tmp_path: Path) -> None:
+    """An xlsx ledger's formula cells (read as their cached value) and number formats are
+    in the backup, and `verify` checks them; user text starting with = stays text."""
+    book, config = write_ledger(tmp_path, rows=3, lost_every=0)
+    workbook = openpyxl.load_workbook(book)
+    sheet = workbook["客户信息"]
+    sheet["E2"] = "=LEN(B2)*2"
+    sheet["F1"] = "签约日期"
+    sheet["F2"] = date(2026, 11, 20)
+    sheet["F2"].number_format = "yyyy/mm/dd"
+    workbook.save(book)
+    env = {
+        "SYNCER_CONFIG_PATH": str(config),
+        "SYNCER_BACKUP_DIR": str(tmp_path / "backups"),
+        "SYNCER_LOG_FORMAT": "json",
+    }
+    code, out = run(env, "backup")
+    assert code == 0, out
+    code, out = run(env, "backup", "verify")
+    assert code == 0, out
+    assert "values equal the source's" in out
+    store = BackupStore(tmp_path / "backups")
+    [main, *_] = store.read_tabs(store.manifests("shop")[0])
+    assert main.extras[(1, 4)].formula == "=LEN(B2)*2"
+    assert main.extras[(1, 5)].number_format == {"type": "DATE", "pattern": "yyyy/mm/dd"}
+    assert main.table.rows[0][5] == date(2026, 11, 20)
+    assert all(e.formula is None for (r, _c), e in main.extras.items() if r != 1)
