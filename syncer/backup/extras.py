@@ -44,11 +44,11 @@ def read_extras(
     present = [t for t in tabs if snapshot.get(t.name) is not None]
     if not present:
         return {}
+    conn: Any = connector  # the connector's own file or client (moves into connectors/)
     if connector.kind == "xlsx":
-        return read_xlsx_extras(Path(connector.path), present, snapshot)
+        return read_xlsx_extras(Path(conn.path), present, snapshot)
     if connector.kind != "google":
         return {}
-    conn: Any = connector  # the Google connector's client (moves with connectors/google/)
     body = conn.http.fetch_sheet_metadata(
         conn.spreadsheet_id,
         params={
