@@ -160,6 +160,26 @@ def parts(text: str) -> Iterator[str]:
         yield text[start : start + PART_CHARS]
 
 
+def _key(value: CellValue) -> str:
+    """An unambiguous text of a typed cell for :func:`source_checksum` (fast path)."""
+    cls = value.__class__
+    if cls is str:
+        text = str(value)
+        return f"s{len(text)}:{text}"
+    if value is None:
+        return "n"
+    if cls is bool:
+        return "bT" if value else "bF"
+    if cls is int:
+        return f"i{value}"
+    if cls is float:
+        return f"f{value!r}"
+    if cls is datetime or cls is date:
+        assert isinstance(value, date)
+        return f"{'t' if cls is datetime else 'd'}{value.isoformat()}"
+    return f"j{to_text(encode_value(value))}"
+
+
 def source_checksum(table: Table, extras: TabExtras | None = None) -> str:
     """sha256 of a tab as read: header, every typed cell, and its extras.
 
@@ -171,8 +191,8 @@ def source_checksum(table: Table, extras: TabExtras | None = None) -> str:
         end = len(row)
         while end and row[end - 1] is None:
             end -= 1
-        digest.update(b"\n")
-        digest.update(to_text([encode_value(v) for v in row[:end]]).encode())
+        line = "\n" + "\x1e".join([_key(v) for v in row[:end]])
+        digest.update(line.encode("utf-8", "surrogatepass"))
     for (r, c), extra in sorted((extras or {}).items()):
         payload = extra.to_json()
         if payload:
