@@ -34,7 +34,7 @@ def restore_to_file(
     plain = store.load_plain(manifest)
     read_backup(plain, manifest.tabs, str(manifest.data_path))  # decodes: not just bytes
     out.parent.mkdir(parents=True, exist_ok=True)
-    BackupStore(out.parent, write=store._write).write_file(out, plain)
+    BackupStore(out.parent, write=store.writer).write_file(out, plain)
     return out
 
 

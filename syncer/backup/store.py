@@ -86,7 +86,7 @@ class BackupStore:
     ) -> None:
         self.root = root
         self.key = key
-        self._write = write
+        self.writer = write
         self.drive = drive
         #: Snapshot id → why its Drive copy failed (only snapshots whose copy failed).
         self.drive_failures: dict[str, BackupError] = {}
@@ -140,7 +140,7 @@ class BackupStore:
             try:
                 view = memoryview(data)
                 while view:
-                    written = self._write(fd, bytes(view[: 1 << 20]))
+                    written = self.writer(fd, bytes(view[: 1 << 20]))
                     view = view[written:]
                 os.fsync(fd)
             finally:
@@ -161,8 +161,6 @@ class BackupStore:
             raise BackupError(
                 f"cannot write backup file {path}: {exc.strerror or exc}; {hint}"
             ) from exc
-
-    _write_atomic = write_file
 
     def write(
         self,
