@@ -109,8 +109,9 @@ def restore_requests(
             {"values": [restore_cell(v, extras.get((r, c))) for c, v in enumerate(row)]}
             for r, row in enumerate(grid_rows[start : start + ROWS_PER_REQUEST], start=start)
         ]
+        end = min(start + ROWS_PER_REQUEST, len(grid_rows))
         for (r, c), extra in extras.items():  # extras of cells beyond a row's last value
-            if start <= r < start + ROWS_PER_REQUEST and c >= len(grid_rows[r]):
+            if start <= r < end and c >= len(grid_rows[r]):
                 values = row_data[r - start]["values"]
                 values.extend({} for _ in range(c + 1 - len(values)))
                 values[c] = restore_cell(None, extra)
