@@ -25,9 +25,9 @@ import openpyxl
 
 from syncer.backup.cells import CellExtra, TabExtras
 from syncer.connectors.base import Connector, TabRequest
-from syncer.connectors.google_requests import quote_tab
+from syncer.connectors.google_requests import cell_data, quote_tab
 from syncer.errors import BackupError
-from syncer.model import Snapshot
+from syncer.model import CellValue, Snapshot
 
 #: The field mask of the grid-data read (only what values do not carry).
 GRID_FIELDS = (
@@ -80,17 +80,23 @@ def parse_grid_extras(
                 r = top + i + 1 - request.header_row  # 0: the header row
                 if r < 0 or r > len(table.rows):
                     continue
+                values: Sequence[CellValue] = table.rows[r - 1] if r else table.header
                 for j, cell in enumerate(row.get("values") or []):
-                    extra = _extra(cell)
+                    c = left + j
+                    extra = _extra(cell, values[c] if c < len(values) else None)
                     if extra is not None:
-                        found[(r, left + j)] = extra
+                        found[(r, c)] = extra
         out[title] = found
     return out
 
 
-def _extra(cell: Mapping[str, Any]) -> CellExtra | None:
+def _extra(cell: Mapping[str, Any], value: CellValue) -> CellExtra | None:
+    """A cell's extras; a number format equal to the one a restore gives its value anyway
+    (syncer's own date formats) is not kept — most date cells of a ledger."""
     formula = (cell.get("userEnteredValue") or {}).get("formulaValue")
     fmt = (cell.get("userEnteredFormat") or {}).get("numberFormat")
+    if fmt and isinstance(value, date) and fmt == _default_format(value):
+        fmt = None
     note = cell.get("note")
     if formula is None and not fmt and not note:
         return None
@@ -99,6 +105,10 @@ def _extra(cell: Mapping[str, Any]) -> CellExtra | None:
         number_format={str(k): str(v) for k, v in fmt.items()} if fmt else None,
         note=str(note) if note else None,
     )
+
+
+def _default_format(value: date) -> Any:
+    return cell_data(value).get("userEnteredFormat", {}).get("numberFormat")
 
 
 def read_xlsx_extras(

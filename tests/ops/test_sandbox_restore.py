@@ -128,6 +128,11 @@ def test_dates_formulas_and_notes_survive_backup_and_restore_to_tab(
         assert main_tab.extras[(1, 3)].formula == "=C2*2"
         assert main_tab.extras[(1, 0)].note == "VIP since 2020"
         assert main_tab.table.rows[0][3] == 42  # the formula's last value
+        assert (1, 1) not in main_tab.extras  # a plain date's format is the default
+        assert main_tab.extras[(1, 4)].number_format == {
+            "type": "DATE_TIME",
+            "pattern": "yyyy-mm-dd hh:mm:ss",
+        }
         assert store.verify(manifest).ok
         restore_to_tab(store, manifest, ledger, connector, "Restored")
     finally:
@@ -137,6 +142,10 @@ def test_dates_formulas_and_notes_survive_backup_and_restore_to_tab(
     assert back[1][4] == datetime(2026, 11, 20, 9, 30)
     assert back[1][3] == "=C2*2"  # a formula again
     assert sandbox.format(sid, "Restored", "B2")["numberFormat"]["type"] == "DATE"
+    assert sandbox.format(sid, "Restored", "E2")["numberFormat"] == {
+        "type": "DATE_TIME",
+        "pattern": "yyyy-mm-dd hh:mm:ss",
+    }
     assert sandbox.note(sid, "Restored", "A2") == "VIP since 2020"
 
 
