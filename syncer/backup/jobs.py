@@ -49,15 +49,20 @@ def backup_before_removal(
     Passed to :func:`syncer.engine.run_cycle` as ``before_removal`` (bound to a store), so
     it runs after planning and before the write. It raises BackupError when the backup
     could not be written: the cycle then fails without applying anything. With
-    ``connector``, the extras (formulas, formats, notes) are read and kept too. The
+    ``connector``, the extras (formulas, formats, notes) of the rows about to move are
+    read and kept too (not of the whole tab: that read would cost more than the cycle). The
     snapshot is pinned: the retention never prunes it while the ledger's cycle runs.
     """
     if not any(isinstance(op, MoveRow) for op in plan):
         return None
     extras = {}
     if connector is not None:
+        moving: dict[str, set[int]] = {}
+        for op in plan:
+            if isinstance(op, MoveRow):
+                moving.setdefault(op.tab, set()).add(op.target.row)
         try:
-            extras = read_extras(connector, tab_requests(ledger), snapshot)
+            extras = read_extras(connector, tab_requests(ledger), snapshot, rows=moving)
         except Exception:
             metrics.record_backup(ledger.name, "failed")
             raise

@@ -9,12 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from syncer.backup import BackupStore, backup_ledger, generate_key, restore_to_tab
+from syncer.backup import (
+    BackupStore,
+    backup_before_removal,
+    backup_ledger,
+    generate_key,
+    restore_to_tab,
+)
 from syncer.connectors import open_connector
 from syncer.connectors.base import TabRequest
 from syncer.errors import BackupError
 from syncer.ledger import LedgerConfig
-from syncer.model import Snapshot, Table, canonical
+from syncer.model import MoveRow, Plan, RowRef, Snapshot, Table, canonical
 from syncer.sandbox import SandboxServer
 from syncer.settings import Settings
 
@@ -169,3 +175,44 @@ def test_restore_refuses_what_google_cannot_hold(sandbox: SandboxServer, tmp_pat
     finally:
         connector.close()
     assert "Restored" not in sandbox.tabs(sid)
+
+
+def test_backup_before_an_archive_keeps_the_moving_rows_formulas(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """The pre-removal backup asks Google for the extras of the rows about to move (and
+    the header row) only, keeps their formulas and notes, and verifies."""
+    credentials = sandbox.write_credentials(tmp_path / "sa.json", EMAIL)
+    rows = [
+        ["id", "amount", "double"],
+        ["C1", 1, "=B2*2"],
+        ["C2", 2, "=B3*2"],
+        ["C3", 3, "=B4*2"],
+    ]
+    sid = sandbox.create_spreadsheet("ledger", OWNER, {"Main": rows})
+    sandbox.set_note(sid, "Main", "A3", "moving out")
+    sandbox.share(sid, EMAIL, "writer")
+    ledger = google_ledger(sid)
+    store = BackupStore(tmp_path / "backups")
+    connector = open_connector(
+        ledger, Settings(credentials_path=credentials, google_api_base=sandbox.url)
+    )
+    try:
+        snapshot = connector.read([TabRequest("Main")])
+        main = snapshot.get("Main")
+        assert main is not None
+        move = MoveRow("Main", RowRef("C2", 3, main.fingerprint(1)), "History",
+                       (("id", "C2"),), "lost", "archive")  # fmt: skip
+        manifest = backup_before_removal(
+            ledger, snapshot, Plan("cloud", (move,)), datetime.now(UTC),
+            store=store, connector=connector,
+        )  # fmt: skip
+    finally:
+        connector.close()
+    assert manifest is not None
+    assert store.verify(manifest).ok
+    [tab] = [t for t in store.read_tabs(manifest) if t.table.name == "Main"]
+    assert tab.extras[(2, 2)].formula == "=B3*2"
+    assert tab.extras[(2, 0)].note == "moving out"
+    assert (1, 2) not in tab.extras  # C1 stays in the sheet: not read
+    assert tab.table.rows[1][2] == 4
