@@ -360,7 +360,12 @@ class _Runner:
         assert backups is not None
         with self.runtime.connector(ledger) as connector:
             backup_ledger(ledger, connector, backups, datetime.now(UTC))
-        backups.prune(ledger.name, settings.backup_keep_daily, settings.backup_keep_weekly)
+        backups.prune(
+            ledger.name,
+            settings.backup_keep_daily,
+            settings.backup_keep_weekly,
+            settings.backup_keep_last,
+        )
 
     def close(self) -> None:
         self.notifier.stop()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -335,6 +336,15 @@ def _write_half(
     connector: Connector, plan: Plan, snapshot: Snapshot, journal: JournalContext | None
 ) -> ApplyReport:
     report = ApplyReport()
+    refused = connector.over_limits(plan, snapshot)
+    if refused:
+        for reason, count in Counter(d.reason for d in refused).items():
+            log.warning("cycle.over_limit", reason=reason, operations=count)
+        report.dropped.extend(refused)
+        skip = {id(d.op) for d in refused}
+        plan = Plan(plan.ledger, tuple(op for op in plan if id(op) not in skip), plan.key_column)
+        if not plan:
+            return report
     try:
         fresh = connector.reread(plan, snapshot)
         checked = guard(plan, snapshot, fresh)
@@ -353,7 +363,7 @@ def _write_half(
         written = connector.write(checked.kept, fresh, snapshot, progress)
     except SourceChanged as exc:
         log.info("cycle.source_changed", reason=str(exc))
-        report.dropped = [Dropped(op, str(exc)) for op in plan]
+        report.dropped.extend(Dropped(op, str(exc)) for op in plan)
         return report
     report.applied.extend(written.applied)
     report.dropped.extend(written.dropped)

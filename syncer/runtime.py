@@ -110,13 +110,15 @@ class Runtime:
         from syncer.engine import CycleResult, run_cycle
 
         started = now or datetime.now(UTC)
-        before_removal: BeforeRemoval | None = (
-            partial(backup_before_removal, store=self.backups) if self.backups is not None else None
-        )
-        if tap is not None:
-            before_removal = tap(before_removal)
         try:
             with self.connector(ledger) as connector:
+                before_removal: BeforeRemoval | None = (
+                    partial(backup_before_removal, store=self.backups, connector=connector)
+                    if self.backups is not None
+                    else None
+                )
+                if tap is not None:
+                    before_removal = tap(before_removal)
                 return run_cycle(
                     ledger,
                     connector,

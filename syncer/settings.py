@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from syncer.notify.config import Destination
@@ -75,3 +75,12 @@ class Settings(BaseSettings):
     status_basic_auth: SecretStr | None = None
     #: Public address of the status page, linked from messages (unset: no link).
     status_url: str | None = None
+    #: Backups: the retention keeps at least this many newest intact snapshots of each
+    #: reason (before_removal, manual, scheduled) per ledger, besides daily/weekly ones.
+    backup_keep_last: int = Field(default=3, ge=1)
+
+    @field_validator("backup_key", "backup_key_file", "backup_drive_folder", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """``SYNCER_BACKUP_KEY_FILE=`` (empty) means unset, not the current directory."""
+        return None if isinstance(value, str) and not value.strip() else value

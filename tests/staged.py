@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from syncer.connectors.base import Connector, KeyColumn, Progress, TabRequest
 from syncer.guard import Resolved
-from syncer.model import Plan, Snapshot, Written
+from syncer.model import Dropped, Plan, Snapshot, Written
 
 #: The stages a hook can run before.
 STAGES = ("change_token", "read", "reread", "write", "read_keys", "settle_token")
@@ -53,6 +53,9 @@ class Staged(Connector):
     def read(self, tabs: Sequence[TabRequest]) -> Snapshot:
         self._before("read")
         return self.inner.read(tabs)
+
+    def over_limits(self, plan: Plan, snapshot: Snapshot) -> list[Dropped]:
+        return self.inner.over_limits(plan, snapshot)
 
     def reread(self, plan: Plan, snapshot: Snapshot) -> Snapshot:
         self._before("reread")

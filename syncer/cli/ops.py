@@ -242,17 +242,29 @@ def backup_command(
                 manifest = backup_ledger(lg, connector, store, datetime.now(UTC), reason="manual")
             finally:
                 connector.close()
-            removed = store.prune(lg.name, settings.backup_keep_daily, settings.backup_keep_weekly)
+            removed = store.prune(
+                lg.name,
+                settings.backup_keep_daily,
+                settings.backup_keep_weekly,
+                settings.backup_keep_last,
+            )
         except SyncerError as exc:
             failed += 1
             typer.echo(f"{lg.name}: FAILED — {exc}", err=True)
             continue
         rows = ", ".join(f"{t.name}={t.rows}" for t in manifest.tabs)
         lock = " (encrypted)" if manifest.encrypted else ""
+        pruned = sorted(p.stem for p in removed if p.suffix == ".json")
         typer.echo(
             f"{lg.name}: backed up to {manifest.data_path}{lock} — rows {rows};"
-            f" {sum(p.suffix == '.json' for p in removed)} old snapshot(s) pruned"
+            f" {len(pruned)} old snapshot(s) pruned"
+            + (f": {', '.join(pruned)}" if pruned else "")
         )
+        if manifest.sanitized_cells:
+            typer.echo(
+                f"{lg.name}: {manifest.sanitized_cells} cell(s) too long or unusual for an "
+                "xlsx cell are kept whole in the hidden _syncer_cells sheet"
+            )
         if store.drive is None:
             continue
         drive_error = store.drive_failures.get(manifest.id)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from syncer.guard import Resolved
-from syncer.model import Plan, Snapshot, Written, canonical
+from syncer.model import Dropped, Plan, Snapshot, Written, canonical
 
 #: Called after each write call a connector makes: (calls done, calls planned).
 Progress = Callable[[int, int], None]
@@ -92,6 +92,12 @@ class Connector(ABC):
         Tabs and columns first, then cells, history appends, and row removals last, so
         every prefix of the writes is safe. ``progress`` is called after each write call.
         """
+
+    def over_limits(self, plan: Plan, snapshot: Snapshot) -> list[Dropped]:
+        """Operations of ``plan`` the source would refuse for its hard limits (size of a
+        sheet, of a cell), each with the limit in words; the engine drops them before any
+        write so the rest of the plan goes through. None by default."""
+        return []
 
     def read_keys(self, tabs: Mapping[str, KeyColumn]) -> dict[str, list[str] | None]:
         """Each tab's key column as canonical text (None for a tab that is gone).

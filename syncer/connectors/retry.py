@@ -171,7 +171,7 @@ class RetryPolicy:
                 refresh()
                 continue
             if failure.kind != "transient":
-                raise final_error(failure, target, what)
+                raise final_error(failure, target, what) from CallFailed(failure)
             wait = self.backoff(retries, failure.retry_after)
             elapsed = self.clock() - started
             if retries + 1 >= self.max_attempts or elapsed + wait > self.max_elapsed:

@@ -24,6 +24,7 @@ from syncer.backup import (
     parse_key,
     restore_to_file,
     restore_to_tab,
+    select_kept,
     select_retained,
     tables_to_xlsx,
     xlsx_to_tables,
@@ -366,7 +367,7 @@ def test_prune_keeps_daily_and_weekly(tmp_path, ledger, connector) -> None:
     for hours in range(0, 24 * 30, 12):  # two a day for 30 days
         backup_ledger(ledger, connector, store, start + timedelta(hours=hours))
     assert len(store.manifests("sales")) == 60
-    removed = store.prune("sales", keep_daily=3, keep_weekly=2)
+    removed = store.prune("sales", keep_daily=3, keep_weekly=2, keep_last=1)
     kept = store.manifests("sales")
     assert len(removed) == 2 * (60 - len(kept))
     days = {m.created.date() for m in kept}
@@ -388,7 +389,7 @@ def test_prune_sweeps_old_leftovers_of_failed_writes(tmp_path, ledger, connector
         path.write_bytes(b"partial")
     for path in (old_tmp, orphan):
         os.utime(path, (0, 0))
-    removed = store.prune("sales", keep_daily=7, keep_weekly=4)
+    removed = store.prune("sales", keep_daily=7, keep_weekly=4, keep_last=1)
     assert sorted(removed) == sorted([old_tmp, orphan])
     assert fresh.exists()
     assert store.verify(good).ok
@@ -445,10 +446,10 @@ def test_xlsx_round_trip_property(header, rows) -> None:
     while trimmed and not trimmed[-1]:
         trimmed.pop()
     table = Table("tab", 1, tuple(header), tuple(trimmed))
-    data, entries, sanitized = tables_to_xlsx([table])
-    assert sanitized == 0
+    data, entries, _moved = tables_to_xlsx([table])
     [back] = xlsx_to_tables(data, entries, "mem")
     assert_same_cells(back, table)
+    assert back == table
 
 
 def test_long_or_odd_tab_names_get_safe_sheet_titles(tmp_path) -> None:
@@ -464,3 +465,61 @@ def test_missing_manifest_path_is_clear(tmp_path) -> None:
     """Reading a manifest that does not exist says where it looked."""
     with pytest.raises(BackupError, match="no backup manifest"):
         Manifest.from_file(Path(tmp_path / "none.json"))
+
+
+def manifest_at(when: datetime, reason: str, n: int) -> Manifest:
+    """A manifest (never written) of ledger `sales` taken at ``when`` for ``reason``."""
+    return Manifest(
+        ledger="sales",
+        source="memory:sales",
+        created=when,
+        reason=reason,
+        file=f"s{n}.xlsx",
+        encrypted=False,
+        size=0,
+        sha256="",
+        content_sha256="",
+        tabs=(),
+        path=Path(f"/nowhere/sales_{n}.json"),
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    items=st.lists(
+        st.tuples(
+            st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2026, 1, 1)),
+            st.sampled_from(["before_removal", "manual", "scheduled"]),
+            st.booleans(),
+        ),
+        max_size=25,
+    ),
+    daily=st.integers(0, 5),
+    weekly=st.integers(0, 3),
+    last=st.integers(0, 4),
+    pin=st.integers(0, 30),
+)
+def test_keep_last_per_reason_properties(items, daily, weekly, last, pin) -> None:
+    """For every reason the newest `last` intact snapshots are kept, the pinned one is kept,
+    the newest is kept, and a corrupt snapshot never counts toward `last`."""
+    found = [
+        manifest_at(when.replace(tzinfo=UTC), reason, n)
+        for n, (when, reason, _ok) in enumerate(items)
+    ]
+    intact = {m.id for m, (_w, _r, ok) in zip(found, items, strict=True) if ok}
+    pinned = {found[pin].id} if pin < len(found) else set()
+    keep = select_kept(
+        found,
+        keep_daily=daily,
+        keep_weekly=weekly,
+        keep_last=last,
+        verified=lambda m: m.id in intact,
+        pinned=pinned,
+    )
+    assert pinned <= keep
+    ordered = sorted(found, key=lambda m: (m.created, m.id), reverse=True)
+    if ordered:
+        assert ordered[0].id in keep
+    for reason in ("before_removal", "manual", "scheduled"):
+        newest_intact = [m.id for m in ordered if m.reason == reason and m.id in intact][:last]
+        assert set(newest_intact) <= keep

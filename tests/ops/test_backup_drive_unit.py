@@ -11,22 +11,25 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
+from gspread.exceptions import APIError
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from syncer import metrics
 from syncer.backup import BackupStore, Manifest, VerifyResult, backup_ledger
-from syncer.backup_drive import (
-    DriveBackup,
+from syncer.backup.drive import DriveBackup
+from syncer.cli import commands  # noqa: F401  (registers every command)
+from syncer.cli.app import app
+from syncer.connectors.google.drive import (
     DriveTarget,
-    classify,
+    drive_error,
     folder_id,
     multipart_body,
     query_literal,
 )
-from syncer.cli import commands  # noqa: F401  (registers every command)
-from syncer.cli.app import app
+from syncer.connectors.google.transport import failure_of
 from syncer.connectors.memory import MemoryConnector
 from syncer.connectors.retry import Failure
 from syncer.errors import BackupError
@@ -42,6 +45,22 @@ IDS = st.text(
 )
 EMAIL = "syncer@proj.iam.gserviceaccount.com"
 TARGET = DriveTarget(ledger="sales", client_email=EMAIL, folder="F1")
+
+
+def classify(
+    status: int, body: object, retry_after: str | None, target: DriveTarget, what: str
+) -> Failure | BackupError:
+    """What the Drive client makes of an answer: the transport's parse of it (the one
+    error parser), then a Failure the policy retries, or the Drive-worded BackupError."""
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(body).encode() if body is not None else b"<html>oops</html>"
+    if retry_after is not None:
+        response.headers["Retry-After"] = retry_after
+    failure = failure_of(APIError(response))
+    if failure.kind in ("transient", "auth"):
+        return failure
+    return drive_error(failure, target, what)
 
 
 def google_error(code: int, reason: str, message: str) -> dict[str, object]:
@@ -298,10 +317,10 @@ def test_prune_removes_the_drive_copies_of_pruned_snapshots(
     store = BackupStore(tmp_path, drive=copier)
     old = backup_ledger(ledger, connector, store, now - timedelta(days=3))
     new = backup_ledger(ledger, connector, store, now)
-    store.prune("sales", keep_daily=1, keep_weekly=0)
+    store.prune("sales", keep_daily=1, keep_weekly=0, keep_last=1)
     assert copier.removed == [("sales", [f"{old.id}.json", old.file])]
     assert [m.id for m in store.manifests("sales")] == [new.id]
-    store.prune("sales", keep_daily=1, keep_weekly=0)
+    store.prune("sales", keep_daily=1, keep_weekly=0, keep_last=1)
     assert len(copier.removed) == 1  # nothing more to remove, no Drive call
 
 
@@ -314,7 +333,7 @@ def test_failed_drive_prune_is_metered_not_raised(
     backup_ledger(ledger, connector, store, now)
     store.drive = FakeCopier(BackupError("no delete rights"))
     before = backups_counted("sales", "drive_prune_failed")
-    removed = store.prune("sales", keep_daily=1, keep_weekly=0)
+    removed = store.prune("sales", keep_daily=1, keep_weekly=0, keep_last=1)
     assert len(removed) == 2
     assert backups_counted("sales", "drive_prune_failed") == before + 1
 

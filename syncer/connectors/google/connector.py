@@ -71,6 +71,7 @@ from syncer.connectors.google.guard_ranges import (
     row_parts,
     touched_rows,
 )
+from syncer.connectors.google.limits import over_limits
 from syncer.connectors.google.read import key_texts, parse_cell, table_of_values
 from syncer.connectors.google.transport import PolicyHTTPClient, metric_kind
 from syncer.connectors.ratelimit import RateLimiter, limiter_for
@@ -85,7 +86,7 @@ from syncer.errors import (
 )
 from syncer.guard import Resolved
 from syncer.ledger import LedgerConfig
-from syncer.model import EnsureTab, Plan, ReplaceTab, Snapshot, Written, canonical
+from syncer.model import Dropped, EnsureTab, Plan, ReplaceTab, Snapshot, Written, canonical
 from syncer.settings import Settings
 
 SHEETS_BASE = "https://sheets.googleapis.com/v4/spreadsheets"
@@ -298,6 +299,11 @@ class GoogleSheetsConnector(Connector):
                 f"batchGetByDataFilter answered {len(ranges)} ranges for {len(parts)} filters"
             )
         return [list(r.get("valueRange", {}).get("values", [])) for r in ranges]
+
+    def over_limits(self, plan: Plan, snapshot: Snapshot) -> list[Dropped]:
+        """Google's column, cell-count and cell-length limits (see
+        :mod:`~syncer.connectors.google.limits`); uses the cached sheet metadata."""
+        return over_limits(plan, snapshot, self.metadata())
 
     def reread(self, plan: Plan, snapshot: Snapshot) -> Snapshot:
         """The guard read (see :meth:`_guard_read`), after adding the tabs the plan creates:

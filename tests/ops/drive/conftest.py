@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from syncer.backup import BackupStore
-from syncer.backup_drive import DriveBackup, DriveClient
+from syncer.backup.drive import DriveBackup
+from syncer.connectors.google.drive import DriveClient
 from syncer.connectors.retry import RetryPolicy
 from syncer.sandbox import SandboxServer
 from syncer.settings import Settings

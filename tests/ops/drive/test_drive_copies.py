@@ -13,11 +13,18 @@ from typer.testing import CliRunner
 
 from syncer import metrics
 from syncer.backup import BackupStore, backup_ledger, decrypt, generate_key, xlsx_to_tables
-from syncer.backup_drive import FILES_URL, UPLOAD_URL, DriveClient, DriveFile, DriveTarget
 from syncer.cli import commands  # noqa: F401  (registers every command)
 from syncer.cli.app import app
+from syncer.connectors.google.drive import (
+    FILES_URL,
+    UPLOAD_URL,
+    DriveClient,
+    DriveFile,
+    DriveTarget,
+)
 from syncer.connectors.memory import MemoryConnector
 from syncer.connectors.retry import RetryPolicy
+from syncer.errors import BackupError
 from syncer.ledger import LedgerConfig
 from syncer.sandbox import SandboxServer
 from syncer.settings import Settings
@@ -83,7 +90,7 @@ def test_verify_detects_an_altered_and_a_missing_drive_copy(
     ids = {f["name"]: f["id"] for f in sandbox.files_in(shared_drive)}
     client = DriveClient.from_settings(settings)
     try:
-        altered = client.session.request(
+        altered = client.http.session.request(
             "PATCH",
             f"{UPLOAD_URL}/{ids[manifest.file]}",
             params={"uploadType": "media", "supportsAllDrives": "true"},
@@ -91,7 +98,7 @@ def test_verify_detects_an_altered_and_a_missing_drive_copy(
             headers={"Content-Type": "application/octet-stream"},
         )
         assert altered.status_code == 200
-        deleted = client.session.request(
+        deleted = client.http.session.request(
             "DELETE",
             f"{FILES_URL}/{ids[manifest.id + '.json']}",
             params={"supportsAllDrives": "true"},
@@ -187,13 +194,13 @@ def test_a_503_once_is_retried_and_uploads_once(
     """An injected 503 on the first upload is retried under the connector's policy; each
     file exists once in the drive afterwards."""
     store = make_store(shared_drive)
-    retried = retries_counted("drive.files.create")
+    retried = retries_counted("drive")
     sandbox.clear_log()
     sandbox.inject(503, on_request=1, api="drive")
     manifest = backup_ledger(ledger, connector, store, now)
     assert store.drive_failures == {}
     assert policy.stats.retries == 1
-    assert retries_counted("drive.files.create") == retried + 1
+    assert retries_counted("drive") == retried + 1
     uploads = [e.status for e in sandbox.request_log if e.path.startswith("/upload/drive/v3")]
     assert uploads == [503, 200, 200]
     names = sorted(f["name"] for f in sandbox.files_in(shared_drive))
@@ -213,7 +220,7 @@ def test_prune_deletes_old_copies_from_the_shared_drive(
     backup_ledger(ledger, connector, store, now - timedelta(days=2))
     new = backup_ledger(ledger, connector, store, now)
     assert len(sandbox.files_in(shared_drive)) == 4
-    store.prune("sales", keep_daily=1, keep_weekly=0)
+    store.prune("sales", keep_daily=1, keep_weekly=0, keep_last=1)
     names = sorted(f["name"] for f in sandbox.files_in(shared_drive))
     assert names == sorted([new.file, f"{new.id}.json"])
 
@@ -295,3 +302,24 @@ def test_cli_backup_into_my_drive_exits_nonzero_with_the_hint(
     code, out = run(env, "backup", "verify")
     assert code == 1
     assert "(Drive): FAILED" in out
+
+
+def test_folder_check_accepts_a_folder_and_names_a_file_or_a_missing_one(
+    sandbox: SandboxServer, shared_drive: str, settings: Settings
+) -> None:
+    """The folder check passes for a folder shared with the account, refuses a file by
+    its type, and turns a 404 into the sharing hint (through the connector's transport)."""
+    folder = sandbox.create_folder("team", OWNER)
+    sandbox.share_file(folder, EMAIL, "writer")
+    client = DriveClient.from_settings(settings)
+    target = DriveTarget(ledger="x", client_email=EMAIL, folder=shared_drive)
+    try:
+        assert client.folder(DriveTarget(ledger="x", folder=folder)).id == folder
+        stored = client.upload(target, "plain.bin", b"data")
+        with pytest.raises(BackupError, match="is a file"):
+            client.folder(DriveTarget(ledger="x", client_email=EMAIL, folder=stored.id))
+        with pytest.raises(BackupError, match=f"Share the folder with {EMAIL}"):
+            client.folder(DriveTarget(ledger="x", client_email=EMAIL, folder="nope123"))
+        assert client.http.calls["drive.files.get"] >= 3  # counted by the one transport
+    finally:
+        client.close()
