@@ -58,3 +58,12 @@ class Settings(BaseSettings):
     #: Google: write requests per minute per credential the rate limiter allows.
     google_writes_per_minute: int = Field(default=55, ge=1)
     google_reads_per_minute: int = Field(default=55, ge=1)
+    #: Worker (``syncer worker``): its name in tick records and logs; unset = host-pid.
+    worker_name: str | None = None
+    #: Worker: seconds between the dispatcher's looks at the schedules (the tick grain).
+    dispatch_seconds: int = Field(default=1, ge=1, le=59)
+    #: Worker: seconds between heartbeats in the queue's database.
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    #: Worker: a worker without a heartbeat for this long is dead; its running cycles
+    #: are retried by another replica.
+    worker_stalled_seconds: float = Field(default=30.0, gt=0)

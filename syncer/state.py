@@ -24,8 +24,8 @@ revision (:func:`syncer.migrations.prepare`): SQLite is migrated in place, Postg
 be upgraded with ``syncer db upgrade`` first. A database made before migrations existed
 is adopted by the baseline revision (missing tables such as ``watched_version`` are
 created; its watched rows are read as they are). State is re-derivable: losing watched
-values only means ``stamp_on_change`` treats those rows as first seen and stamps nothing for one cycle.
-One store may serve several threads as long as each ledger runs one cycle at a time
+values only means ``stamp_on_change`` treats those rows as first seen and stamps nothing
+for one cycle. One store may serve several threads as long as each ledger runs one cycle at a time
 (the daemon's per-ledger lock): the kept maps are per ledger and replaced, never
 mutated, and a race can only make a kept map look stale (re-read), never wrong.
 """
