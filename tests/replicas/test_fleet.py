@@ -8,6 +8,7 @@ ledger, ~500 cycles) to stay within CI's budget — the properties checked are p
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -193,14 +194,16 @@ def _every_tick_once_or_recovered(
         if record.status == "done":  # retried on another replica: its second attempt
             assert record.attempts == 2, record
             assert record.worker != dead
-            assert record.started is not None and record.started.timestamp() > killed_at
+            assert record.started is not None
+            assert record.started.timestamp() > killed_at
         else:  # the ledger's next tick was waiting: that one ran instead
             later = [
                 r
                 for r in records
                 if r.ledger == record.ledger and r.tick > record.tick and r.status == "done"
             ]
-            assert later and later[0].started is not None, record
+            assert later, record
+            assert later[0].started is not None
             assert later[0].started.timestamp() > killed_at
     [killed] = [r for r in records if r.ledger == victim and r.tick == killed_tick]
     assert _recovered(killed), killed
@@ -225,7 +228,7 @@ def _no_overlap(
             )
     for spans in intervals.values():
         spans.sort()
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             assert end <= start, spans
     seen = 0
     for timed in requests:
