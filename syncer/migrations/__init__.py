@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from pathlib import Path
 
 from alembic import command
@@ -31,6 +32,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from syncer.errors import StateError
 
 _HERE = Path(__file__).resolve().parent
+
+
+def ours(name: str | None, kind: str, _parents: Mapping[str, str | None]) -> bool:
+    """Alembic's ``include_name``: syncer's tables only (procrastinate's queue tables in
+    the same PostgreSQL database are managed by their own revision, not compared)."""
+    from syncer.state_tables import metadata
+
+    return kind != "table" or name in metadata.tables
 
 
 def config(connection: Connection | None = None) -> Config:

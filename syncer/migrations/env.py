@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from syncer.migrations import ours
 from syncer.state_tables import metadata
 
 config = context.config
@@ -17,6 +18,7 @@ def _run(connection: object) -> None:
         target_metadata=metadata,
         render_as_batch=getattr(connection, "dialect").name == "sqlite",  # noqa: B009
         compare_type=True,
+        include_name=ours,
     )
     with context.begin_transaction():
         context.run_migrations()
