@@ -18,8 +18,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -34,7 +34,7 @@ from syncer.errors import StateError
 _HERE = Path(__file__).resolve().parent
 
 
-def ours(name: str | None, kind: str, _parents: Mapping[str, str | None]) -> bool:
+def ours(name: str | None, kind: str, _parents: Any) -> bool:
     """Alembic's ``include_name``: syncer's tables only (procrastinate's queue tables in
     the same PostgreSQL database are managed by their own revision, not compared)."""
     from syncer.state_tables import metadata
