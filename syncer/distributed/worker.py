@@ -143,6 +143,8 @@ def run_worker(settings: Settings) -> int:
         watcher.start()
         asyncio.run(_serve(runtime, settings))
         code = 0
+    except Exception as exc:  # the queue's database went away for good, a bug: say so
+        log.exception("worker.failed", error=f"{exc.__class__.__name__}: {exc}")
     finally:
         stop.set()
         if server is not None:
