@@ -139,7 +139,14 @@ def test_three_workers_one_killed_mid_cycle(
         stop_editing.set()
         editor.join(10)
         settled = time.time()
-        time.sleep(8)  # every ledger gets a cycle after the last edit
+
+        def all_cycled_since_last_edit() -> bool:
+            done = ticks.last_success()
+            return len(done) == LEDGERS + 1 and all(
+                when.timestamp() > settled for when in done.values()
+            )
+
+        _wait("a cycle of every ledger after the last edit", all_cycled_since_last_edit, 60)
         for name in ("w1", "w2", "w3", "w4"):
             if name != dead:
                 url = f"http://127.0.0.1:{fleet.ports[name]}/readyz"
