@@ -44,6 +44,16 @@ from tests.replicas.fleet import Fleet  # noqa: E402
 from tests.unit import pgdb  # noqa: E402
 
 
+def _cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def scenario(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     """Run one fleet of ``workers`` and measure it."""
     url = pgdb.create_database("syncer_bench")
@@ -79,9 +89,12 @@ def scenario(args: argparse.Namespace, workers: int) -> dict[str, Any]:
             warmup = time.monotonic() - warm
             editor.start()
             time.sleep(5)
+            pids = [p.pid for p in fleet.workers.values()]
+            cpu0, own0 = _cpu(pids), time.process_time()
             t0 = time.time()
             time.sleep(args.seconds)
             t1 = time.time()
+            cpu1, own1 = _cpu(pids), time.process_time()
             stop.set()
             editor.join(10)
             codes = fleet.stop_all()
@@ -113,6 +126,8 @@ def scenario(args: argparse.Namespace, workers: int) -> dict[str, Any]:
         "quota_per_kind_per_min": args.quota,
         "http_429": sum(t.request.status == 429 for t in requests),
         "mean_tick_lag_s": round(statistics.fmean(lags), 2) if lags else None,
+        "workers_cpu_s_per_s": round((cpu1 - cpu0) / (t1 - t0), 2),
+        "sandbox_cpu_s_per_s": round((own1 - own0) / (t1 - t0), 2),
         "exit_codes": sorted(set(codes.values())),
     }
 
