@@ -329,11 +329,14 @@ class _Runner:
 
     def __init__(self, settings: Settings) -> None:
         from syncer.backup import BackupStore
+        from syncer.connectors import ratelimit
         from syncer.state import StateStore
 
         self.settings = settings
         self.store = StateStore(settings.state_url)
         self.backups = BackupStore.from_settings(settings)
+        # On PostgreSQL the Google quota is shared with every replica (see ratelimit).
+        ratelimit.share_through(settings.state_url)
 
     def cycle(self, ledger: LedgerConfig) -> CycleResult:
         from syncer.backup import backup_before_removal

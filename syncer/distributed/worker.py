@@ -4,7 +4,8 @@ Start any number of them on one PostgreSQL state database, with the same setting
 the same ledger files. Each one:
 
 * checks the state schema (``syncer db upgrade`` first; a clear error otherwise);
-* shares the Google rate limiter with the fleet through the database;
+* shares the Google rate limiter with the fleet through the database (the daemon's
+  runner does so whenever the state is PostgreSQL);
 * serves ``/healthz``, ``/readyz`` and ``/metrics`` (:mod:`syncer.health`) — ``/readyz``
   is ready when every ledger had a successful cycle, by any replica, within three
   intervals of its schedule;
@@ -129,7 +130,6 @@ def run_worker(settings: Settings) -> int:
         if runtime is not None:
             runtime.close()
         return 1
-    ratelimit.share_through(settings.state_url)
     watcher = threading.Thread(
         target=_watch, args=(runtime, stop, WATCH_SECONDS), name="syncer-watch", daemon=True
     )
