@@ -27,6 +27,7 @@ from procrastinate.exceptions import AlreadyEnqueued, ProcrastinateException
 from procrastinate.jobs import Job, Status
 from sqlalchemy.engine import make_url
 
+from syncer import metrics
 from syncer.distributed.runtime import Runtime
 from syncer.settings import Settings
 
@@ -73,6 +74,7 @@ def build_app(runtime: Runtime, settings: Settings) -> App:
                 await asyncio.to_thread(
                     runtime.ticks.coalesce, ledger, tick, "a cycle of this ledger was waiting"
                 )
+                metrics.record_skipped(ledger)
                 log.info("worker.tick_coalesced", ledger=ledger, tick=tick.isoformat())
                 continue
             await asyncio.to_thread(runtime.ticks.set_job, ledger, tick, job_id)
