@@ -66,6 +66,40 @@ class Timed:
     request: LoggedRequest
 
 
+class ReadHolder:
+    """A sandbox hook that, once armed, holds the next Sheets read of any ledger until
+    told to let it go: the cycle that sent it is stopped in the middle."""
+
+    def __init__(self, sheets: dict[str, str]) -> None:
+        self._sheets = sheets
+        self._lock = threading.Lock()
+        self._gate: threading.Event | None = None
+        self.armed = False
+        self.held = threading.Event()
+        self.ledger: str | None = None
+
+    def __call__(self, entry: LoggedRequest) -> None:
+        if entry.api != "sheets" or entry.kind != "read":
+            return
+        name = {sid: n for n, sid in self._sheets.items()}.get(entry.spreadsheet_id or "")
+        with self._lock:
+            if not self.armed or self._gate is not None or name is None:
+                return
+            gate = self._gate = threading.Event()
+            self.ledger = name
+            self.held.set()
+        gate.wait(60)
+
+    def let_go(self, *, rearm: bool) -> None:
+        """Answer the held read; hold the next one when ``rearm``."""
+        with self._lock:
+            gate, self._gate = self._gate, None
+            self.held.clear()
+            self.armed = rearm
+        if gate is not None:
+            gate.set()
+
+
 @dataclass
 class Fleet:
     """Ledgers on one sandbox, and the worker processes that serve them."""
@@ -142,13 +176,14 @@ class Fleet:
             "SYNCER_GOOGLE_WRITES_PER_MINUTE": str(self.rate_per_minute),
         }
 
-    def start(self, name: str) -> None:
-        """Start ``syncer worker`` as ``name`` (its log goes to ``root/name.log``)."""
+    def start(self, name: str, **extra: str) -> None:
+        """Start ``syncer worker`` as ``name`` (its log goes to ``root/name.log``);
+        ``extra`` adds or overrides ``SYNCER_*`` variables."""
         self.ports.setdefault(name, free_port())
         log = (self.root / f"{name}.log").open("ab")
         self.workers[name] = subprocess.Popen(
             [sys.executable, "-m", "syncer", "worker"],
-            env=self.env(name),
+            env={**self.env(name), **extra},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
