@@ -25,26 +25,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text, and_, insert, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.errors import StateError
 from syncer.model import AppendRow, CellValue, MoveRow, Operation, RemoveRow, SetCell
-from syncer.state import StateStore, metadata
-
-journal_table = Table(
-    "journal",
-    metadata,
-    Column("cycle_id", String(64), primary_key=True),
-    Column("ledger", String(200), nullable=False, index=True),
-    Column("started", DateTime(timezone=True), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("writes_planned", Integer, nullable=False),
-    Column("writes_done", Integer, nullable=False),
-    Column("intent", Text, nullable=False),
-    Column("closed", DateTime(timezone=True), nullable=True),
-    Column("closed_by", String(64), nullable=True),
-)
+from syncer.state import StateStore
+from syncer.state_tables import journal_table
 
 
 @dataclass(frozen=True)
@@ -159,16 +146,10 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 class Journal:
-    """The journal of one state store (the table is created on first use)."""
+    """The journal of one state store (its table comes with the state schema)."""
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
-        try:
-            journal_table.create(store.engine, checkfirst=True)
-        except SQLAlchemyError as exc:
-            raise StateError(
-                f"state database {store.url}: cannot create the journal table: {exc}"
-            ) from exc
 
     def begin(
         self, ledger: str, cycle_id: str, now: datetime, intent: Intent, writes_planned: int

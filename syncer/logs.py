@@ -133,7 +133,15 @@ def configure_logging(
 
 
 #: Third-party loggers that are chatty at INFO: kept at WARNING unless DEBUG is asked for.
-QUIET_LIBRARIES = ("urllib3", "google.auth", "gspread", "apscheduler", "werkzeug")
+QUIET_LIBRARIES = (
+    "urllib3",
+    "google.auth",
+    "gspread",
+    "apscheduler",
+    "werkzeug",
+    "alembic",
+    "procrastinate",
+)
 
 
 def _route_stdlib(out: Any, renderer: Any, level: int) -> None:

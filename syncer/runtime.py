@@ -73,9 +73,12 @@ class Runtime:
 
     def __init__(self, settings: Settings, *, backups: bool = True) -> None:
         from syncer.backup import BackupStore
+        from syncer.connectors import ratelimit
         from syncer.state import StateStore
 
         self.settings = settings
+        # On PostgreSQL the Google quota is shared with every replica (see ratelimit).
+        ratelimit.share_through(settings.state_url)
         self.backups: BackupStore | None = (
             BackupStore.from_settings(settings) if backups else None
         )

@@ -84,3 +84,12 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         """``SYNCER_BACKUP_KEY_FILE=`` (empty) means unset, not the current directory."""
         return None if isinstance(value, str) and not value.strip() else value
+    #: Worker (``syncer worker``): its name in tick records and logs; unset = host-pid.
+    worker_name: str | None = None
+    #: Worker: seconds between the dispatcher's looks at the schedules (the tick grain).
+    dispatch_seconds: int = Field(default=1, ge=1, le=59)
+    #: Worker: seconds between heartbeats in the queue's database.
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    #: Worker: a worker without a heartbeat for this long is dead; its running cycles
+    #: are retried by another replica.
+    worker_stalled_seconds: float = Field(default=30.0, gt=0)

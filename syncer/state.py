@@ -1,7 +1,9 @@
 """State with SQLAlchemy (SQLite file by default): watched values, findings' first
 sighting, change tokens and run history per ledger.
 
-Tables (portable SQL, no SQLite-only features, so PostgreSQL works too):
+Tables (portable SQL, no SQLite-only features: PostgreSQL through psycopg 3 with
+``SYNCER_STATE_URL=postgresql+psycopg://…``; defined in :mod:`syncer.state_tables`,
+created and changed only by the Alembic revisions of :mod:`syncer.migrations`):
 
 ``watched``      (ledger, row_key, column_name) → value   previous watched values
 ``first_seen``   (ledger, identity) → first_seen          when each finding appeared
@@ -17,17 +19,20 @@ map it last read or wrote together with that ledger's generation. ``load`` and `
 first read the one-row generation; while it matches, the kept map is used instead of
 re-reading every watched row, and ``save`` writes only the values that differ. A write
 by any other process (or another :class:`StateStore` on the same database) bumps the
-generation, so the next call here re-reads the rows. A database made before
-``watched_version`` existed gains the table on open (``create_all``); its watched rows
-are read as they are. State is re-derivable: losing watched values only means
-``stamp_on_change`` treats those rows as first seen and stamps nothing for one cycle.
-One store may serve several threads as long as each ledger runs one cycle at a time
+generation, so the next call here re-reads the rows. Opening a store checks the schema
+revision (:func:`syncer.migrations.prepare`): SQLite is migrated in place, PostgreSQL must
+be upgraded with ``syncer db upgrade`` first. A database made before migrations existed
+is adopted by the baseline revision (missing tables such as ``watched_version`` are
+created; its watched rows are read as they are). State is re-derivable: losing watched
+values only means ``stamp_on_change`` treats those rows as first seen and stamps nothing
+for one cycle. One store may serve several threads as long as each ledger runs one cycle at a time
 (the daemon's per-ledger lock): the kept maps are per ledger and replaced, never
 mutated, and a race can only make a kept map look stale (re-read), never wrong.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -37,13 +42,6 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     and_,
     bindparam,
     create_engine,
@@ -57,64 +55,21 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import Insert, Update
 
+from syncer import migrations
 from syncer.errors import StateError
 from syncer.rules.base import PreviousState
+from syncer.state_tables import (
+    first_seen_table,
+    mark_table,
+    metadata,
+    runs_table,
+    version_table,
+    watched_table,
+)
+
+__all__ = ["LedgerMark", "RunRecord", "StateStore", "display_url", "metadata"]
 
 _CHUNK = 500
-
-metadata = MetaData()
-
-watched_table = Table(
-    "watched",
-    metadata,
-    Column("ledger", String(200), primary_key=True),
-    Column("row_key", String(400), primary_key=True),
-    Column("column_name", String(400), primary_key=True),
-    Column("value", Text, nullable=False),
-)
-
-#: One row per ledger whose watched values were ever written by this version: a counter
-#: bumped in the same transaction as every change to that ledger's ``watched`` rows.
-version_table = Table(
-    "watched_version",
-    metadata,
-    Column("ledger", String(200), primary_key=True),
-    Column("generation", Integer, nullable=False),
-)
-
-first_seen_table = Table(
-    "first_seen",
-    metadata,
-    Column("ledger", String(200), primary_key=True),
-    Column("identity", String(1000), primary_key=True),
-    Column("first_seen", DateTime(timezone=True), nullable=False),
-)
-
-mark_table = Table(
-    "ledger_mark",
-    metadata,
-    Column("ledger", String(200), primary_key=True),
-    Column("change_token", String(400), nullable=True),
-    Column("config_hash", String(128), nullable=True),
-    Column("last_cycle", DateTime(timezone=True), nullable=True),
-)
-
-runs_table = Table(
-    "runs",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ledger", String(200), nullable=False, index=True),
-    Column("cycle_id", String(64), nullable=False),
-    Column("started", DateTime(timezone=True), nullable=False),
-    Column("finished", DateTime(timezone=True), nullable=False),
-    Column("outcome", String(20), nullable=False),
-    Column("findings", Integer, nullable=False),
-    Column("applied", Integer, nullable=False),
-    Column("dropped", Integer, nullable=False),
-    Column("archived", Integer, nullable=False),
-    Column("api_calls", Integer, nullable=False),
-    Column("error", Text, nullable=True),
-)
 
 
 @dataclass(frozen=True)
@@ -177,6 +132,8 @@ class StateStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        #: the URL as shown in messages and logs (password masked)
+        self.shown = display_url(url)
         try:
             parsed = make_url(url)
             is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -186,15 +143,15 @@ class StateStore:
                 if not db_file.exists():
                     db_file.touch(mode=0o600)
                 os.chmod(db_file, 0o600)
-            self.engine: Engine = create_engine(url, future=True)
+            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=not is_sqlite)
             if parsed.get_backend_name() == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-            metadata.create_all(self.engine)
+            migrations.prepare(self.engine, self.shown)
             #: per ledger: the watched map this store last read or wrote (see module doc)
             self._kept: dict[str, _Kept] = {}
         except (SQLAlchemyError, OSError, ValueError) as exc:
             raise StateError(
-                f"state database {url} cannot be opened ({exc}); check SYNCER_STATE_URL and"
+                f"state database {self.shown} cannot be opened ({exc}); check SYNCER_STATE_URL and"
                 " that its directory is writable"
             ) from exc
 
@@ -305,7 +262,7 @@ class StateStore:
             with self._begin() as conn:
                 before = self._generation(conn, ledger)
                 deleted = 0
-                for chunk in _chunks(todo):
+                for chunk in _chunks([_enc(key) for key in todo]):
                     deleted += conn.execute(
                         delete(watched_table).where(
                             and_(
@@ -358,17 +315,17 @@ class StateStore:
         try:
             return self.engine.connect()
         except SQLAlchemyError as exc:
-            raise StateError(f"state database {self.url} is unusable: {exc}") from exc
+            raise StateError(f"state database {self.shown} is unusable: {exc}") from exc
 
     def _begin(self) -> Any:
         try:
             return self.engine.begin()
         except SQLAlchemyError as exc:
-            raise StateError(f"state database {self.url} is unusable: {exc}") from exc
+            raise StateError(f"state database {self.shown} is unusable: {exc}") from exc
 
     def _failed(self, doing: str, ledger: str, exc: SQLAlchemyError) -> StateError:
         return StateError(
-            f"state database {self.url} could not {doing} the state of ledger {ledger!r}"
+            f"state database {self.shown} could not {doing} the state of ledger {ledger!r}"
             f" ({exc.__class__.__name__}: {exc}); check that the database is reachable and"
             " writable (the next cycle retries)"
         )
@@ -415,7 +372,8 @@ class StateStore:
                 watched_table.c.row_key, watched_table.c.column_name, watched_table.c.value
             ).where(watched_table.c.ledger == ledger)
         )
-        for key, column, value in rows:
+        for stored_key, stored_column, stored_value in rows:
+            key, column, value = _dec(stored_key), _dec(stored_column), _dec(stored_value)
             columns = watched.get(key)
             if columns is None:
                 watched[key] = {column: value}
@@ -435,7 +393,7 @@ class StateStore:
         ).all():
             aware = _aware(when)
             if aware is not None:
-                found[identity] = aware
+                found[_dec(identity)] = aware
         return found
 
     def _save_watched(
@@ -462,7 +420,12 @@ class StateStore:
                 was = old.get(column) if old is not None else None
                 if was == value:
                     continue
-                row = {"ledger": ledger, "row_key": key, "column_name": column, "value": value}
+                row = {
+                    "ledger": ledger,
+                    "row_key": _enc(key),
+                    "column_name": _enc(column),
+                    "value": _enc(value),
+                }
                 (inserts if was is None else updates).append(row)
                 if new is None:
                     new = dict(old) if old is not None else {}
@@ -500,7 +463,7 @@ class StateStore:
         current = self._first_seen(conn, ledger)
         gone = [i for i in current if i not in first_seen]
         changed = [i for i, when in first_seen.items() if i in current and current[i] != _utc(when)]
-        for chunk in _chunks(gone + changed):
+        for chunk in _chunks([_enc(i) for i in gone + changed]):
             conn.execute(
                 delete(first_seen_table).where(
                     and_(
@@ -510,7 +473,7 @@ class StateStore:
                 )
             )
         new = [
-            {"ledger": ledger, "identity": i, "first_seen": _utc(first_seen[i])}
+            {"ledger": ledger, "identity": _enc(i), "first_seen": _utc(first_seen[i])}
             for i in first_seen
             if i not in current or i in changed
         ]
@@ -532,6 +495,36 @@ def _executemany(conn: Connection, statement: Insert | Update, rows: list[dict[s
         [tuple(row[name] for name in names) for row in rows] if names else rows
     )
     conn.exec_driver_sql(str(compiled), params)
+
+
+#: Prefix of a stored text that had to be escaped (see :func:`_enc`).
+_ESCAPED = "\x01json:"
+
+
+def _enc(text: str) -> str:
+    """Text as stored: PostgreSQL text cannot hold NUL, so a text with NUL (or one that
+    starts like an escaped one) is stored as a JSON string behind a marker; every other
+    text — practically all — is stored as it is. Same on every backend, so a copied
+    database reads the same."""
+    if "\x00" in text or text.startswith(_ESCAPED):
+        return _ESCAPED + json.dumps(text)
+    return text
+
+
+def _dec(stored: str) -> str:
+    """The text :func:`_enc` stored."""
+    if stored.startswith(_ESCAPED):
+        decoded: str = json.loads(stored[len(_ESCAPED) :])
+        return decoded
+    return stored
+
+
+def display_url(url: str) -> str:
+    """``url`` with its password masked (safe for logs and error messages)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: StateStore reports it
+        return url
 
 
 def _bind(name: str) -> Any:

@@ -1,4 +1,5 @@
-"""The state store: watched values, first sightings, change tokens and run history."""
+"""The state store: watched values, first sightings, change tokens and run history — on
+SQLite and on PostgreSQL (the same tests, parametrized over both backends)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,72 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pgdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, event, text
 
+from syncer import migrations
 from syncer.errors import StateError
 from syncer.state import RunRecord, StateStore
 
 T0 = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+class Urls:
+    """Fresh state databases: a new SQLite file, or this session's PostgreSQL database
+    (created and migrated once) emptied; ``private`` gives a PostgreSQL one of its own."""
+
+    def __init__(self, tmp: pytest.TempPathFactory) -> None:
+        self._tmp = tmp
+        self._pg: str | None = None
+        self._made: list[str] = []
+
+    def fresh(self, backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{self._tmp.mktemp('state') / 'var' / 'state.db'}"
+        if self._pg is None:
+            self._pg = self.private(backend)
+        pgdb.truncate_all(self._pg)
+        return self._pg
+
+    def private(self, backend: str) -> str:
+        if backend == "sqlite":
+            return self.fresh(backend)
+        url = pgdb.create_database()
+        self._made.append(url)
+        engine = create_engine(url)
+        try:
+            migrations.upgrade(engine)
+        finally:
+            engine.dispose()
+        return url
+
+    def close(self) -> None:
+        for url in self._made:
+            pgdb.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Urls]:
+    """Where the state tests' databases come from (dropped at the end of the session)."""
+    made = Urls(tmp_path_factory)
+    yield made
+    made.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The state backend under test."""
+    return str(request.param)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    """A fresh SQLite state store in a temporary directory."""
-    s = StateStore(f"sqlite:///{tmp_path / 'var' / 'state.db'}")
+def store(urls: Urls, backend: str) -> Iterator[StateStore]:
+    """A fresh, empty state store on the backend under test."""
+    s = StateStore(urls.fresh(backend))
     yield s
     s.close()
 
@@ -142,13 +194,15 @@ def test_hundred_thousand_keys_round_trip(store: StateStore) -> None:
         max_size=8,
     ),
 )
+@pytest.mark.parametrize("kind", BACKENDS)
 def test_save_merges_like_a_dict_update(
-    tmp_path_factory: pytest.TempPathFactory,
+    urls: Urls,
+    kind: str,
     first: dict[str, dict[str, str]],
     second: dict[str, dict[str, str]],
 ) -> None:
     """Two saves leave the per-key, per-column merge of both observations."""
-    s = StateStore(f"sqlite:///{tmp_path_factory.mktemp('h') / 's.db'}")
+    s = StateStore(urls.fresh(kind))
     try:
         s.save("L", first, {}, None)
         s.save("L", second, {}, None)
@@ -206,12 +260,13 @@ def _merge(into: Observed, more: Observed) -> None:
         max_size=6,
     )
 )
+@pytest.mark.parametrize("kind", BACKENDS)
 def test_kept_map_always_equals_a_fresh_read(
-    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, Any]]
+    urls: Urls, kind: str, steps: list[tuple[str, Any]]
 ) -> None:
-    """Any mix of saves, forgets and another store's saves on one SQLite file leaves both
+    """Any mix of saves, forgets and another store's saves on one database leaves both
     stores' load() equal to the expected merge and to a cold read by a third store."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('k') / 's.db'}"
+    url = urls.fresh(kind)
     mine, other = StateStore(url), StateStore(url)
     expected: Observed = {}
     try:
@@ -278,8 +333,15 @@ def test_old_database_without_generation_table_opens_and_keeps_values(
     first.save("L", {"K1": {"s": "a"}, "K2": {"s": "b"}}, {}, "t")
     first.close()
     raw = create_engine(url)
-    with raw.begin() as conn:
-        conn.execute(text("DROP TABLE watched_version"))
+    with raw.begin() as conn:  # what a syncer from before migrations and generations made
+        for table in (
+            "watched_version",
+            "alembic_version",
+            "cycle_ticks",
+            "ledger_dispatch",
+            "rate_buckets",
+        ):
+            conn.execute(text(f"DROP TABLE {table}"))
     raw.dispose()
     reopened, other = StateStore(url), StateStore(url)
     try:
@@ -293,15 +355,19 @@ def test_old_database_without_generation_table_opens_and_keeps_values(
         other.close()
 
 
-def test_broken_tables_are_a_state_error_naming_the_ledger(store: StateStore) -> None:
+def test_broken_tables_are_a_state_error_naming_the_ledger(urls: Urls, backend: str) -> None:
     """A database whose tables were damaged fails with StateError naming the ledger."""
-    store.save("sales", {"K1": {"s": "a"}}, {}, None)
-    with store.engine.begin() as conn:
-        conn.execute(text("DROP TABLE watched"))
-    with pytest.raises(StateError, match="'sales'"):
-        store.save("sales", {"K1": {"s": "b"}}, {}, None)
-    with pytest.raises(StateError, match="could not read"):
-        store.load("sales")
+    store = StateStore(urls.private(backend))
+    try:
+        store.save("sales", {"K1": {"s": "a"}}, {}, None)
+        with store.engine.begin() as conn:
+            conn.execute(text("DROP TABLE watched"))
+        with pytest.raises(StateError, match="'sales'"):
+            store.save("sales", {"K1": {"s": "b"}}, {}, None)
+        with pytest.raises(StateError, match="could not read"):
+            store.load("sales")
+    finally:
+        store.close()
 
 
 def test_rejected_save_leaves_nothing_half_written(store: StateStore) -> None:
