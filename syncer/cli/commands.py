@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from syncer.cli import core, google, lint, ops, sandbox  # noqa: F401
+from syncer.cli import core, google, init, lint, ops, sandbox  # noqa: F401

@@ -1,0 +1,414 @@
+"""Inferring one column's spec from its values, its dropdown and its formats (pure).
+
+The sheet's own data validation decides first (a dropdown is a ``choice`` with exactly
+its values; number and text-length rules give ``min``/``max``/``max_length``); then
+the values: booleans, dates and times, phones, emails, URLs, numbers, and finally small
+closed sets of repeated short values (``choice``). Placeholders (未知, 待补充 …) count as
+empty everywhere. Every field comes with a :class:`~syncer.infer.guess.Note`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from syncer.infer.grid import Validation
+from syncer.infer.guess import ColumnGuess, Note
+from syncer.infer.hints import TEMPLATE_MAX_LENGTH, has_hint, marked_required
+from syncer.model import CellValue, canonical, is_blank
+from syncer.values import (
+    is_placeholder,
+    mask_phone,
+    parse_bool,
+    parse_date,
+    parse_datetime,
+    parse_number,
+    parse_phone,
+)
+
+#: Share of filled cells that must read as a type for the column to get it.
+TYPE_SHARE = 0.8
+NUMBER_SHARE = 0.9
+#: Share of rows that must be filled for ``required`` (without a ``*`` in the header).
+REQUIRED_SHARE = 0.95
+#: Fewer rows than this and every inference from values is marked for review.
+FEW_ROWS = 20
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+URL_PATTERN = r"^(?:https?://|www\.)\S+$"
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_SEPARATORS = ("，", "、", "；", ";", ",")
+_SPLIT = re.compile(r"\s*[,，、;；]\s*")
+#: The order of a column spec's fields in the written file.
+SPEC_ORDER = (
+    "type",
+    "required",
+    "unique",
+    "values",
+    "separator",
+    "pattern",
+    "min",
+    "max",
+    "max_length",
+    "region",
+    "description",
+)
+_PHONE_REGIONS = ("CN", "HK", "TW", "SG", "US", "GB", "JP", "AU")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A column's values: ``rows`` looked at, the ``filled`` ones (not empty, not a
+    placeholder) and their trimmed texts; ``placeholders`` counts placeholder cells."""
+
+    rows: int
+    filled: tuple[CellValue, ...]
+    texts: tuple[str, ...]
+    placeholders: Counter[str]
+
+    @property
+    def n(self) -> int:
+        """Filled cells."""
+        return len(self.filled)
+
+
+def profile(values: Sequence[CellValue], placeholders: Sequence[str]) -> Profile:
+    """The profile of a column's values (one per data row)."""
+    filled: list[CellValue] = []
+    seen: Counter[str] = Counter()
+    for value in values:
+        if is_blank(value):
+            continue
+        if is_placeholder(value, placeholders):
+            seen[str(value).strip()] += 1
+            continue
+        filled.append(value)
+    texts = tuple(canonical(v).strip() for v in filled)
+    return Profile(len(values), tuple(filled), texts, seen)
+
+
+def percent(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a percentage that says 100% only when it is all."""
+    if whole <= 0:
+        return "0%"
+    if part == whole:
+        return "100%"
+    return f"{min(99, round(100 * part / whole))}%"
+
+
+def _examples(items: Sequence[str], limit: int = 2) -> str:
+    shown = [i if len(i) <= 24 else i[:23] + "…" for i in list(dict.fromkeys(items))[:limit]]
+    more = len(set(items)) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _failing(prof: Profile, ok: Callable[[CellValue], bool], mask: bool = False) -> list[str]:
+    bad = [v for v in prof.filled if not ok(v)]
+    return [mask_phone(v) if mask else canonical(v).strip() for v in bad]
+
+
+def _share_note(kind: str, what: str, good: int, prof: Profile, bad: list[str]) -> str:
+    text = f"{kind}: {percent(good, prof.n)} {what} ({prof.n:,} values)"
+    if bad:
+        text += f"; {len(bad)} will be reported: {_examples(bad)}"
+    return text
+
+
+# --- the type --------------------------------------------------------------------------
+
+
+def _is_temporal(value: CellValue) -> bool:
+    return isinstance(value, date) or (isinstance(value, str) and parse_date(value) is not None)
+
+
+def _has_time(value: CellValue) -> bool:
+    if isinstance(value, datetime):
+        return value.time() != time(0)
+    if isinstance(value, str):
+        moment = parse_datetime(value)
+        return moment is not None and ":" in value
+    return False
+
+
+def _is_number(value: CellValue) -> bool:
+    return parse_number(value) is not None
+
+
+def _phone_region(prof: Profile, hinted: bool) -> tuple[str, int] | None:
+    """The region most filled cells parse as phones in, and how many do."""
+    best: tuple[str, int] | None = None
+    for region in _PHONE_REGIONS if hinted else ("CN",):
+        good = sum(1 for v in prof.filled if parse_phone(v, region) is not None)
+        if best is None or good > best[1]:
+            best = (region, good)
+    return best
+
+
+@dataclass
+class _Draft:
+    """A column spec being built, with its notes."""
+
+    spec: dict[str, object]
+    notes: dict[str, Note]
+
+    def put(self, key: str, value: object, note: Note | None = None) -> None:
+        self.spec[key] = value
+        if note is not None:
+            self.notes[key] = note
+
+
+def _from_validation(rule: Validation, prof: Profile, draft: _Draft) -> bool:
+    """Apply what the sheet's own rule says; True when it decided the type."""
+    if rule.kind in ("list", "range"):
+        where = "list rule" if rule.kind == "list" else f"range {rule.source}"
+        text = f"choice: from the sheet's dropdown ({where})"
+        outside = [t for t in prof.texts if t not in rule.values]
+        if outside:
+            text += f"; {len(outside)} value(s) outside it will be reported: {_examples(outside)}"
+        draft.put("type", "choice", Note(text))
+        draft.put("values", list(rule.values), Note(f"{len(rule.values)} values in the dropdown"))
+        return True
+    if rule.kind == "boolean":
+        draft.put("type", "boolean", Note("boolean: the sheet shows checkboxes"))
+        return True
+    if rule.kind == "date":
+        draft.put("type", "date", Note("date: the sheet's rule accepts dates only"))
+        return True
+    if rule.kind == "email":
+        draft.put("type", "email", Note("email: the sheet's rule accepts email addresses"))
+        return True
+    if rule.kind == "url":
+        draft.put(
+            "type",
+            "text",
+            Note(
+                "url: the sheet's rule accepts URLs (syncer has no url "
+                "type: text with a URL pattern)"
+            ),
+        )
+        draft.put("pattern", URL_PATTERN)
+        return True
+    if rule.kind in ("number", "integer"):
+        draft.put("type", rule.kind, Note(f"{rule.kind}: the sheet's rule accepts numbers"))
+        if rule.minimum is not None:
+            draft.put("min", _tidy(rule.minimum), Note("min: from the sheet's rule"))
+        if rule.maximum is not None:
+            draft.put("max", _tidy(rule.maximum), Note("max: from the sheet's rule"))
+        return True
+    return False
+
+
+def _tidy(number: float) -> int | float:
+    return int(number) if float(number).is_integer() else number
+
+
+def _choice_from_values(name: str, prof: Profile, draft: _Draft, few: bool) -> bool:
+    """A small closed set of repeated short values is a choice (marked for review
+    unless the header reads as one and there are enough rows)."""
+    if has_hint(name, "free_text") or prof.n < 8:
+        return False
+    if any(not isinstance(v, str) for v in prof.filled):
+        return False
+    counts = Counter(prof.texts)
+    distinct = len(counts)
+    if any(len(t) > 30 for t in counts):
+        return False
+    hinted = has_hint(name, "choice")
+    limit, repeat = (20, 2) if hinted else (8, 4)
+    if distinct > limit or distinct * repeat > prof.n:
+        return False
+    values = [v for v, _ in counts.most_common()]
+    review = few or not hinted
+    text = f"choice: {distinct} values seen in {prof.n:,} rows, no dropdown in the sheet"
+    if review:
+        text += "; add allowed values not used yet"
+    draft.put("type", "choice", Note(text, review))
+    draft.put("values", values)
+    return True
+
+
+def _multi_choice(prof: Profile, draft: _Draft) -> bool:
+    if prof.n < 8 or any(not isinstance(v, str) for v in prof.filled):
+        return False
+    multi = [t for t in prof.texts if len(_SPLIT.split(t)) > 1]
+    if len(multi) * 5 < prof.n:
+        return False
+    items = Counter(i for t in prof.texts for i in _SPLIT.split(t) if i)
+    if len(items) > 12 or any(len(i) > 20 for i in items):
+        return False
+    used = Counter(ch for t in multi for ch in t if ch in _SEPARATORS)
+    separator = used.most_common(1)[0][0] if used else ","
+    draft.put(
+        "type",
+        "multi_choice",
+        Note(
+            f"multi_choice: {len(items)} items joined by '{separator}' in {len(multi)} cells", True
+        ),
+    )
+    draft.put("values", [i for i, _ in items.most_common()])
+    draft.put("separator", separator)
+    return True
+
+
+def _type_from_values(
+    name: str, prof: Profile, formats: Counter[str], draft: _Draft, few: bool
+) -> None:
+    n = prof.n
+    if n == 0:
+        draft.put("type", "text", Note("text: no values yet", True))
+        return
+    bools = sum(
+        1
+        for v in prof.filled
+        if isinstance(v, bool)
+        or (isinstance(v, str) and parse_bool(v) is not None and not _is_number(v))
+    )
+    if bools >= NUMBER_SHARE * n and len(set(prof.texts)) <= 4:
+        draft.put("type", "boolean", Note(f"boolean: {percent(bools, n)} yes/no values", few))
+        return
+    temporal = sum(1 for v in prof.filled if _is_temporal(v))
+    dated = formats.get("DATE", 0) + formats.get("DATE_TIME", 0)
+    if temporal >= TYPE_SHARE * n or (dated and temporal >= n / 2):
+        timed = sum(1 for v in prof.filled if _has_time(v))
+        kind = "datetime" if timed * 5 >= temporal else "date"
+        bad = _failing(prof, _is_temporal)
+        what = "parse as dates" + (" with a time" if kind == "datetime" else "")
+        draft.put("type", kind, Note(_share_note(kind, what, temporal, prof, bad), few))
+        return
+    hinted = has_hint(name, "phone")
+    found = _phone_region(prof, hinted)
+    if found is not None:
+        region, good = found
+        mobiles = sum(
+            1 for v in prof.filled if _MOBILE.fullmatch(parse_phone(v, region) or "") is not None
+        )
+        if good >= TYPE_SHARE * n and (hinted or mobiles * 2 >= good):
+            bad = _failing(prof, lambda v: parse_phone(v, region) is not None, mask=True)
+            what = (
+                f"parse as {region} mobile, {percent(good, n)} as valid numbers"
+                if region == "CN" and mobiles
+                else f"parse as valid {region} numbers"
+            )
+            shown = mobiles if region == "CN" and mobiles else good
+            draft.put("type", "phone", Note(_share_note("phone", what, shown, prof, bad), few))
+            draft.put("region", region)
+            return
+    emails = sum(1 for t in prof.texts if _EMAIL.fullmatch(t))
+    if emails >= TYPE_SHARE * n:
+        bad = [t for t in prof.texts if not _EMAIL.fullmatch(t)]
+        note = _share_note("email", "look like email addresses", emails, prof, bad)
+        draft.put("type", "email", Note(note, few))
+        return
+    urls = sum(1 for t in prof.texts if _URL.fullmatch(t))
+    if urls >= TYPE_SHARE * n:
+        note = f"url: {percent(urls, n)} are links; syncer has no url type: text with a pattern"
+        draft.put("type", "text", Note(note, few))
+        draft.put("pattern", URL_PATTERN)
+        return
+    numbers = [parse_number(v) for v in prof.filled]
+    good_numbers = [x for x in numbers if x is not None]
+    if len(good_numbers) >= NUMBER_SHARE * n:
+        _numeric(name, prof, good_numbers, formats, draft, few)
+        return
+    if _multi_choice(prof, draft) or _choice_from_values(name, prof, draft, few):
+        return
+    distinct = len(set(prof.texts))
+    draft.put("type", "text", Note(f"text: {n:,} values, {distinct:,} distinct", few and n < 3))
+
+
+def _numeric(
+    name: str,
+    prof: Profile,
+    numbers: list[float],
+    formats: Counter[str],
+    draft: _Draft,
+    few: bool,
+) -> None:
+    amount = has_hint(name, "amount") or formats.get("CURRENCY", 0) > 0
+    whole = all(x.is_integer() for x in numbers)
+    kind = "integer" if whole and not amount else "number"
+    bad = _failing(prof, _is_number)
+    what = "whole numbers" if kind == "integer" else "numbers"
+    if formats.get("CURRENCY"):
+        what += " (currency format)"
+    draft.put("type", kind, Note(_share_note(kind, what, len(numbers), prof, bad), few))
+    if not amount:
+        return
+    negative = [x for x in numbers if x < 0]
+    if len(negative) * 20 <= len(numbers):
+        text = f"min: amounts are not negative ({len(numbers) - len(negative):,} values ≥ 0)"
+        if negative:
+            shown = _examples([canonical(_tidy(x)) for x in negative])
+            text += f"; {len(negative)} negative will be reported: {shown}"
+        draft.put("min", 0, Note(text, few))
+
+
+# --- required, unique, lengths --------------------------------------------------------
+
+
+def _required(name: str, prof: Profile, draft: _Draft, few: bool) -> None:
+    empty = prof.rows - prof.n
+    holders = ", ".join(sorted(prof.placeholders))
+    if marked_required(name):
+        text = "required: header marked *"
+        if empty:
+            text += f"; {empty} empty will be reported"
+        draft.put("required", True, Note(text))
+        return
+    if prof.rows == 0 or prof.n < REQUIRED_SHARE * prof.rows:
+        return
+    text = f"required: {percent(prof.n, prof.rows)} filled in {prof.rows:,} rows"
+    if empty:
+        text += f"; {empty} empty will be reported"
+    if holders:
+        text += f" (placeholders {holders} count as empty)"
+    draft.put("required", True, Note(text, few))
+
+
+def _max_length(name: str, prof: Profile, rule: Validation | None, draft: _Draft) -> None:
+    longest = max((len(t) for t in prof.texts if isinstance(t, str)), default=0)
+    if rule is not None and rule.kind == "text_length" and rule.maximum:
+        limit = int(rule.maximum)
+        draft.put(
+            "max_length",
+            limit,
+            Note(f"max_length: the sheet's text-length rule (longest here: {longest})"),
+        )
+        return
+    limit_of = TEMPLATE_MAX_LENGTH.get(name.strip(" *＊"))
+    if limit_of is not None and longest <= limit_of:
+        note = Note(f"max_length: the common template's limit (longest here: {longest})")
+        draft.put("max_length", limit_of, note)
+
+
+def infer_column(
+    name: str,
+    position: int,
+    values: Sequence[CellValue],
+    placeholders: Sequence[str],
+    rule: Validation | None = None,
+    formats: Counter[str] | None = None,
+) -> ColumnGuess:
+    """The spec of column ``name`` from its data-row ``values`` (one per row)."""
+    prof = profile(values, placeholders)
+    few = prof.rows < FEW_ROWS
+    draft = _Draft({}, {})
+    formats = formats or Counter()
+    if rule is None or not _from_validation(rule, prof, draft):
+        _type_from_values(name, prof, formats, draft, few)
+    _required(name, prof, draft, few)
+    if draft.spec["type"] in ("email", "phone") and prof.n >= FEW_ROWS:
+        region = str(draft.spec.get("region", "CN"))
+        if draft.spec["type"] == "phone":
+            ids = [parse_phone(v, region) or canonical(v).strip() for v in prof.filled]
+        else:
+            ids = [t.casefold() for t in prof.texts]
+        if len(set(ids)) == len(ids):
+            draft.put("unique", True, Note(f"unique: all {len(ids):,} values differ", True))
+    _max_length(name, prof, rule, draft)
+    observed = tuple(t for t, _ in Counter(prof.texts).most_common(50))
+    spec = {k: draft.spec[k] for k in SPEC_ORDER if k in draft.spec}
+    return ColumnGuess(name, position, spec, dict(draft.notes), observed)
