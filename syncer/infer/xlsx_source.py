@@ -10,6 +10,7 @@ and text-length rules — and the number-format kind of the first ``sample`` row
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from zipfile import BadZipFile
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def read_xlsx(path: Path, sample: int = SAMPLE_ROWS) -> SourceBook:
         raise SourceNotFound(f"{path}: no such workbook")
     try:
         book = openpyxl.load_workbook(path, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:
         raise ConfigError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
     grids: list[tuple[Any, tuple[tuple[CellValue, ...], ...], tuple[CellFormat, ...]]] = []
     for ws in book.worksheets:
