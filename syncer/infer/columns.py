@@ -27,6 +27,7 @@ from syncer.values import (
     parse_datetime,
     parse_number,
     parse_phone,
+    to_halfwidth,
 )
 
 #: Share of filled cells that must read as a type for the column to get it.
@@ -40,6 +41,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 URL_PATTERN = r"^(?:https?://|www\.)\S+$"
 _MOBILE = re.compile(r"1[3-9]\d{9}")
+_NOT_DIGITS = re.compile(r"[^\d+]")
 _SEPARATORS = ("，", "、", "；", ";", ",")
 _SPLIT = re.compile(r"\s*[,，、;；]\s*")
 #: The order of a column spec's fields in the written file.
@@ -137,14 +139,28 @@ def _is_number(value: CellValue) -> bool:
     return parse_number(value) is not None
 
 
+def _typical_cn(value: CellValue) -> bool:
+    """Written like a mainland number: a mobile, a landline with its leading 0, or with a
+    country code (not digits libphonenumber merely accepts as some mainland number)."""
+    digits = _NOT_DIGITS.sub("", to_halfwidth(canonical(value)))
+    return digits[:1] in ("1", "0", "+")
+
+
 def _phone_region(prof: Profile, hinted: bool) -> tuple[str, int] | None:
-    """The region most filled cells parse as phones in, and how many do."""
-    best: tuple[str, int] | None = None
+    """The region most filled cells parse as phones in, and how many do. CN (first, the
+    default) counts only typical mainland numbers when comparing with other regions."""
+    best: tuple[str, int, int] | None = None
     for region in _PHONE_REGIONS if hinted else ("CN",):
-        good = sum(1 for v in prof.filled if parse_phone(v, region) is not None)
-        if best is None or good > best[1]:
-            best = (region, good)
-    return best
+        parsed = [parse_phone(v, region) for v in prof.filled]
+        good = sum(1 for p in parsed if p is not None)
+        typical = (
+            sum(1 for v, p in zip(prof.filled, parsed, strict=True) if p and _typical_cn(v))
+            if region == "CN"
+            else good
+        )
+        if best is None or typical > best[2]:
+            best = (region, good, typical)
+    return None if best is None else (best[0], best[1])
 
 
 @dataclass

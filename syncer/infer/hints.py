@@ -71,6 +71,7 @@ _WORDS: dict[str, tuple[str, ...]] = {
         "职位",
         "跟进人",
         "负责人",
+        "联系人",
         "description",
         "notes",
         "note",

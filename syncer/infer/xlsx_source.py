@@ -10,9 +10,9 @@ and text-length rules — and the number-format kind of the first ``sample`` row
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from zipfile import BadZipFile
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 from syncer.errors import ConfigError, SourceNotFound
 from syncer.infer.grid import (

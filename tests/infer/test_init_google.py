@@ -21,10 +21,16 @@ OPTIONS_TAB = "选项"
 
 
 def _dropdown(sheet_id: int, col: int, condition: dict[str, Any]) -> dict[str, Any]:
-    grid = {"sheetId": sheet_id, "startRowIndex": 2, "endRowIndex": 500,
-            "startColumnIndex": col, "endColumnIndex": col + 1}
-    return {"setDataValidation": {"range": grid, "rule": {"condition": condition,
-                                                           "showCustomUi": True}}}
+    grid = {
+        "sheetId": sheet_id,
+        "startRowIndex": 2,
+        "endRowIndex": 500,
+        "startColumnIndex": col,
+        "endColumnIndex": col + 1,
+    }
+    return {
+        "setDataValidation": {"range": grid, "rule": {"condition": condition, "showCustomUi": True}}
+    }
 
 
 def seed_example(sandbox: SandboxServer, credentials: Path, tmp_path: Path) -> str:
@@ -36,15 +42,36 @@ def seed_example(sandbox: SandboxServer, credentials: Path, tmp_path: Path) -> s
     setup = GoogleSheetsConnector(sid, credentials_path=credentials, api_base=sandbox.url)
     try:
         main = setup.metadata()["基础信息"].sheet_id
-        setup.http.batch_update(sid, {"requests": [
-            {"updateSpreadsheetProperties": {"properties": {"timeZone": "Asia/Shanghai"},
-                                             "fields": "timeZone"}},
-            {"addSheet": {"properties": {"sheetId": 4242, "title": OPTIONS_TAB}}},
-            _dropdown(main, 2, {"type": "ONE_OF_RANGE",
-                                "values": [{"userEnteredValue": f"='{OPTIONS_TAB}'!A1:A7"}]}),
-            _dropdown(main, 16, {"type": "ONE_OF_LIST",
-                                 "values": [{"userEnteredValue": s} for s in STATUSES]}),
-        ]})
+        setup.http.batch_update(
+            sid,
+            {
+                "requests": [
+                    {
+                        "updateSpreadsheetProperties": {
+                            "properties": {"timeZone": "Asia/Shanghai"},
+                            "fields": "timeZone",
+                        }
+                    },
+                    {"addSheet": {"properties": {"sheetId": 4242, "title": OPTIONS_TAB}}},
+                    _dropdown(
+                        main,
+                        2,
+                        {
+                            "type": "ONE_OF_RANGE",
+                            "values": [{"userEnteredValue": f"='{OPTIONS_TAB}'!A1:A7"}],
+                        },
+                    ),
+                    _dropdown(
+                        main,
+                        16,
+                        {
+                            "type": "ONE_OF_LIST",
+                            "values": [{"userEnteredValue": s} for s in STATUSES],
+                        },
+                    ),
+                ]
+            },
+        )
     finally:
         setup.close()
     sandbox.set_values(sid, OPTIONS_TAB, "A1", [[v] for v in INDUSTRIES])
@@ -52,7 +79,10 @@ def seed_example(sandbox: SandboxServer, credentials: Path, tmp_path: Path) -> s
 
 
 def test_sandbox_copy_gives_the_findings_of_sales_yaml(
-    cli: Cli, sandbox: SandboxServer, credentials: Path, google_env: dict[str, str],
+    cli: Cli,
+    sandbox: SandboxServer,
+    credentials: Path,
+    google_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
     """Google path: one metadata get, one values read, one masked grid get, no write; the

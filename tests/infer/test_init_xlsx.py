@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from syncer.config import load_ledger
-from syncer.examples import write_messy_workbook
+from syncer.examples import STATUSES, write_messy_workbook
 
 from .conftest import SALES, Cli, findings_of, write_book
 
@@ -37,7 +37,7 @@ def test_example_workbook_gives_the_findings_of_sales_yaml(cli: Cli, tmp_path: P
     assert inferred.key == "客户编号"
     assert inferred.tabs.main == "基础信息"
     assert inferred.columns["客户编号"].pattern == r"^XS\d{7,}$"
-    assert inferred.columns["合作状态"].values == ("潜在客户", "意向客户", "合作中", "暂停合作", "流失客户")
+    assert inferred.columns["合作状态"].values == STATUSES
     assert inferred.columns["联系方式"].type == "phone"
     assert inferred.columns["首次接触时间"].type == "date"
     assert inferred.columns["合同金额(元)"].min == 0
@@ -47,8 +47,9 @@ def test_example_workbook_gives_the_findings_of_sales_yaml(cli: Cli, tmp_path: P
     assert "row 1 is a merged title (A1:T1: 客户信息管理_销售部_2024)" in text
     reference = tmp_path / "reference.yaml"
     reference.write_text(
-        re.sub(r"(?m)^(\s*path:).*$", rf"\1 {book.name}", SALES.read_text(encoding="utf-8"), 1)
-        .replace("name: sales", "name: reference"),
+        re.sub(
+            r"(?m)^(\s*path:).*$", rf"\1 {book.name}", SALES.read_text(encoding="utf-8"), count=1
+        ).replace("name: sales", "name: reference"),
         encoding="utf-8",
     )
     # Same findings. What still differs is the plan: sales.yaml also stamps 合作状态
@@ -64,27 +65,41 @@ def test_example_workbook_gives_the_findings_of_sales_yaml(cli: Cli, tmp_path: P
 def _english_rows(n: int = 30) -> list[list[object]]:
     """An English service ledger: a ticket id, datetimes, multi-choice and yes/no cells."""
     rows: list[list[object]] = [
-        ["Ticket", "Customer", "Phone", "Email", "Opened", "Severity", "Channels",
-         "Warranty", "Status", "Last contact", "Website", "Notes"],
+        [
+            "Ticket",
+            "Customer",
+            "Phone",
+            "Email",
+            "Opened",
+            "Severity",
+            "Channels",
+            "Warranty",
+            "Status",
+            "Last contact",
+            "Website",
+            "Notes",
+        ],
     ]
     statuses = ["open", "waiting", "solved", "closed"]
     channels = ["phone", "email", "wechat,phone", "onsite", "email,wechat"]
     start = datetime(2024, 5, 1, 9, 30)
     for i in range(1, n + 1):
-        rows.append([
-            f"SV2024{i:04d}",
-            f"Customer {i}",
-            f"+1 415 555 {i:04d}" if i % 10 == 0 else f"139{i:08d}",
-            f"user{i}@example.com",
-            start + timedelta(days=i, hours=i % 7, minutes=13),
-            1 + i % 4,
-            channels[i % len(channels)],
-            i % 3 == 0,
-            statuses[i % 4],
-            date(2024, 6, 1) + timedelta(days=i % 20),
-            f"https://example.com/c/{i}",
-            "TBD" if i == 4 else f"called about case {i}",
-        ])
+        rows.append(
+            [
+                f"SV2024{i:04d}",
+                f"Customer {i}",
+                f"+1 415 555 {i:04d}" if i % 10 == 0 else f"139{i:08d}",
+                f"user{i}@example.com",
+                start + timedelta(days=i, hours=i % 7, minutes=13),
+                1 + i % 4,
+                channels[i % len(channels)],
+                i % 3 == 0,
+                statuses[i % 4],
+                date(2024, 6, 1) + timedelta(days=i % 20),
+                f"https://example.com/c/{i}",
+                "TBD" if i == 4 else f"called about case {i}",
+            ]
+        )
     return rows
 
 
@@ -123,7 +138,8 @@ def test_english_ledger_is_inferred_with_its_own_columns(cli: Cli, tmp_path: Pat
     rules = {r.kind: r for r in ledger.rules}
     assert getattr(rules["assign_id"], "pattern", None) == "SV{year}{seq:04}"
     assert getattr(rules["assign_id"], "year_from", None) == "Opened"
-    assert "archive" in rules and "tab Closed tickets exists" in text
+    assert "archive" in rules
+    assert "tab Closed tickets exists" in text
 
 
 def test_xlsx_dropdowns_list_range_and_named_rules(cli: Cli, tmp_path: Path) -> None:
@@ -132,16 +148,26 @@ def test_xlsx_dropdowns_list_range_and_named_rules(cli: Cli, tmp_path: Path) -> 
     header = ["客户编号", "客户名称", "所属行业", "客户来源", "合作状态"]
     rows: list[list[object]] = [header]
     for i in range(1, 31):
-        rows.append([f"KH{i:04d}", f"公司{i}", ["制造业", "零售业"][i % 2],
-                     ["线上推广", "行业展会"][i % 2], ["合作中", "意向客户", "餐饮"][i % 3]])
+        rows.append(
+            [
+                f"KH{i:04d}",
+                f"公司{i}",
+                ["制造业", "零售业"][i % 2],
+                ["线上推广", "行业展会"][i % 2],
+                ["合作中", "意向客户", "餐饮"][i % 3],
+            ]
+        )
     book = write_book(
         tmp_path / "dropdowns.xlsx",
-        {"基础信息": rows, "选项": [["行业"], ["制造业"], ["零售业"], ["金融业"], ["其他"]],
-         "来源": [["线上推广"], ["行业展会"], ["客户转介绍"]]},
+        {
+            "基础信息": rows,
+            "选项": [["行业"], ["制造业"], ["零售业"], ["金融业"], ["其他"]],
+            "来源": [["线上推广"], ["行业展会"], ["客户转介绍"]],
+        },
         dropdowns=[
             ("基础信息", "C2:C500", "'选项'!$A$2:$A$5"),
             ("基础信息", "D2:D500", "来源列表"),
-            ("基础信息", "E2:E500", '"潜在客户,意向客户,合作中,暂停合作,流失客户"'),
+            ("基础信息", "E2:E500", '"' + ",".join(STATUSES) + '"'),
         ],
         names={"来源列表": "来源!$A$1:$A$3"},
     )
@@ -149,7 +175,7 @@ def test_xlsx_dropdowns_list_range_and_named_rules(cli: Cli, tmp_path: Path) -> 
     ledger = load_ledger(tmp_path / "ledgers/dd.yaml")
     assert ledger.columns["所属行业"].values == ("制造业", "零售业", "金融业", "其他")
     assert ledger.columns["客户来源"].values == ("线上推广", "行业展会", "客户转介绍")
-    assert ledger.columns["合作状态"].values == ("潜在客户", "意向客户", "合作中", "暂停合作", "流失客户")
+    assert ledger.columns["合作状态"].values == STATUSES
     assert "dropdown (range 选项!A2:A5)" in text
     assert "dropdown (range 来源!A1:A3)" in text
     assert "10 value(s) outside it will be reported: 餐饮" in text
@@ -164,9 +190,17 @@ def test_messy_layout_header_on_row_three(cli: Cli, tmp_path: Path) -> None:
     header = ["编号", "客户名称", "联系方式", None, "联系方式", "合作状态", "最近跟进时间"]
     rows: list[list[object]] = [["客户信息管理_服务部_2024"], ["导出于 2024-06-01"], header]
     for i in range(1, 26):
-        rows.append([f"FW{i:03d}", f"客户{i}", f"1380013{i:04d}", "x" if i % 5 == 0 else None,
-                     "010-62345678", ["合作中", "流失客户"][i % 2],
-                     date(2024, 6, 1) - timedelta(days=i * 5)])
+        rows.append(
+            [
+                f"FW{i:03d}",
+                f"客户{i}",
+                f"1380013{i:04d}",
+                "x" if i % 5 == 0 else None,
+                "010-62345678",
+                ["合作中", "流失客户"][i % 2],
+                date(2024, 6, 1) - timedelta(days=i * 5),
+            ]
+        )
     book = write_book(tmp_path / "messy.xlsx", {"Sheet1": rows}, merges=[("Sheet1", "A1:G1")])
     text = _init(cli, book, "ledgers/messy.yaml")
     ledger = load_ledger(tmp_path / "ledgers/messy.yaml")
