@@ -8,7 +8,7 @@ each column's spec, the key, and the rules the sheet implies. Pure: no I/O.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -175,13 +175,13 @@ def _formats_for(tab: TabGrid, position: int, header_row: int) -> Counter[str]:
     return Counter(f.kind for f in tab.formats if f.col == position and f.row >= header_row)
 
 
-def _placeholders(locale: str, values: Sequence[CellValue]) -> tuple[tuple[str, ...], Note]:
+def _placeholders(locale: str, profiles: Mapping[str, Profile]) -> tuple[tuple[str, ...], Note]:
+    """The locale's placeholders plus the extra ones the sheet uses (profiles were taken
+    with every candidate, so an extra that is seen is exactly one that is added)."""
     base = PLACEHOLDERS[locale]
-    used = Counter(
-        str(v).strip()
-        for v in values
-        if isinstance(v, str) and is_placeholder(v, (*base, *EXTRA_PLACEHOLDERS))
-    )
+    used: Counter[str] = Counter()
+    for prof in profiles.values():
+        used.update(prof.placeholders)
     extra = [p for p in EXTRA_PLACEHOLDERS if any(is_placeholder(u, (p,)) for u in used)]
     text = f"placeholders: the {locale} defaults"
     if used:
@@ -197,7 +197,7 @@ def _key_spec(column: ColumnGuess, key: KeyChoice, prof: Profile) -> ColumnGuess
     if key.pattern is None and column.spec.get("required"):
         spec["required"] = True
         notes["required"] = column.notes["required"]
-    repeated = prof.n - len(set(prof.texts))
+    repeated = prof.n - len(prof.counts)
     spec["unique"] = True
     notes["unique"] = Note(
         "unique: the key" + (f"; {repeated} repeated value(s) will be reported" if repeated else "")
@@ -227,9 +227,9 @@ def infer_ledger(
         raise InferenceError(f"tab {layout.main.title!r}: the header names no columns")
     locale = "zh-CN" if is_chinese(names) else "en"
     values = {n: _column_values(layout, p) for p, n in layout.named}
-    placeholders, placeholder_note = _placeholders(
-        locale, [v for column in values.values() for v in column]
-    )
+    candidates = (*PLACEHOLDERS[locale], *EXTRA_PLACEHOLDERS)
+    profiles = {n: profile(values[n], candidates) for n in names}
+    placeholders, placeholder_note = _placeholders(locale, profiles)
     hr = layout.header.row
     columns = [
         infer_column(
@@ -239,10 +239,10 @@ def infer_ledger(
             placeholders,
             _validation_for(layout.main, p, hr),
             _formats_for(layout.main, p, hr),
+            profiles[n],
         )
         for p, n in layout.named
     ]
-    profiles = {n: profile(values[n], placeholders) for n in names}
     key = choose_key([(n, p, profiles[n]) for p, n in layout.named])
     assert key is not None
     columns = [_key_spec(c, key, profiles[c.name]) if c.name == key.name else c for c in columns]

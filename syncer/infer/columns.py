@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import cached_property
 
+from syncer.infer import parsing
 from syncer.infer.grid import Validation
 from syncer.infer.guess import ColumnGuess, Note
 from syncer.infer.hints import TEMPLATE_MAX_LENGTH, has_hint, marked_required
-from syncer.model import CellValue, canonical, is_blank
+from syncer.model import CellValue, canonical
 from syncer.values import (
     is_placeholder,
     mask_phone,
     parse_bool,
-    parse_date,
     parse_datetime,
-    parse_number,
-    parse_phone,
     to_halfwidth,
 )
 
@@ -35,6 +34,8 @@ TYPE_SHARE = 0.8
 NUMBER_SHARE = 0.9
 #: Share of rows that must be filled for ``required`` (without a ``*`` in the header).
 REQUIRED_SHARE = 0.95
+#: Values looked at first, before a whole column is parsed as a candidate type.
+SAMPLE = 1000
 #: Fewer rows than this and every inference from values is marked for review.
 FEW_ROWS = 20
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
@@ -76,19 +77,34 @@ class Profile:
         """Filled cells."""
         return len(self.filled)
 
+    @cached_property
+    def counts(self) -> Counter[str]:
+        """How often each text occurs."""
+        return Counter(self.texts)
+
 
 def profile(values: Sequence[CellValue], placeholders: Sequence[str]) -> Profile:
     """The profile of a column's values (one per data row)."""
     filled: list[CellValue] = []
     seen: Counter[str] = Counter()
+    longest = max((len(p) for p in placeholders), default=0) + 2
+    holder: dict[str, bool] = {}
     for value in values:
-        if is_blank(value):
+        if value is None:
             continue
-        if is_placeholder(value, placeholders):
-            seen[str(value).strip()] += 1
-            continue
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                continue
+            if len(text) <= longest:
+                hit = holder.get(text)
+                if hit is None:
+                    hit = holder[text] = is_placeholder(text, placeholders)
+                if hit:
+                    seen[text] += 1
+                    continue
         filled.append(value)
-    texts = tuple(canonical(v).strip() for v in filled)
+    texts = tuple(v.strip() if v.__class__ is str else canonical(v).strip() for v in filled)
     return Profile(len(values), tuple(filled), texts, seen)
 
 
@@ -107,8 +123,8 @@ def _examples(items: Sequence[str], limit: int = 2) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
-def _failing(prof: Profile, ok: Callable[[CellValue], bool], mask: bool = False) -> list[str]:
-    bad = [v for v in prof.filled if not ok(v)]
+def _failing(prof: Profile, ok: Sequence[bool], mask: bool = False) -> list[str]:
+    bad = [v for v, good in zip(prof.filled, ok, strict=True) if not good]
     return [mask_phone(v) if mask else canonical(v).strip() for v in bad]
 
 
@@ -122,21 +138,63 @@ def _share_note(kind: str, what: str, good: int, prof: Profile, bad: list[str]) 
 # --- the type --------------------------------------------------------------------------
 
 
-def _is_temporal(value: CellValue) -> bool:
-    return isinstance(value, date) or (isinstance(value, str) and parse_date(value) is not None)
+class _Parses:
+    """A column's filled values parsed each way, lazily, once per distinct value."""
 
+    def __init__(self, prof: Profile) -> None:
+        self.prof = prof
+        self._phones: dict[str, list[str | None]] = {}
 
-def _has_time(value: CellValue) -> bool:
-    if isinstance(value, datetime):
-        return value.time() != time(0)
-    if isinstance(value, str):
-        moment = parse_datetime(value)
-        return moment is not None and ":" in value
-    return False
+    @cached_property
+    def temporal(self) -> list[bool]:
+        """Date cells, and text that reads as a date."""
+        days = parsing.dates([v if isinstance(v, str) else None for v in self.prof.filled])
+        return [
+            isinstance(v, date) or day is not None
+            for v, day in zip(self.prof.filled, days, strict=True)
+        ]
 
+    @cached_property
+    def timed(self) -> int:
+        """Values that carry a time of day."""
 
-def _is_number(value: CellValue) -> bool:
-    return parse_number(value) is not None
+        def has_time(value: CellValue) -> bool:
+            if isinstance(value, datetime):
+                return value.time() != time(0)
+            return isinstance(value, str) and ":" in value and parse_datetime(value) is not None
+
+        return sum(parsing.each_distinct(self.prof.filled, has_time))
+
+    @cached_property
+    def numbers(self) -> list[float | None]:
+        """:func:`~syncer.values.parse_number` of each value."""
+        return parsing.numbers(self.prof.filled)
+
+    def sampled(self) -> _Parses:
+        """The same over at most :data:`SAMPLE` evenly spaced values: a cheap first look
+        before a whole column is parsed a way it will probably not fit."""
+        prof = self.prof
+        if prof.n <= SAMPLE:
+            return self
+        step = prof.n // SAMPLE + 1
+        small = Profile(prof.rows, prof.filled[::step], prof.texts[::step], prof.placeholders)
+        return _Parses(small)
+
+    @cached_property
+    def bools(self) -> int:
+        """Boolean cells and yes/no words (not numbers)."""
+        return sum(
+            1
+            for v, x in zip(self.prof.filled, self.numbers, strict=True)
+            if isinstance(v, bool)
+            or (isinstance(v, str) and x is None and parse_bool(v) is not None)
+        )
+
+    def phones(self, region: str) -> list[str | None]:
+        """The canonical phone of each value in ``region`` (None where invalid)."""
+        if region not in self._phones:
+            self._phones[region] = parsing.phones(self.prof.filled, region)
+        return self._phones[region]
 
 
 def _typical_cn(value: CellValue) -> bool:
@@ -146,21 +204,24 @@ def _typical_cn(value: CellValue) -> bool:
     return digits[:1] in ("1", "0", "+")
 
 
-def _phone_region(prof: Profile, hinted: bool) -> tuple[str, int] | None:
-    """The region most filled cells parse as phones in, and how many do. CN (first, the
-    default) counts only typical mainland numbers when comparing with other regions."""
-    best: tuple[str, int, int] | None = None
-    for region in _PHONE_REGIONS if hinted else ("CN",):
-        parsed = [parse_phone(v, region) for v in prof.filled]
-        good = sum(1 for p in parsed if p is not None)
-        typical = (
-            sum(1 for v, p in zip(prof.filled, parsed, strict=True) if p and _typical_cn(v))
-            if region == "CN"
-            else good
+def _phone_region(parses: _Parses, hinted: bool) -> str:
+    """The region most filled cells parse as phones in (CN unless the header says phone
+    and another region fits better). Regions are compared on the first 500 values; CN
+    counts only typical mainland numbers there."""
+    if not hinted:
+        return "CN"
+    sample = parses.prof.filled[:500]
+    best, score = "CN", -1
+    for region in _PHONE_REGIONS:
+        parsed = parsing.phones(sample, region)
+        good = sum(
+            1
+            for v, p in zip(sample, parsed, strict=True)
+            if p is not None and (region != "CN" or _typical_cn(v))
         )
-        if best is None or typical > best[2]:
-            best = (region, good, typical)
-    return None if best is None else (best[0], best[1])
+        if good > score:
+            best, score = region, good
+    return best
 
 
 @dataclass
@@ -228,7 +289,7 @@ def _choice_from_values(name: str, prof: Profile, draft: _Draft, few: bool) -> b
         return False
     if any(not isinstance(v, str) for v in prof.filled):
         return False
-    counts = Counter(prof.texts)
+    counts = prof.counts
     distinct = len(counts)
     if any(len(t) > 30 for t in counts):
         return False
@@ -248,6 +309,8 @@ def _choice_from_values(name: str, prof: Profile, draft: _Draft, few: bool) -> b
 
 def _multi_choice(prof: Profile, draft: _Draft) -> bool:
     if prof.n < 8 or any(not isinstance(v, str) for v in prof.filled):
+        return False
+    if sum(1 for t in prof.texts[:SAMPLE] if _SPLIT.search(t)) * 5 < min(prof.n, SAMPLE):
         return False
     multi = [t for t in prof.texts if len(_SPLIT.split(t)) > 1]
     if len(multi) * 5 < prof.n:
@@ -276,46 +339,31 @@ def _type_from_values(
     if n == 0:
         draft.put("type", "text", Note("text: no values yet", True))
         return
-    bools = sum(
-        1
-        for v in prof.filled
-        if isinstance(v, bool)
-        or (isinstance(v, str) and parse_bool(v) is not None and not _is_number(v))
-    )
-    if bools >= NUMBER_SHARE * n and len(set(prof.texts)) <= 4:
-        draft.put("type", "boolean", Note(f"boolean: {percent(bools, n)} yes/no values", few))
+    parses = _Parses(prof)
+    quick = parses.sampled()
+    few_values = len(prof.counts) <= 4
+    if (
+        few_values
+        and quick.bools >= NUMBER_SHARE * quick.prof.n
+        and parses.bools >= NUMBER_SHARE * n
+    ):
+        text = f"boolean: {percent(parses.bools, n)} yes/no values"
+        draft.put("type", "boolean", Note(text, few))
         return
-    temporal = sum(1 for v in prof.filled if _is_temporal(v))
     dated = formats.get("DATE", 0) + formats.get("DATE_TIME", 0)
-    if temporal >= TYPE_SHARE * n or (dated and temporal >= n / 2):
-        timed = sum(1 for v in prof.filled if _has_time(v))
-        kind = "datetime" if timed * 5 >= temporal else "date"
-        bad = _failing(prof, _is_temporal)
+    temporal = sum(parses.temporal) if sum(quick.temporal) * 2 >= quick.prof.n else 0
+    if temporal and (temporal >= TYPE_SHARE * n or (dated and temporal >= n / 2)):
+        kind = "datetime" if parses.timed * 5 >= temporal else "date"
+        bad = _failing(prof, parses.temporal)
         what = "parse as dates" + (" with a time" if kind == "datetime" else "")
         draft.put("type", kind, Note(_share_note(kind, what, temporal, prof, bad), few))
         return
-    hinted = has_hint(name, "phone")
-    found = _phone_region(prof, hinted)
-    if found is not None:
-        region, good = found
-        mobiles = sum(
-            1 for v in prof.filled if _MOBILE.fullmatch(parse_phone(v, region) or "") is not None
-        )
-        if good >= TYPE_SHARE * n and (hinted or mobiles * 2 >= good):
-            bad = _failing(prof, lambda v: parse_phone(v, region) is not None, mask=True)
-            what = (
-                f"parse as {region} mobile, {percent(good, n)} as valid numbers"
-                if region == "CN" and mobiles
-                else f"parse as valid {region} numbers"
-            )
-            shown = mobiles if region == "CN" and mobiles else good
-            draft.put("type", "phone", Note(_share_note("phone", what, shown, prof, bad), few))
-            draft.put("region", region)
-            return
-    emails = sum(1 for t in prof.texts if _EMAIL.fullmatch(t))
-    if emails >= TYPE_SHARE * n:
-        bad = [t for t in prof.texts if not _EMAIL.fullmatch(t)]
-        note = _share_note("email", "look like email addresses", emails, prof, bad)
+    if _phone(name, parses, quick, draft, few):
+        return
+    emails = [bool(_EMAIL.fullmatch(t)) for t in prof.texts]
+    if sum(emails) >= TYPE_SHARE * n:
+        bad = _failing(prof, emails)
+        note = _share_note("email", "look like email addresses", sum(emails), prof, bad)
         draft.put("type", "email", Note(note, few))
         return
     urls = sum(1 for t in prof.texts if _URL.fullmatch(t))
@@ -324,21 +372,51 @@ def _type_from_values(
         draft.put("type", "text", Note(note, few))
         draft.put("pattern", URL_PATTERN)
         return
-    numbers = [parse_number(v) for v in prof.filled]
-    good_numbers = [x for x in numbers if x is not None]
-    if len(good_numbers) >= NUMBER_SHARE * n:
-        _numeric(name, prof, good_numbers, formats, draft, few)
+    quick_numbers = sum(1 for x in quick.numbers if x is not None)
+    good_numbers = (
+        [x for x in parses.numbers if x is not None]
+        if quick_numbers >= TYPE_SHARE * quick.prof.n
+        else []
+    )
+    if good_numbers and len(good_numbers) >= NUMBER_SHARE * n:
+        ok = [x is not None for x in parses.numbers]
+        _numeric(name, prof, good_numbers, ok, formats, draft, few)
         return
     if _multi_choice(prof, draft) or _choice_from_values(name, prof, draft, few):
         return
-    distinct = len(set(prof.texts))
+    distinct = len(prof.counts)
     draft.put("type", "text", Note(f"text: {n:,} values, {distinct:,} distinct", few and n < 3))
+
+
+def _phone(name: str, parses: _Parses, quick: _Parses, draft: _Draft, few: bool) -> bool:
+    """A phone column: most values are valid numbers, and mostly mobiles or the header
+    says phone."""
+    prof, n = parses.prof, parses.prof.n
+    hinted = has_hint(name, "phone")
+    region = _phone_region(quick, hinted)
+    valid = sum(1 for p in quick.phones(region) if p is not None)
+    if valid < 0.7 * quick.prof.n:
+        return False
+    parsed = parses.phones(region)
+    good = sum(1 for p in parsed if p is not None)
+    mobiles = sum(1 for p in parsed if p is not None and _MOBILE.fullmatch(p))
+    if good < TYPE_SHARE * n or not (hinted or mobiles * 2 >= good):
+        return False
+    bad = _failing(prof, [p is not None for p in parsed], mask=True)
+    if region == "CN" and mobiles:
+        what, shown = f"parse as CN mobile, {percent(good, n)} as valid numbers", mobiles
+    else:
+        what, shown = f"parse as valid {region} numbers", good
+    draft.put("type", "phone", Note(_share_note("phone", what, shown, prof, bad), few))
+    draft.put("region", region)
+    return True
 
 
 def _numeric(
     name: str,
     prof: Profile,
     numbers: list[float],
+    ok: list[bool],
     formats: Counter[str],
     draft: _Draft,
     few: bool,
@@ -346,7 +424,7 @@ def _numeric(
     amount = has_hint(name, "amount") or formats.get("CURRENCY", 0) > 0
     whole = all(x.is_integer() for x in numbers)
     kind = "integer" if whole and not amount else "number"
-    bad = _failing(prof, _is_number)
+    bad = _failing(prof, ok)
     what = "whole numbers" if kind == "integer" else "numbers"
     if formats.get("CURRENCY"):
         what += " (currency format)"
@@ -385,7 +463,7 @@ def _required(name: str, prof: Profile, draft: _Draft, few: bool) -> None:
 
 
 def _max_length(name: str, prof: Profile, rule: Validation | None, draft: _Draft) -> None:
-    longest = max((len(t) for t in prof.texts if isinstance(t, str)), default=0)
+    longest = max(map(len, prof.texts), default=0)
     if rule is not None and rule.kind == "text_length" and rule.maximum:
         limit = int(rule.maximum)
         draft.put(
@@ -407,9 +485,11 @@ def infer_column(
     placeholders: Sequence[str],
     rule: Validation | None = None,
     formats: Counter[str] | None = None,
+    prof: Profile | None = None,
 ) -> ColumnGuess:
-    """The spec of column ``name`` from its data-row ``values`` (one per row)."""
-    prof = profile(values, placeholders)
+    """The spec of column ``name`` from its data-row ``values`` (one per row);
+    ``prof`` is their :func:`profile` when the caller has it already."""
+    prof = prof if prof is not None else profile(values, placeholders)
     few = prof.rows < FEW_ROWS
     draft = _Draft({}, {})
     formats = formats or Counter()
@@ -419,12 +499,13 @@ def infer_column(
     if draft.spec["type"] in ("email", "phone") and prof.n >= FEW_ROWS:
         region = str(draft.spec.get("region", "CN"))
         if draft.spec["type"] == "phone":
-            ids = [parse_phone(v, region) or canonical(v).strip() for v in prof.filled]
+            parsed = parsing.phones(prof.filled, region)
+            ids = [p or t for p, t in zip(parsed, prof.texts, strict=True)]
         else:
             ids = [t.casefold() for t in prof.texts]
         if len(set(ids)) == len(ids):
             draft.put("unique", True, Note(f"unique: all {len(ids):,} values differ", True))
     _max_length(name, prof, rule, draft)
-    observed = tuple(t for t, _ in Counter(prof.texts).most_common(50))
+    observed = tuple(t for t, _ in prof.counts.most_common(50))
     spec = {k: draft.spec[k] for k in SPEC_ORDER if k in draft.spec}
     return ColumnGuess(name, position, spec, dict(draft.notes), observed)

@@ -73,7 +73,7 @@ def _score(name: str, position: int, prof: Profile) -> tuple[int, KeyPattern | N
     """How much a column looks like the key (None: it cannot be one)."""
     if prof.rows == 0 or prof.n < KEY_FILLED * prof.rows:
         return None
-    if len(set(prof.texts)) < KEY_DISTINCT * prof.n:
+    if len(prof.counts) < KEY_DISTINCT * prof.n:
         return None
     if any(not isinstance(v, str | int) or isinstance(v, bool) for v in prof.filled):
         return None
@@ -99,7 +99,7 @@ def choose_key(columns: Sequence[tuple[str, int, Profile]]) -> KeyChoice | None:
         note = Note("key: no column is filled and unique in 90% of rows; using the first", True)
         return KeyChoice(name, None, note)
     score, _position, name, pattern, prof = best
-    text = f"key: {len(set(prof.texts)):,} distinct values in {prof.rows:,} rows"
+    text = f"key: {len(prof.counts):,} distinct values in {prof.rows:,} rows"
     if pattern is not None:
         text += f", all of the form {pattern.template}"
     return KeyChoice(name, pattern, Note(text, score < 2))

@@ -11,15 +11,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from syncer.infer import parsing
 from syncer.infer.guess import ColumnGuess, GroupGuess, Note, RuleGuess
 from syncer.infer.hints import has_hint, hint_rank, is_lost_value
 from syncer.infer.keys import KeyChoice
 from syncer.model import CellValue, canonical, is_blank
-from syncer.values import parse_date, parse_phone
 
 _NAMES: dict[str, dict[str, str]] = {
     "normalize": {"zh-CN": "规范联系方式与日期", "en": "Tidy phones and dates"},
@@ -36,6 +37,7 @@ _REASONS = {
     (True, False): {"zh-CN": "流失客户", "en": "lost"},
     (False, True): {"zh-CN": "超过90天未跟进", "en": "not followed up for 90 days"},
 }
+_KEY_DIGITS = re.compile(r"\d{6,}")
 #: The house rule: customers not followed up for three months move to history.
 STALE_AFTER = "90d"
 
@@ -83,15 +85,14 @@ def _normalize(facts: Facts) -> list[RuleGuess]:
     untidy_phones = 0
     for column in phones:
         region = str(column.spec.get("region", "CN"))
-        for value in facts.values[column.name]:
-            found = parse_phone(value, region) if not is_blank(value) else None
+        cells = facts.values[column.name]
+        for value, found in zip(cells, parsing.phones(cells, region), strict=True):
             if found is not None and canonical(value).strip() != found:
                 untidy_phones += 1
     untidy_dates = 0
     for column in dates:
-        for value in facts.values[column.name]:
-            if isinstance(value, str) and parse_date(value) is not None:
-                untidy_dates += 1
+        texts = [v if isinstance(v, str) else None for v in facts.values[column.name]]
+        untidy_dates += sum(1 for day in parsing.dates(texts) if day is not None)
     names = [c.name for c in phones + dates]
     text = (
         f"normalize: {untidy_phones} phone(s) and {untidy_dates} date(s) written "
@@ -103,20 +104,24 @@ def _normalize(facts: Facts) -> list[RuleGuess]:
 
 def _year_column(facts: Facts) -> tuple[str, int, int] | None:
     """The date column whose year is the key's year in most rows: (name, agree, rows)."""
-    keys = facts.values[facts.key.name]
+    years = [_key_year(canonical(k)) for k in facts.values[facts.key.name]]
     best: tuple[str, int, int] | None = None
     for column in facts.of_type("date", "datetime"):
         agree = rows = 0
-        for key, value in zip(keys, facts.values[column.name], strict=True):
-            text, day = canonical(key).strip(), parse_date(value)
-            digits = "".join(ch for ch in text if ch.isdigit())
-            if day is None or len(digits) < 6:
+        days = parsing.dates(facts.values[column.name])
+        for year, day in zip(years, days, strict=True):
+            if day is None or year is None:
                 continue
             rows += 1
-            agree += digits[:4] == str(day.year)
+            agree += year == day.year
         if rows and agree >= 0.9 * rows and (best is None or agree > best[1]):
             best = (column.name, agree, rows)
     return best
+
+
+def _key_year(key: str) -> int | None:
+    found = _KEY_DIGITS.search(key)
+    return int(found.group(0)[:4]) if found else None
 
 
 def _assign_id(facts: Facts) -> list[RuleGuess]:
@@ -222,10 +227,12 @@ def propose_groups(facts: Facts) -> list[GroupGuess]:
         return []
     pairs: dict[tuple[str, str], int] = {}
     region = str(phone.spec.get("region", "CN"))
-    for name, number in zip(facts.values[person.name], facts.values[phone.name], strict=True):
+    numbers = facts.values[phone.name]
+    canons = parsing.phones(numbers, region)
+    for name, number, found in zip(facts.values[person.name], numbers, canons, strict=True):
         if is_blank(name) or is_blank(number):
             continue
-        canon = parse_phone(number, region) or canonical(number).strip()
+        canon = found or canonical(number).strip()
         key = (canonical(name).strip().casefold(), canon)
         pairs[key] = pairs.get(key, 0) + 1
     twice = sum(1 for n in pairs.values() if n > 1)
