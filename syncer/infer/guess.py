@@ -9,7 +9,7 @@ skip) makes new guesses: :meth:`LedgerGuess.without_column`,
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 #: Spec fields that only make sense for some column types.
@@ -117,7 +117,8 @@ class LedgerGuess:
     remarks: tuple[str, ...] = ()
     #: What was read, for the file's first comment (title, rows, calls).
     provenance: str = ""
-    skipped: tuple[str, ...] = field(default=())
+    #: Columns skipped at review (named in the file's first comment).
+    skipped: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

@@ -32,10 +32,6 @@ class KeyPattern:
     regex: str
     has_year: bool
 
-    def describe(self) -> str:
-        """``XS{year}{seq:03}``."""
-        return self.template
-
 
 def infer_key_pattern(keys: Sequence[str]) -> KeyPattern | None:
     """The common form of ``keys`` (trimmed texts), or None when they have none."""
@@ -48,8 +44,6 @@ def infer_key_pattern(keys: Sequence[str]) -> KeyPattern | None:
         return None
     prefix = prefixes.pop()
     digits = [p.group("digits") for p in found]
-    if any(c in prefix for c in "{}"):
-        return None
     shortest = min(len(d) for d in digits)
     escaped = re.escape(prefix)
     if shortest >= 6 and all(int(d[:4]) in _YEARS for d in digits):

@@ -8,6 +8,7 @@ came from and how to check it. ruamel.yaml writes it, so quoting is always valid
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,9 +34,18 @@ def _flow_map(items: Mapping[str, Any]) -> CommentedMap:
     return out
 
 
+def _wide(value: Any) -> int:
+    """How many characters of ``value`` take two columns in a terminal (Chinese)."""
+    text = str(value) if not isinstance(value, list | tuple) else "".join(map(str, value))
+    return sum(1 for ch in text if unicodedata.east_asian_width(ch) in ("W", "F"))
+
+
 def _comment(node: CommentedMap, key: str, note: Note | None) -> None:
+    """An end-of-line comment, aligned on screen even after Chinese text (ruamel counts
+    characters; a Chinese one is two columns wide)."""
     if note is not None:
-        node.yaml_add_eol_comment(note.render(), key, column=COMMENT_COLUMN)
+        shift = _wide(key) + _wide(node[key])
+        node.yaml_add_eol_comment(note.render(), key, column=max(COMMENT_COLUMN - shift, 1))
 
 
 def _condition(when: Any) -> Any:
@@ -71,7 +81,10 @@ def to_tree(guess: LedgerGuess) -> CommentedMap:
             root[key] = _flow(value)
         else:
             root[key] = value
-        _comment(root, key, guess.notes.get(key))
+        if not isinstance(value, Mapping):
+            _comment(root, key, guess.notes.get(key))
+        elif key in guess.notes:  # a mapping: the comment goes on its key's line
+            root.yaml_add_eol_comment(guess.notes[key].render(), key, column=COMMENT_COLUMN)
     columns = CommentedMap()
     for column in guess.columns:
         spec = CommentedMap()

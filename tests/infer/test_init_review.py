@@ -3,6 +3,10 @@ accept, change a type, skip a column, skip a rule; the key cannot be skipped."""
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 from syncer.config import load_ledger
@@ -70,3 +74,39 @@ def test_without_a_terminal_nothing_is_asked(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "inferred columns" not in result.stdout
     assert len(load_ledger(tmp_path / "r.yaml").columns) == 4
+
+
+def test_a_real_terminal_gets_the_prompts(tmp_path: Path) -> None:
+    """Run in a pseudo-terminal (stdin is a tty): prompts appear without --interactive,
+    and the typed answers (accept all columns, keep assign_id, skip archive) are applied."""
+    book = _book(tmp_path)
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncer", "init", str(book), "--out", "t.yaml"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=tmp_path,
+        env=env,
+        close_fds=True,
+    )
+    os.close(slave)
+    os.write(master, b"all\na\ns\n")  # typed ahead: the terminal buffers the lines
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(master)
+    assert proc.wait(timeout=120) == 0, output.decode(errors="replace")
+    shown = output.decode(errors="replace")
+    assert "inferred columns" in shown
+    assert "rule archive" in shown
+    ledger = load_ledger(tmp_path / "t.yaml")
+    assert [r.kind for r in ledger.rules] == ["assign_id"]
+    assert len(ledger.columns) == 4
