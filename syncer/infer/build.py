@@ -69,7 +69,8 @@ def _choose_main(book: SourceBook, forced: str | None) -> tuple[TabGrid, Note]:
             known = ", ".join(t.title for t in book.tabs)
             raise InferenceError(f"no tab named {forced!r}; the tabs are: {known}")
         return tab, Note("main: chosen with --tab")
-    usable = [t for t in book.tabs if find_header(t) is not None]
+    shown = [t for t in book.tabs if not t.hidden] or list(book.tabs)
+    usable = [t for t in shown if find_header(t) is not None]
     if not usable:
         raise InferenceError(f"{book.title}: no tab has a header row and data")
     named = [t for t in usable if is_main_tab(t.title) and not is_history_tab(t.title)]

@@ -270,6 +270,8 @@ def _from_validation(rule: Validation, prof: Profile, draft: _Draft) -> bool:
         return True
     if rule.kind in ("number", "integer"):
         draft.put("type", rule.kind, Note(f"{rule.kind}: the sheet's rule accepts numbers"))
+        if rule.minimum is not None and rule.maximum is not None and rule.minimum > rule.maximum:
+            rule = Validation(rule.kind, minimum=rule.maximum, maximum=rule.minimum)
         if rule.minimum is not None:
             draft.put("min", _tidy(rule.minimum), Note("min: from the sheet's rule"))
         if rule.maximum is not None:

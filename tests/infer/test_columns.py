@@ -102,8 +102,7 @@ def test_foreign_phones_get_their_region() -> None:
 
 
 def test_free_text_is_not_a_choice_and_unhinted_sets_ask_for_review() -> None:
-    """A description with few distinct values stays text; an unnamed small set is a
-    choice marked REVIEW; a header hint with enough rows is a confident choice."""
+    """Free-text headers stay text; small sets are choices, marked REVIEW without a hint."""
     notes = infer_column("需求描述", 0, ["a", "b", "c"] * 12, PH)
     assert notes.type == "text"
     unnamed = infer_column("合作产品", 0, ["a", "b", "c"] * 12, PH)

@@ -71,8 +71,7 @@ def test_inferred_rules_and_tabs() -> None:
 
 
 def test_skipping_a_column_drops_what_names_it() -> None:
-    """Skipping the status column drops its stamp and archive conditions; normalize keeps
-    its other columns; the key cannot be skipped."""
+    """Skipping a column drops the rules and groups naming it; the key cannot be skipped."""
     guess = _guess().without_column("合作状态").without_column("联系方式")
     ledger = _valid(guess)
     kinds = [r.kind for r in ledger.rules]
@@ -85,8 +84,7 @@ def test_skipping_a_column_drops_what_names_it() -> None:
 
 
 def test_retyping_keeps_only_fields_that_apply() -> None:
-    """choice → text drops values; text → choice takes the observed values; a phone gets
-    a region; a choice without any value is refused."""
+    """Retyping drops fields that do not apply and refuses a choice without values."""
     guess = _guess()
     as_text = guess.retyped("合作状态", "text")
     assert "values" not in _column(as_text, "合作状态").spec

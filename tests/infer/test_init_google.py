@@ -85,8 +85,7 @@ def test_sandbox_copy_gives_the_findings_of_sales_yaml(
     google_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    """Google path: one metadata get, one values read, one masked grid get, no write; the
-    inferred file finds what sales.yaml finds on the same spreadsheet."""
+    """Google path: three reads, no write, and the findings of sales.yaml."""
     sid = seed_example(sandbox, credentials, tmp_path)
     url = f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid=0"
     sandbox.clear_log()

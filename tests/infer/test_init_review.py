@@ -24,8 +24,9 @@ def _book(tmp_path: Path) -> Path:
 
 
 def test_review_changes_a_type_skips_a_column_and_a_rule(cli: Cli, tmp_path: Path) -> None:
-    """Answers: key skip (refused) then accept; accept; status → text; skip 备注;
-    accept assign_id; skip archive. The file reflects every answer and passes check."""
+    """Prompt answers retype a column, skip a column and a rule; the key is kept."""
+    # key: skip (refused), accept; 客户名称: accept; 合作状态: type → text; 备注: skip;
+    # rule assign_id: accept; rule archive: skip.
     answers = "s\na\na\nt\ntext\ns\na\ns\n"
     result = cli("init", str(_book(tmp_path)), "--out", "r.yaml", "--interactive", input=answers)
     assert result.exit_code == 0, result.stderr
@@ -77,8 +78,7 @@ def test_without_a_terminal_nothing_is_asked(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_a_real_terminal_gets_the_prompts(tmp_path: Path) -> None:
-    """Run in a pseudo-terminal (stdin is a tty): prompts appear without --interactive,
-    and the typed answers (accept all columns, keep assign_id, skip archive) are applied."""
+    """In a real terminal (a pty) the prompts appear and the answers are applied."""
     book = _book(tmp_path)
     master, slave = pty.openpty()
     env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}

@@ -143,8 +143,7 @@ def test_english_ledger_is_inferred_with_its_own_columns(cli: Cli, tmp_path: Pat
 
 
 def test_xlsx_dropdowns_list_range_and_named_rules(cli: Cli, tmp_path: Path) -> None:
-    """Choice values come from the sheet's data validation: a list, a range on another
-    tab and a defined name — not from the values people typed outside them."""
+    """Choice values come from xlsx dropdowns: a list, a range on another tab, a name."""
     header = ["客户编号", "客户名称", "所属行业", "客户来源", "合作状态"]
     rows: list[list[object]] = [header]
     for i in range(1, 31):
@@ -185,8 +184,7 @@ def test_xlsx_dropdowns_list_range_and_named_rules(cli: Cli, tmp_path: Path) -> 
 
 
 def test_messy_layout_header_on_row_three(cli: Cli, tmp_path: Path) -> None:
-    """Title rows above the header, a blank header and a repeated header: the header is
-    found on row 3 and the odd columns are left out with a remark in the file."""
+    """Header on row 3 under titles; blank and repeated headers are left out with remarks."""
     header = ["编号", "客户名称", "联系方式", None, "联系方式", "合作状态", "最近跟进时间"]
     rows: list[list[object]] = [["客户信息管理_服务部_2024"], ["导出于 2024-06-01"], header]
     for i in range(1, 26):
@@ -232,3 +230,19 @@ def test_refuses_to_overwrite_and_reports_unreadable_sources(cli: Cli, tmp_path:
     assert broken.exit_code == 1
     assert "not a readable .xlsx" in broken.stderr
     assert not (tmp_path / "y.yaml").exists()
+
+
+def test_tab_and_header_row_can_be_chosen(cli: Cli, tmp_path: Path) -> None:
+    """--tab and --header-row override the guesses; an unknown tab is a clear error."""
+    book = write_messy_workbook(tmp_path / "book.xlsx")
+    chosen = cli("init", str(book), "--out", "deals.yaml", "--yes", "--tab", "交易记录")
+    assert chosen.exit_code == 0, chosen.stderr
+    deals = load_ledger(tmp_path / "deals.yaml")
+    assert (deals.tabs.main, deals.header_row, deals.key) == ("交易记录", 1, "客户编号")
+    assert "main: chosen with --tab" in (tmp_path / "deals.yaml").read_text(encoding="utf-8")
+    forced = cli("init", str(book), "--out", "h.yaml", "--yes", "--header-row", "2")
+    assert forced.exit_code == 0, forced.stderr
+    assert load_ledger(tmp_path / "h.yaml").header_row == 2
+    unknown = cli("init", str(book), "--out", "u.yaml", "--yes", "--tab", "Nope")
+    assert unknown.exit_code == 1
+    assert "no tab named 'Nope'; the tabs are: 基础信息, 交易记录" in unknown.stderr
