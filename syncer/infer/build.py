@@ -23,6 +23,7 @@ from syncer.infer.keys import KeyChoice, choose_key
 from syncer.infer.proposals import Facts, propose_groups, propose_rules
 from syncer.ledger import DEFAULT_PLACEHOLDERS
 from syncer.model import CellValue, is_blank
+from syncer.validate import column_letter
 from syncer.values import is_placeholder
 
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
@@ -82,7 +83,7 @@ def _choose_main(book: SourceBook, forced: str | None) -> tuple[TabGrid, Note]:
     pool = plain_tabs or usable
     best = max(pool, key=lambda t: (len(t.rows), -book.tabs.index(t)))
     review = len(pool) > 1
-    return best, Note(f"main: the tab with the most rows ({len(best.rows):,})", review)
+    return best, Note(f"main: the tab with the most rows ({len(best.rows):,} rows)", review)
 
 
 def find_layout(book: SourceBook, main_tab: str | None, header_row: int | None) -> Layout:
@@ -113,7 +114,7 @@ def find_layout(book: SourceBook, main_tab: str | None, header_row: int | None) 
     data = _data_rows(main, header.row)
     for position, cell in enumerate(cells[: last + 1]):
         name = header_text(cell)
-        letter = _letter(position)
+        letter = column_letter(position)
         if not name:
             filled = sum(1 for r in data if position < len(r) and not is_blank(r[position]))
             remarks.append(
@@ -124,7 +125,7 @@ def find_layout(book: SourceBook, main_tab: str | None, header_row: int | None) 
         if name in seen:
             remarks.append(
                 f"column {letter} repeats the header {name!r} of column "
-                f"{_letter(seen[name])}: left out (only the first is validated)"
+                f"{column_letter(seen[name])}: left out (only the first is validated)"
             )
             continue
         seen[name] = position
@@ -144,14 +145,6 @@ def find_layout(book: SourceBook, main_tab: str | None, header_row: int | None) 
         tuple(remarks),
         tuple(data),
     )
-
-
-def _letter(position: int) -> str:
-    letters, col = "", position + 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _column_values(layout: Layout, position: int) -> list[CellValue]:

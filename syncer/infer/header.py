@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from syncer.infer.grid import Block, TabGrid
 from syncer.model import CellValue, canonical, is_blank
+from syncer.validate import column_letter
 from syncer.values import parse_date, parse_number
 
 #: Rows searched for the header.
@@ -55,15 +56,6 @@ def _shown(value: CellValue, limit: int = 30) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _letter(col: int) -> str:
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def find_header(tab: TabGrid) -> HeaderGuess | None:
     """The header row of ``tab``; None when the tab has no rows at all."""
     rows = tab.rows
@@ -75,8 +67,8 @@ def find_header(tab: TabGrid) -> HeaderGuess | None:
         filled = _filled(row)
         merge = _title_merge(tab.merges, r, row)
         if merge is not None:
-            end = "" if merge.end_col is None else _letter(merge.end_col - 1)
-            where = f"{_letter(merge.start_col)}{r + 1}:{end}{r + 1}"
+            end = "" if merge.end_col is None else column_letter(merge.end_col - 1)
+            where = f"{column_letter(merge.start_col)}{r + 1}:{end}{r + 1}"
             skipped.append(f"row {r + 1} is a merged title ({where}: {_shown(filled[0])})")
             continue
         if not filled:
