@@ -315,6 +315,7 @@ def _settings(
         "locale": Note(f"locale: the header is {'Chinese' if locale == 'zh-CN' else 'English'}"),
         "timezone": zone_note,
         "annotation_column": Note("the robot's own column; created when missing"),
+        "schedule": Note("schedule: the default; set how often the daemon runs it"),
     }
     return settings, notes
 

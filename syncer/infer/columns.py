@@ -266,7 +266,7 @@ def _from_validation(rule: Validation, prof: Profile, draft: _Draft) -> bool:
                 "type: text with a URL pattern)"
             ),
         )
-        draft.put("pattern", URL_PATTERN)
+        draft.put("pattern", URL_PATTERN, Note("pattern: links only"))
         return True
     if rule.kind in ("number", "integer"):
         draft.put("type", rule.kind, Note(f"{rule.kind}: the sheet's rule accepts numbers"))
@@ -305,7 +305,7 @@ def _choice_from_values(name: str, prof: Profile, draft: _Draft, few: bool) -> b
     if review:
         text += "; add allowed values not used yet"
     draft.put("type", "choice", Note(text, review))
-    draft.put("values", values)
+    draft.put("values", values, Note("the values seen, most used first", review))
     return True
 
 
@@ -329,8 +329,8 @@ def _multi_choice(prof: Profile, draft: _Draft) -> bool:
             f"multi_choice: {len(items)} items joined by '{separator}' in {len(multi)} cells", True
         ),
     )
-    draft.put("values", [i for i, _ in items.most_common()])
-    draft.put("separator", separator)
+    draft.put("values", [i for i, _ in items.most_common()], Note("items seen, most used first"))
+    draft.put("separator", separator, Note("the separator used most"))
     return True
 
 
@@ -372,7 +372,7 @@ def _type_from_values(
     if urls >= TYPE_SHARE * n:
         note = f"url: {percent(urls, n)} are links; syncer has no url type: text with a pattern"
         draft.put("type", "text", Note(note, few))
-        draft.put("pattern", URL_PATTERN)
+        draft.put("pattern", URL_PATTERN, Note("pattern: links only"))
         return
     quick_numbers = sum(1 for x in quick.numbers if x is not None)
     good_numbers = (
@@ -410,7 +410,7 @@ def _phone(name: str, parses: _Parses, quick: _Parses, draft: _Draft, few: bool)
     else:
         what, shown = f"parse as valid {region} numbers", good
     draft.put("type", "phone", Note(_share_note("phone", what, shown, prof, bad), few))
-    draft.put("region", region)
+    draft.put("region", region, Note(f"region: numbers without a country code are {region}"))
     return True
 
 
