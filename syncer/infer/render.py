@@ -34,6 +34,12 @@ def _flow_map(items: Mapping[str, Any]) -> CommentedMap:
     return out
 
 
+def _printable(text: str) -> str:
+    """Comment text on one line: line breaks and control characters (which YAML does not
+    allow) shown as ``·``."""
+    return "".join(ch if ch.isprintable() else "·" for ch in text)
+
+
 def _wide(value: Any) -> int:
     """How many characters of ``value`` take two columns in a terminal (Chinese)."""
     text = str(value) if not isinstance(value, list | tuple) else "".join(map(str, value))
@@ -45,7 +51,8 @@ def _comment(node: CommentedMap, key: str, note: Note | None) -> None:
     characters; a Chinese one is two columns wide)."""
     if note is not None:
         shift = _wide(key) + _wide(node[key])
-        node.yaml_add_eol_comment(note.render(), key, column=max(COMMENT_COLUMN - shift, 1))
+        text = _printable(note.render())
+        node.yaml_add_eol_comment(text, key, column=max(COMMENT_COLUMN - shift, 1))
 
 
 def _condition(when: Any) -> Any:
@@ -84,7 +91,8 @@ def to_tree(guess: LedgerGuess) -> CommentedMap:
         if not isinstance(value, Mapping):
             _comment(root, key, guess.notes.get(key))
         elif key in guess.notes:  # a mapping: the comment goes on its key's line
-            root.yaml_add_eol_comment(guess.notes[key].render(), key, column=COMMENT_COLUMN)
+            text = _printable(guess.notes[key].render())
+            root.yaml_add_eol_comment(text, key, column=COMMENT_COLUMN)
     columns = CommentedMap()
     for column in guess.columns:
         spec = CommentedMap()
@@ -96,20 +104,21 @@ def to_tree(guess: LedgerGuess) -> CommentedMap:
         columns[column.name] = spec
     root["columns"] = columns
     if guess.remarks:
-        text = "\n".join(guess.remarks)
+        text = "\n".join(_printable(r) for r in guess.remarks)
         root.yaml_set_comment_before_after_key("columns", before=text)
     if guess.unique_together:
         groups = CommentedSeq([_flow(g.columns) for g in guess.unique_together])
         for i, group in enumerate(guess.unique_together):
-            groups.yaml_add_eol_comment(group.note.render(), i, column=COMMENT_COLUMN)
+            text = _printable(group.note.render())
+            groups.yaml_add_eol_comment(text, i, column=COMMENT_COLUMN)
         root["unique_together"] = groups
     if guess.rules:
         rules = CommentedSeq()
         for i, rule in enumerate(guess.rules):
             rules.append(_rule(rule.rule))
-            rules[i].yaml_set_start_comment(rule.note.render(), indent=2)
+            rules[i].yaml_set_start_comment(_printable(rule.note.render()), indent=2)
         root["rules"] = rules
-    root.yaml_set_start_comment(_header(guess))
+    root.yaml_set_start_comment("\n".join(map(_printable, _header(guess).split("\n"))))
     return root
 
 
