@@ -39,7 +39,7 @@ SAMPLE = 1000
 #: Fewer rows than this and every inference from values is marked for review.
 FEW_ROWS = 20
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_URL = re.compile(r"(?:https?://|www\.)\S+")
 URL_PATTERN = r"^(?:https?://|www\.)\S+$"
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _NOT_DIGITS = re.compile(r"[^\d+]")
