@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from syncer.a1 import column_letter
 from syncer.connectors.tabular import header_text
 from syncer.infer.columns import Profile, infer_column, profile
 from syncer.infer.grid import SourceBook, TabGrid, Validation
@@ -23,7 +24,6 @@ from syncer.infer.keys import KeyChoice, choose_key
 from syncer.infer.proposals import Facts, propose_groups, propose_rules
 from syncer.ledger import DEFAULT_PLACEHOLDERS
 from syncer.model import CellValue, is_blank
-from syncer.validate import column_letter
 from syncer.values import is_placeholder
 
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {

@@ -1,16 +1,14 @@
 """Reading a Google spreadsheet for ``syncer init``: three read calls, nothing written.
 
-Everything goes through the Google connector's own client (credentials, the sandbox
-redirect, the retry policy and the rate limiter), so ``init`` reads exactly like a
-cycle does:
+Everything goes through the Google connector itself (credentials, the sandbox redirect,
+the retry policy and the rate limiter), so ``init`` reads exactly like a cycle does:
 
-1. ``spreadsheets.get`` of tab titles, merges and the spreadsheet's time zone (no grid
-   data);
-2. ``values.batchGet`` of every tab, typed like a cycle's read (``UNFORMATTED_VALUE``,
-   dates as the text people see);
+1. ``spreadsheets.get`` of the tabs (the connector's own metadata call);
+2. ``values.batchGet`` of every tab, typed like a cycle's read (the connector's
+   ``read``: ``UNFORMATTED_VALUE``, dates as the text people see);
 3. ``spreadsheets.get`` with a field mask over the first rows of every tab (the header
-   and a sample of data rows): per cell only its ``dataValidation`` and the kind of its
-   number format.
+   and a sample of data rows): the spreadsheet's time zone, each tab's merges and hidden
+   flag, and per cell only its ``dataValidation`` and the kind of its number format.
 
 Range rules (``ONE_OF_RANGE``) are resolved from the values of call 2.
 """
@@ -38,18 +36,23 @@ from syncer.settings import Settings
 #: Rows above the header that may hold titles, plus the sampled data rows.
 HEAD_ROWS = 15
 SAMPLE_ROWS = 300
-META_FIELDS = "properties(title,timeZone),sheets(properties(sheetId,title,index,hidden),merges)"
 GRID_FIELDS = (
-    "sheets(properties(title),data(startRow,startColumn,"
-    "rowData(values(dataValidation,userEnteredFormat(numberFormat(type))))))"
+    "properties(title,timeZone),sheets(properties(title,hidden),merges,data(startRow,"
+    "startColumn,rowData(values(dataValidation,userEnteredFormat(numberFormat(type))))))"
 )
 _FORMAT_KINDS = frozenset({"DATE", "DATE_TIME", "TIME", "CURRENCY", "PERCENT", "NUMBER", "TEXT"})
 _LENGTH_RULE = re.compile(r"=\s*LEN\(\s*\$?[A-Z]{1,3}\$?\d+\s*\)\s*(<=|<)\s*(\d+)\s*", re.I)
 
 
+def quote_tab(title: str) -> str:
+    """A tab title as an A1 sheet reference: ``'Sheet 1'`` (quotes doubled)."""
+    return "'" + title.replace("'", "''") + "'"
+
+
 def read_google(ref: str, settings: Settings, sample: int = SAMPLE_ROWS) -> SourceBook:
     """The spreadsheet ``ref`` (id or URL) through the normal credentials."""
-    from syncer.connectors.google import GoogleSheetsConnector, parse_cell, quote_tab
+    from syncer.connectors.base import TabRequest
+    from syncer.connectors.google import GoogleSheetsConnector
 
     connector = GoogleSheetsConnector(
         ref,
@@ -60,24 +63,10 @@ def read_google(ref: str, settings: Settings, sample: int = SAMPLE_ROWS) -> Sour
         writes_per_minute=settings.google_writes_per_minute,
     )
     try:
-        http, sid = connector.http, connector.spreadsheet_id
-        meta = http.fetch_sheet_metadata(sid, params={"fields": META_FIELDS})
-        sheets = [s for s in meta.get("sheets", []) if s.get("properties", {}).get("title")]
-        titles = [str(s["properties"]["title"]) for s in sheets]
-        answer = http.values_batch_get(
-            sid,
-            [quote_tab(t) for t in titles],
-            params={
-                "valueRenderOption": "UNFORMATTED_VALUE",
-                "dateTimeRenderOption": "FORMATTED_STRING",
-                "majorDimension": "ROWS",
-            },
-        )
-        values: dict[str, tuple[tuple[CellValue, ...], ...]] = {}
-        for title, vr in zip(titles, answer.get("valueRanges", []), strict=False):
-            values[title] = tuple(tuple(parse_cell(v) for v in row) for row in vr.get("values", []))
-        grid = http.fetch_sheet_metadata(
-            sid,
+        titles = list(connector.metadata())
+        snapshot = connector.read([TabRequest(t, 1) for t in titles])
+        grid = connector.http.fetch_sheet_metadata(
+            connector.spreadsheet_id,
             params={
                 "ranges": [f"{quote_tab(t)}!1:{HEAD_ROWS + sample}" for t in titles],
                 "fields": GRID_FIELDS,
@@ -86,12 +75,16 @@ def read_google(ref: str, settings: Settings, sample: int = SAMPLE_ROWS) -> Sour
         calls = dict(connector.calls)
     finally:
         connector.close()
-    cells = {
-        str(s.get("properties", {}).get("title")): s.get("data", []) for s in grid.get("sheets", [])
-    }
+    values: dict[str, tuple[tuple[CellValue, ...], ...]] = {}
+    for title in titles:
+        table = snapshot.get(title)
+        if table is not None:  # the header row arrives as text, the rows typed
+            values[title] = (tuple(table.header), *table.rows) if table.header else table.rows
+    sheets = {str(s.get("properties", {}).get("title")): s for s in grid.get("sheets", [])}
     tabs = []
-    for sheet, title in zip(sheets, titles, strict=True):
-        rules, formats = grid_facts(cells.get(title, []), title, values)
+    for title in titles:
+        sheet = sheets.get(title, {})
+        rules, formats = grid_facts(sheet.get("data", []), title, values)
         tabs.append(
             TabGrid(
                 title=title,
@@ -99,14 +92,14 @@ def read_google(ref: str, settings: Settings, sample: int = SAMPLE_ROWS) -> Sour
                 merges=tuple(_block(m) for m in sheet.get("merges", [])),
                 validations=rules,
                 formats=formats,
-                hidden=bool(sheet["properties"].get("hidden", False)),
+                hidden=bool(sheet.get("properties", {}).get("hidden", False)),
             )
         )
-    props = meta.get("properties", {})
+    props = grid.get("properties", {})
     return SourceBook(
         "google",
         ref,
-        str(props.get("title") or sid),
+        str(props.get("title") or connector.spreadsheet_id),
         tuple(tabs),
         time_zone=props.get("timeZone"),
         calls=calls,

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from syncer.a1 import column_index
 from syncer.model import CellValue, canonical, is_blank
 
 ValidationKind = Literal[
@@ -130,13 +131,6 @@ def split_reference(text: str, default_tab: str) -> tuple[str, str]:
 _A1 = re.compile(r"([A-Z]{0,3})(\d{0,7})(?::([A-Z]{0,3})(\d{0,7}))?")
 
 
-def _column_number(letters: str) -> int:
-    number = 0
-    for char in letters:
-        number = number * 26 + ord(char) - 64
-    return number
-
-
 def block_of(a1: str) -> Block | None:
     """A1 text (``$A$2:$A$8``, ``A:A``, ``A2:A``, ``B3``) → a Block, or None when it does
     not parse. A single cell is a 1×1 block; open ends stay open."""
@@ -148,8 +142,8 @@ def block_of(a1: str) -> Block | None:
         return None
     if col2 is None and row2 is None:  # one cell (or a bare column / row)
         col2, row2 = col1, row1
-    start_col = _column_number(col1) - 1 if col1 else 0
-    end_col = _column_number(col2) if col2 else None
+    start_col = column_index(col1) if col1 else 0
+    end_col = column_index(col2) + 1 if col2 else None
     start_row = int(row1) - 1 if row1 else 0
     end_row = int(row2) if row2 else None
     if start_row < 0 or (end_col is not None and end_col <= start_col):

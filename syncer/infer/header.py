@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from syncer.a1 import column_letter
 from syncer.infer.grid import Block, TabGrid
 from syncer.model import CellValue, canonical, is_blank
-from syncer.validate import column_letter
 from syncer.values import parse_date, parse_number
 
 #: Rows searched for the header.
