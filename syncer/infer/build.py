@@ -34,7 +34,8 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
 EXTRA_PLACEHOLDERS = ("待定", "暂无", "不详", "待确认", "TBC", "n.a.", "?", "？", "—")
 ANNOTATION = {"zh-CN": "校验提示", "en": "Problems"}
 ERRORS_TAB = {"zh-CN": "校验错误", "en": "Validation errors"}
-HISTORY_TAB = {"zh-CN": "客户历史库", "en": "History"}
+#: ("History" itself is reserved by Excel.)
+HISTORY_TAB = {"zh-CN": "客户历史库", "en": "Customer history"}
 DEFAULT_ZONE = "Asia/Shanghai"
 _ANNOTATION_NAMES = frozenset({"校验提示", "problems", "校验结果"})
 
@@ -283,9 +284,9 @@ def _settings(
     history = layout.history or HISTORY_TAB[locale]
     errors = layout.errors or ERRORS_TAB[locale]
     if history == main:
-        history = f"{main} history"
+        history = f"{main[:22]} history"
     if errors in (main, history):
-        errors = f"{main} errors"
+        errors = f"{main[:23]} errors"
     tab_text = layout.tab_note.text
     tab_text += (
         f"; history: tab {history} exists"
