@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from syncer.cli import core, db, google, lint, notify, ops, sandbox, worker  # noqa: F401
+from syncer.cli import core, db, google, init, lint, notify, ops, sandbox, worker  # noqa: F401
