@@ -219,7 +219,12 @@ def _cycle(
 ) -> None:
     read_token = connector.change_token()
     writes_before = connector.write_calls()
-    if not dry_run and is_idle(ledger, store.mark(ledger.name), read_token, now):
+    journal = Journal(store)
+    if (
+        not dry_run
+        and is_idle(ledger, store.mark(ledger.name), read_token, now)
+        and not journal.interrupted(ledger.name)  # an interrupted cycle is never idle
+    ):
         result.outcome = "idle"
         return
     snapshot = connector.read(tab_requests(ledger))
@@ -230,7 +235,6 @@ def _cycle(
         )
     result.findings = validate(ledger, snapshot)
     previous = store.load(ledger.name)
-    journal = Journal(store)
     recent = journal.entries(ledger.name, limit=RECENT_JOURNAL)
     interrupted = [e for e in recent if e.status == "open"]
     for entry in interrupted:

@@ -108,6 +108,7 @@ def status_command(
     config: Path | None = _CONFIG,
 ) -> None:
     """Show each ledger's last runs, last success and latest backup from the state database."""
+    from syncer.journal import Journal
     from syncer.state import StateStore
 
     settings = _settings(config)
@@ -130,6 +131,11 @@ def status_command(
             recent = store.runs(name, limit=max(runs, 50))
             success = next((r for r in recent if r.outcome in ("ok", "idle")), None)
             report.append((name, recent[:runs], success))
+        journal = Journal(store)
+        recoveries = {
+            name: [e for e in journal.entries(name, limit=50) if e.status != "done"]
+            for name in names
+        }
     except SyncerError as exc:
         raise _fail(str(exc)) from exc
     finally:
@@ -144,6 +150,7 @@ def status_command(
                     "runs": [_run_json(r) for r in recent],
                     "last_success": _iso(success.finished) if success else None,
                     "latest_backup": backups.get(name),
+                    "interrupted": [_journal_json(e) for e in recoveries.get(name, [])],
                 }
                 for name, recent, success in report
             ],
@@ -182,6 +189,32 @@ def status_command(
                 run.error or "",
             )
     _out().print(table)
+    lines = [
+        f"{name}: cycle {e.cycle_id} started {e.started:%Y-%m-%d %H:%M:%S} UTC was interrupted"
+        f" after {e.writes_done} of {e.writes_planned} write call(s); "
+        + (
+            f"recovered by cycle {e.closed_by} at {e.closed:%Y-%m-%d %H:%M:%S} UTC"
+            if e.status == "recovered" and e.closed is not None
+            else "NOT YET RECOVERED: the next cycle reconciles the tabs"
+        )
+        for name in sorted(recoveries)
+        for e in recoveries[name]
+    ]
+    if lines:
+        heading = "interrupted cycles (crash-safety journal):"
+        _out().print("\n  ".join([heading, *lines]), markup=False)
+
+
+def _journal_json(entry: Any) -> dict[str, Any]:
+    return {
+        "cycle_id": entry.cycle_id,
+        "started": _iso(entry.started),
+        "status": "interrupted" if entry.status == "open" else entry.status,
+        "writes_done": entry.writes_done,
+        "writes_planned": entry.writes_planned,
+        "recovered_by": entry.closed_by,
+        "recovered_at": _iso(entry.closed) if entry.closed else None,
+    }
 
 
 def _run_json(run: Any) -> dict[str, Any]:

@@ -62,6 +62,32 @@ def test_status_reports_last_run_as_table_and_json(env) -> None:
     assert "ok" in out
 
 
+def test_status_shows_an_interrupted_cycle_and_its_recovery(env) -> None:
+    """A journaled cycle that never finished is listed as not yet recovered; after the
+    next cycle reconciles, status names the cycle that recovered it (table and JSON)."""
+    from datetime import UTC, datetime
+
+    from syncer.journal import Intent, Journal, MovingRow
+    from syncer.state import StateStore
+
+    assert run(env, "run", "--once")[0] == 0
+    store = StateStore(env["SYNCER_STATE_URL"])
+    try:
+        moving = MovingRow("XS2099001", "客户历史库", (("客户编号", "XS2099001"),))
+        Journal(store).begin("shop", "killed-1", datetime.now(UTC), Intent((moving,)), 3)
+    finally:
+        store.close()
+    code, out = run(env, "status")
+    assert code == 0
+    assert "killed-1" in out and "NOT YET RECOVERED" in out
+    assert run(env, "run", "--once")[0] == 0
+    code, out = run(env, "status", "--json")
+    [entry] = json.loads(out)["ledgers"]
+    [record] = entry["interrupted"]
+    assert (record["cycle_id"], record["status"]) == ("killed-1", "recovered")
+    assert record["recovered_by"] == entry["runs"][0]["cycle_id"]
+
+
 def test_backup_verify_restore_to_file_round_trip(env, tmp_path) -> None:
     """backup → verify → restore --to-file gives the live workbook's cells back."""
     code, out = run(env, "backup")
