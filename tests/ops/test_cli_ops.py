@@ -79,7 +79,8 @@ def test_status_shows_an_interrupted_cycle_and_its_recovery(env) -> None:
         store.close()
     code, out = run(env, "status")
     assert code == 0
-    assert "killed-1" in out and "NOT YET RECOVERED" in out
+    assert "killed-1" in out
+    assert "NOT YET RECOVERED" in out
     assert run(env, "run", "--once")[0] == 0
     code, out = run(env, "status", "--json")
     [entry] = json.loads(out)["ledgers"]
