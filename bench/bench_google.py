@@ -28,7 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,14 +41,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from naive_gspread import naive_apply, naive_read
 
 from syncer.config import load_ledger
-from syncer.connectors.base import TabRequest
+from syncer.connectors.base import KeyColumn, Progress, TabRequest
 from syncer.connectors.google import GoogleSheetsConnector
 from syncer.connectors.google.auth import open_session
 from syncer.connectors.ratelimit import RateLimiter
 from syncer.engine import run_cycle, tab_requests
 from syncer.examples import DEFAULT_TODAY, HEADER_ROW, messy_rows
+from syncer.guard import Resolved
 from syncer.ledger import GoogleSource, LedgerConfig
-from syncer.model import ApplyReport, Plan, Snapshot
+from syncer.model import Plan, Snapshot, Written
 from syncer.sandbox import QuotaConfig, SandboxServer
 from syncer.state import StateStore
 
@@ -90,11 +91,15 @@ def sheets_log(server: SandboxServer) -> tuple[int, int, int]:
 
 
 class TimedConnector(GoogleSheetsConnector):
-    """The real connector, timing its read and apply (API calls included) for the table."""
+    """The real connector, timing its read and its write half (guard read, write, key
+    read; API calls included) for the table, and the remaining window: the local gap
+    between the guard read's answer and the write request going out."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.spent: dict[str, float] = {"read": 0.0, "apply": 0.0}
+        self.windows: list[float] = []
+        self._reread_done = 0.0
 
     def read(self, tabs: Sequence[TabRequest]) -> Snapshot:
         t0 = time.perf_counter()
@@ -103,10 +108,32 @@ class TimedConnector(GoogleSheetsConnector):
         finally:
             self.spent["read"] += time.perf_counter() - t0
 
-    def apply(self, plan: Plan, snapshot: Snapshot) -> ApplyReport:
+    def reread(self, plan: Plan, snapshot: Snapshot) -> Snapshot:
         t0 = time.perf_counter()
         try:
-            return super().apply(plan, snapshot)
+            return super().reread(plan, snapshot)
+        finally:
+            self._reread_done = time.perf_counter()
+            self.spent["apply"] += self._reread_done - t0
+
+    def write(
+        self,
+        kept: Sequence[Resolved],
+        fresh: Snapshot,
+        snapshot: Snapshot,
+        progress: Progress | None = None,
+    ) -> Written:
+        t0 = time.perf_counter()
+        self.windows.append(t0 - self._reread_done)
+        try:
+            return super().write(kept, fresh, snapshot, progress)
+        finally:
+            self.spent["apply"] += time.perf_counter() - t0
+
+    def read_keys(self, tabs: Mapping[str, KeyColumn]) -> dict[str, list[str] | None]:
+        t0 = time.perf_counter()
+        try:
+            return super().read_keys(tabs)
         finally:
             self.spent["apply"] += time.perf_counter() - t0
 
@@ -134,6 +161,7 @@ def timed_cycle(
     server.clear_log()
     conn.http.seconds.clear()
     conn.spent = {"read": 0.0, "apply": 0.0}
+    conn.windows = []
     t0 = time.perf_counter()
     result = run_cycle(ledger, conn, store, when)
     wall = time.perf_counter() - t0
@@ -148,6 +176,7 @@ def timed_cycle(
         f"{name}_calls": calls,
         f"{name}_ops": len(result.report.applied) if result.report else 0,
         f"{name}_archived": result.archived,
+        f"{name}_window_ms": max(conn.windows, default=0.0) * 1000,
     }
 
 
@@ -301,6 +330,8 @@ def main(sizes: list[int]) -> None:
         "typical_read_s",
         "typical_apply_s",
         "typical_core_s",
+        "typical_window_ms",
+        "cycle2_window_ms",
         "cycle2_s",
         "cycle2_api_s",
         "cycle2_write_s",
