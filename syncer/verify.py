@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import combinations
+from math import comb
 
 from syncer.connectors.base import Connector, KeyColumn, TabRequest
 from syncer.model import (
@@ -236,13 +238,19 @@ def _check_removals(
             continue
         before = _keys(table, key)
         meant = {before[i] for i in indexes if i < len(before) and before[i]}
-        still = [k for k in meant if k in set(_keys(current, key))]
+        after = _keys(current, key)
         lost = [
             (i, k)
             for i, k in enumerate(before)
             if k and i not in indexes and k not in everywhere
         ]
-        for index, k in _nearest(lost, still, before)[: len(still)]:
+        hits = removal_hits(before, after, indexes)
+        if hits is not None:
+            chosen = [(i, k) for i, k in lost if k in hits]
+        else:  # no single explanation (a sort, or rows added and removed meanwhile)
+            still = [k for k in meant if k in set(after)]
+            chosen = _nearest(lost, still, before)[: len(still)]
+        for index, k in chosen:
             row = _best_copy(k, index, table, snapshot.get(tab), key)
             if row is None:
                 out.incidents.append(
@@ -255,6 +263,65 @@ def _check_removals(
                 f"customer {k!r} was removed from {tab!r} in place of an archived row;"
                 " appended it again"
             )
+
+
+#: Work allowed (hypotheses × rows) when explaining which rows syncer's removals took.
+MAX_WORK = 5_000_000
+
+
+def removal_hits(before: list[str], after: list[str], removed: set[int]) -> set[str] | None:
+    """Which keys syncer's row removals actually took, when exactly one story explains
+    the tab (``None`` otherwise).
+
+    ``before`` is the key column the guard read, ``after`` the one read after the write,
+    ``removed`` the data-row positions (of the guard read) syncer deleted. People may
+    have deleted rows (a set P) and inserted new ones between the two reads; a removal
+    at position r took whatever row was at r once P was gone and the new rows were in.
+    Every P that leaves exactly the missing keys explained is tried (a removal past the
+    last row took a blank row); a unique fit is the answer. A sort (keys out of their
+    read order) or too many hypotheses: ``None``. A row inserted and taken between the
+    two reads was never seen by any read; no explanation can include it."""
+    if "" in after or "" in before:
+        return None
+    known = set(before)
+    present = set(after)
+    order = {k: i for i, k in enumerate(before)}
+    kept = [order[k] for k in after if k in known]
+    if kept != sorted(kept):
+        return None  # rows were sorted: positions tell nothing
+    gone = [k for k in before if k not in present]
+    least = max(0, len(gone) - len(removed))
+    stories = sum(comb(len(gone), size) for size in range(least, len(gone) + 1))
+    if stories * max(1, len(before)) > MAX_WORK:
+        return None
+    fits: list[set[str]] = []
+    for size in range(least, len(gone) + 1):
+        for person in combinations(gone, size):
+            layout = _layout_at_write(before, after, set(person), known)
+            took = {layout[r] for r in removed if r < len(layout)}  # past the end: a blank row
+            if took == set(gone) - set(person):
+                fits.append(took)
+    return fits[0] if len(fits) == 1 else None
+
+
+def _layout_at_write(
+    before: list[str], after: list[str], deleted: set[str], known: set[str]
+) -> list[str]:
+    """The key column at write time: the guard read without ``deleted``, with the rows
+    new since (keys of ``after`` not in ``before``) where ``after`` shows them."""
+    anchored: dict[str | None, list[str]] = {}
+    anchor: str | None = None
+    for k in after:
+        if k in known:
+            anchor = k
+        else:
+            anchored.setdefault(anchor, []).append(k)
+    layout = list(anchored.get(None, []))
+    for k in before:
+        if k not in deleted:
+            layout.append(k)
+        layout.extend(anchored.get(k, []))
+    return layout
 
 
 def _nearest(

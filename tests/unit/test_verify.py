@@ -1,0 +1,59 @@
+"""The verify stage's reasoning about which rows a removal took (pure)."""
+
+from __future__ import annotations
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from syncer.verify import removal_hits
+
+
+@st.composite
+def races(draw: st.DrawFn) -> tuple[list[str], list[str], set[int], set[str]]:
+    """A key column, people's deletions and insertions before syncer's removals land,
+    the positions syncer removes (as it read them), and what the tab then shows."""
+    n = draw(st.integers(1, 12))
+    before = [f"K{i}" for i in range(n)]
+    deleted = set(draw(st.lists(st.sampled_from(before), max_size=2, unique=True)))
+    layout = [k for k in before if k not in deleted]
+    for j in range(draw(st.integers(0, 2))):
+        layout.insert(draw(st.integers(0, len(layout))), f"N{j}")
+    removed = set(
+        draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=3, unique=True))
+    )
+    took = {layout[r] for r in removed if r < len(layout)}
+    # A row inserted and removed between the two reads is seen by no read at all.
+    assume(not any(k.startswith("N") for k in took))
+    after = [k for k in layout if k not in took]
+    return before, after, removed, took
+
+
+@settings(max_examples=300, deadline=None)
+@given(races())
+def test_removal_hits_names_the_rows_taken_or_nothing(
+    race: tuple[list[str], list[str], set[int], set[str]],
+) -> None:
+    """Whatever people did meanwhile, the explanation is either the true set of rows the
+    removals took or none at all — never a wrong customer to put back."""
+    before, after, removed, took = race
+    found = removal_hits(before, after, removed)
+    assert found is None or found == took
+
+
+def test_a_row_deleted_above_shifts_the_removal_onto_the_next_customer() -> None:
+    """A person deletes K1 while syncer removes K3 (position 3): the removal took K4,
+    and K1 is not mistaken for syncer's (it stays deleted)."""
+    before = ["K0", "K1", "K2", "K3", "K4", "K5"]
+    after = ["K0", "K2", "K3", "K5"]
+    assert removal_hits(before, after, {3}) == {"K4"}
+
+
+def test_without_people_the_removals_took_what_they_meant() -> None:
+    """Nothing moved: the rows taken are the rows at the removed positions."""
+    before = ["K0", "K1", "K2"]
+    assert removal_hits(before, ["K0", "K2"], {1}) == {"K1"}
+
+
+def test_a_sort_leaves_no_explanation() -> None:
+    """Keys out of their read order: positions explain nothing."""
+    assert removal_hits(["K0", "K1", "K2"], ["K2", "K0"], {1}) is None
