@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -38,13 +38,10 @@ from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from syncer.errors import ConfigError
 from syncer.i18n import Locale, register, t
-from syncer.ledger_parts import FilePath, Strict, compile_regex
+from syncer.ledger_parts import FilePath, LedgerView, Strict, compile_regex
 from syncer.model import CellValue, Table
 from syncer.table_cache import TableCache, cell_text, column, column_texts, placeholder_test
 from syncer.values import parse_datetime
-
-if TYPE_CHECKING:
-    from syncer.ledger import LedgerConfig
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -237,7 +234,7 @@ register(
 def evaluate(
     condition: Condition,
     table: Table,
-    ledger: LedgerConfig,
+    ledger: LedgerView,
     now: datetime,
     cache: TableCache | None = None,
 ) -> list[bool]:
@@ -292,7 +289,7 @@ class _Evaluator:
     """Evaluates conditions over one table, caching each column's values and texts."""
 
     def __init__(
-        self, table: Table, ledger: LedgerConfig, now: datetime, cache: TableCache | None
+        self, table: Table, ledger: LedgerView, now: datetime, cache: TableCache | None
     ) -> None:
         self.table = table
         self.ledger = ledger

@@ -39,6 +39,7 @@ from syncer.ledger_parts import (
     Reference,
     RuleBase,
     Strict,
+    Tabs,
     nearest,
 )
 from syncer.notify.config import Destination
@@ -121,14 +122,6 @@ class MemorySource(Strict):
 
 
 Source = Annotated[XlsxSource | GoogleSource | MemorySource, Field(discriminator="connector")]
-
-
-class Tabs(Strict):
-    """Names of the tabs a ledger uses."""
-
-    main: str
-    history: str = "客户历史库"
-    errors: str = "校验错误"
 
 
 class Schedule(Strict):

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -170,3 +171,59 @@ class RuleBase(Strict):
         did not act on at ``last_cycle`` (None: never ran). Used by the idle skip."""
         del last_cycle, now, zone
         return False
+
+
+class Tabs(Strict):
+    """Names of the tabs a ledger uses."""
+
+    main: str
+    history: str = "客户历史库"
+    errors: str = "校验错误"
+
+
+class LedgerView(Protocol):
+    """What rules and conditions read of a ledger (:class:`syncer.ledger.LedgerConfig`
+    is one). A protocol, so the rule modules need not import the ledger model that is
+    built from them."""
+
+    @property
+    def name(self) -> str:
+        """The ledger's name."""
+
+    @property
+    def key(self) -> str:
+        """The key column."""
+
+    @property
+    def tabs(self) -> Tabs:
+        """Main, history and errors tab names."""
+
+    @property
+    def header_row(self) -> int:
+        """The main tab's header row."""
+
+    @property
+    def locale(self) -> Literal["zh-CN", "en"]:
+        """The language of text written into the sheet."""
+
+    @property
+    def timezone(self) -> str:
+        """The ledger's time zone."""
+
+    @property
+    def annotation_column(self) -> str:
+        """The robot's annotation column."""
+
+    @property
+    def columns(self) -> Mapping[str, ColumnSpec]:
+        """Column specs by name."""
+
+    @property
+    def rules(self) -> Sequence[RuleBase]:
+        """The ledger's rules."""
+
+    def placeholders_for(self, column: str) -> tuple[str, ...]:
+        """Values that count as empty in ``column``."""
+
+    def owned_columns(self) -> tuple[str, ...]:
+        """Main-tab columns the robot writes on its own."""

@@ -15,15 +15,11 @@ every rule's ``due`` hook.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from syncer.ledger_parts import RuleBase
+from syncer.ledger_parts import LedgerView, RuleBase
 from syncer.rules import archive, assign_id, normalize, stamp_on_change
 from syncer.rules.base import RuleContext, RuleKind, RuleResult
-
-if TYPE_CHECKING:
-    from syncer.ledger import LedgerConfig
 
 #: Every rule kind, in the order the planner applies them. Register a new kind here.
 RULE_KINDS: tuple[RuleKind, ...] = (
@@ -53,7 +49,7 @@ def run_rule(rule: RuleBase, ctx: RuleContext) -> RuleResult:
     return _BY_KIND[rule.kind].run(rule, ctx)
 
 
-def ledger_zone(ledger: LedgerConfig) -> ZoneInfo:
+def ledger_zone(ledger: LedgerView) -> ZoneInfo:
     """The ledger's time zone (UTC if the name is unknown to this machine)."""
     try:
         return ZoneInfo(ledger.timezone)
@@ -61,7 +57,7 @@ def ledger_zone(ledger: LedgerConfig) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def time_rule_due(ledger: LedgerConfig, last_cycle: datetime | None, now: datetime) -> bool:
+def time_rule_due(ledger: LedgerView, last_cycle: datetime | None, now: datetime) -> bool:
     """True when a time-based rule may match rows it did not match at ``last_cycle``.
 
     Asks the ``due`` hook of every enabled rule (e.g. an archive condition with

@@ -11,9 +11,9 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from syncer.ledger_parts import RuleBase
+from syncer.ledger_parts import LedgerView, RuleBase
 from syncer.model import Finding, Operation, RowRef, Snapshot, Table
 from syncer.table_cache import (
     TableCache,
@@ -25,9 +25,6 @@ from syncer.table_cache import (
     placeholder_test,
     row_keys,
 )
-
-if TYPE_CHECKING:
-    from syncer.ledger import LedgerConfig
 
 __all__ = [
     "PreviousState",
@@ -65,7 +62,7 @@ class PreviousState:
 class RuleContext:
     """Everything a rule may look at. ``now`` is timezone-aware, in the ledger's zone."""
 
-    ledger: LedgerConfig
+    ledger: LedgerView
     snapshot: Snapshot
     findings: Sequence[Finding]
     previous: PreviousState
@@ -91,7 +88,7 @@ class RuleResult:
 
 
 def ledger_row_keys(
-    ledger: LedgerConfig, table: Table, cache: TableCache | None = None
+    ledger: LedgerView, table: Table, cache: TableCache | None = None
 ) -> list[str | None]:
     """:func:`row_keys` of ``table`` with the ledger's key column and its placeholders."""
     return row_keys(table, ledger.key, ledger.placeholders_for(ledger.key), cache)

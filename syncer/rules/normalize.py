@@ -22,12 +22,12 @@ import re
 from collections.abc import Callable
 from itertools import compress, filterfalse, repeat
 from operator import is_
-from typing import TYPE_CHECKING, Literal, cast
+from typing import Literal, cast
 
 import numpy as np
 from pydantic import Field
 
-from syncer.ledger_parts import ColumnSpec, FilePath, RuleBase
+from syncer.ledger_parts import ColumnSpec, FilePath, LedgerView, RuleBase
 from syncer.model import CellValue, SetCell
 from syncer.rules.base import (
     RuleContext,
@@ -39,9 +39,6 @@ from syncer.rules.base import (
     rule_label,
 )
 from syncer.values import format_date, parse_date, parse_phone, to_halfwidth
-
-if TYPE_CHECKING:
-    from syncer.ledger import LedgerConfig
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 #: Text already in its final form for a column type (skips the per-value work).
@@ -61,7 +58,7 @@ class Normalize(RuleBase):
         return [(("columns", j), c) for j, c in enumerate(self.columns)]
 
 
-def normalized_columns(rule: Normalize, ledger: LedgerConfig) -> list[str]:
+def normalized_columns(rule: Normalize, ledger: LedgerView) -> list[str]:
     """The columns ``rule`` normalizes, in order, without robot-owned columns."""
     wanted = [*rule.columns, *(c for c, spec in ledger.columns.items() if spec.normalize)]
     owned = set(ledger.owned_columns())
