@@ -150,7 +150,8 @@ def observe_cycle(result: FinishedCycle) -> None:
     CYCLES.labels(ledger=ledger, outcome=result.outcome).inc()
     seconds = max(0.0, (result.finished - result.started).total_seconds())
     CYCLE_SECONDS.labels(ledger=ledger).observe(seconds)
-    if result.findings_at is not None:
+    if result.outcome in ("ok", "dry_run") or result.findings_at is not None:
+        # computed by this cycle, or carried forward from the last that computed them
         FINDINGS.labels(ledger=ledger).set(result.finding_count)
     if result.archived:
         ARCHIVED.labels(ledger=ledger).inc(result.archived)
