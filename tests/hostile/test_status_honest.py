@@ -221,6 +221,8 @@ def test_metric_keeps_the_findings_across_idle_cycles_of_the_daemon(
     0), the same count the errors tab and the idle run records carry."""
     config = write_ledger(tmp_path, "honest-metric", every="1s")
     port = serving(config)
+    # the daemon creates the state database: open it only once a cycle has succeeded
+    wait_for(lambda: get(f"http://127.0.0.1:{port}/readyz")[0] == 200)
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     try:
         wait_for(lambda: [r.outcome for r in store.runs("honest-metric", 2)] == ["idle", "idle"])
