@@ -272,6 +272,14 @@ def recover_first_seen(ledger: LedgerConfig, table: Table | None) -> dict[str, d
     return found
 
 
+def listed_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings the errors tab lists, from every finding as it reads after the cycle:
+    each duplicate worded for its twins' rows, a duplicate whose twins all left dropped.
+    The one count of findings (run summary, status, metric, errors tab) is its length."""
+    listed = list(findings)
+    return settle_duplicates(listed, rows_after(listed).get)
+
+
 def errors_rows(
     ledger: LedgerConfig,
     findings: Iterable[Finding],
@@ -289,8 +297,7 @@ def errors_rows(
     loc = ledger.locale
     lines: list[tuple[CellValue, ...]] = [errors_header(ledger)]
     counts: Counter[str] = Counter()
-    listed = list(findings)
-    for finding in ordered(settle_duplicates(listed, rows_after(listed).get)):
+    for finding in ordered(listed_findings(findings)):
         counts[finding.check] += 1
         when = seen.get(finding.identity, now)
         lines.append(

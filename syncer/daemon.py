@@ -266,12 +266,15 @@ class Daemon:
             except Exception as exc:  # the engine should not raise; never kill the pool
                 log.exception("daemon.cycle_crashed", ledger=name, error=str(exc))
                 metrics.CYCLES.labels(ledger=name, outcome="failed").inc()
+                self.readiness.failed(name, self._clock(), f"internal error: {exc}")
                 return
             metrics.observe_cycle(result)
             if self._after_cycle is not None:
                 self._after_cycle(ledger, result)
             if result.outcome in metrics.SUCCESS_OUTCOMES:
                 self.readiness.succeeded(name, self._clock())
+            else:
+                self.readiness.failed(name, self._clock(), result.error)
         finally:
             tracked.lock.release()
 

@@ -68,12 +68,24 @@ class CycleResult:
     started: datetime
     finished: datetime
     outcome: str  # "ok" | "idle" | "failed" | "dry_run"
+    #: the findings as the errors tab lists them after this cycle (empty unless it
+    #: computed them: an idle or failed cycle carries a count instead, see below)
     findings: list[Finding] = field(default_factory=list)
     plan: Plan | None = None
     report: ApplyReport | None = None
     error: str | None = None
     #: API calls (or file loads and saves) the whole cycle made, idle check included.
     api_calls: int = 0
+    #: when the counted findings were computed: ``started`` for a cycle that computed
+    #: them, an earlier cycle's start for an idle or failed one, None when unknown
+    findings_at: datetime | None = None
+    #: an idle or failed cycle: the count of the last cycle that computed findings
+    carried_findings: int | None = None
+
+    @property
+    def finding_count(self) -> int:
+        """The one count of findings: this cycle's, or the one it carries forward."""
+        return len(self.findings) if self.carried_findings is None else self.carried_findings
 
     @property
     def archived(self) -> int:
@@ -183,13 +195,15 @@ def run_cycle(
             )
         result.finished = clock() if clock is not None else now
         result.api_calls = connector.calls_made() - calls
+        if result.outcome in ("idle", "failed"):
+            _carry_findings(store, result)
         if not dry_run:
             _record_run(store, result)
         event = log.warning if result.outcome == "failed" else log.info
         event(
             "cycle.finished",
             outcome=result.outcome,
-            findings=len(result.findings),
+            findings=result.finding_count,
             planned=len(result.plan) if result.plan is not None else 0,
             applied=len(result.report.applied) if result.report else 0,
             dropped=len(result.report.dropped) if result.report else 0,
@@ -246,6 +260,7 @@ def _cycle(
         )
     repairs = reconcile(ledger, snapshot.tables, recent)
     planned = build_plan(ledger, snapshot, result.findings, previous, now)
+    result.findings, result.findings_at = list(planned.findings), now
     plan = Plan(ledger.name, (*planned.plan.ops, *repairs.ops), planned.plan.key_column)
     result.plan = plan
     if dry_run:
@@ -385,6 +400,19 @@ def _write_half(
     return report
 
 
+def _carry_findings(store: StateStore, result: CycleResult) -> None:
+    """An idle or failed cycle computed no findings (or none that reached the sheet): it
+    carries the count of the last cycle that did, and when that was, so the status, the
+    metric and the run record keep saying what the errors tab says."""
+    try:
+        last = store.last_findings(result.ledger)
+    except StateError as exc:
+        log.warning("cycle.findings_unknown", error=str(exc))
+        last = None
+    result.findings = []
+    result.carried_findings, result.findings_at = last if last is not None else (None, None)
+
+
 def _record_run(store: StateStore, result: CycleResult) -> None:
     report = result.report or ApplyReport()
     try:
@@ -395,12 +423,13 @@ def _record_run(store: StateStore, result: CycleResult) -> None:
                 started=result.started,
                 finished=result.finished,
                 outcome=result.outcome,
-                findings=len(result.findings),
+                findings=result.finding_count,
                 applied=len(report.applied),
                 dropped=len(report.dropped),
                 archived=result.archived,
                 api_calls=result.api_calls,
                 error=result.error,
+                findings_at=result.findings_at,
             )
         )
     except StateError as exc:

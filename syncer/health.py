@@ -2,7 +2,8 @@
 
 ``/healthz`` answers 200 while the process serves requests. ``/readyz`` answers 200 when
 every ledger had a successful cycle within :data:`READY_INTERVALS` of its schedule's
-interval (503 with the laggards otherwise). ``/metrics`` is the Prometheus exposition of
+interval (503 with the laggards otherwise; a laggard whose last cycle failed has that
+failure's time and error in its reason). ``/metrics`` is the Prometheus exposition of
 :mod:`syncer.metrics`. ``/`` and ``/status`` serve the status page
 (:mod:`syncer.status_page`) when one is given, behind its optional token or basic auth.
 The server is the standard library's threading HTTP server on a background thread.
@@ -54,6 +55,8 @@ class PortInUse(SyncerError):
 class _LedgerReadiness:
     interval: timedelta
     last_success: datetime | None = None
+    #: the last cycle, when it failed after the last success: (finished, error)
+    last_failure: tuple[datetime, str] | None = None
 
 
 class Readiness:
@@ -71,7 +74,9 @@ class Readiness:
         with self._lock:
             known = self._ledgers.get(ledger)
             self._ledgers[ledger] = _LedgerReadiness(
-                interval, known.last_success if known else None
+                interval,
+                known.last_success if known else None,
+                known.last_failure if known else None,
             )
 
     def forget(self, ledger: str) -> None:
@@ -85,6 +90,16 @@ class Readiness:
             entry = self._ledgers.get(ledger)
             if entry is not None:
                 entry.last_success = when
+                if entry.last_failure is not None and entry.last_failure[0] <= when:
+                    entry.last_failure = None
+
+    def failed(self, ledger: str, when: datetime, error: str | None) -> None:
+        """Record a failed cycle of ``ledger`` finished at ``when``: /readyz quotes
+        ``error`` while the ledger is not ready, until a later success."""
+        with self._lock:
+            entry = self._ledgers.get(ledger)
+            if entry is not None:
+                entry.last_failure = (when, error or "no error message was recorded")
 
     def not_ready(self) -> dict[str, str]:
         """Ledgers that are not ready, each with the reason (empty: ready)."""
@@ -95,14 +110,22 @@ class Readiness:
         with self._lock:
             for name, entry in sorted(self._ledgers.items()):
                 if entry.last_success is None:
-                    problems[name] = "no successful cycle yet"
-                    continue
-                age = now - entry.last_success
-                if age > entry.interval * READY_INTERVALS:
-                    problems[name] = (
+                    reason = "no successful cycle yet"
+                else:
+                    age = now - entry.last_success
+                    if age <= entry.interval * READY_INTERVALS:
+                        continue
+                    reason = (
                         f"last success {int(age.total_seconds())}s ago, more than "
                         f"{READY_INTERVALS} intervals of {int(entry.interval.total_seconds())}s"
                     )
+                if entry.last_failure is not None:
+                    when, error = entry.last_failure
+                    reason += (
+                        f"; last cycle failed at {when.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC:"
+                        f" {error}"
+                    )
+                problems[name] = reason
         return problems
 
     def snapshot(self) -> Mapping[str, datetime | None]:

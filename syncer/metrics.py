@@ -8,7 +8,6 @@ reports cycles with :func:`observe_cycle`; backups with :func:`record_backup`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -36,8 +35,12 @@ class FinishedCycle(Protocol):
         """When it finished."""
 
     @property
-    def findings(self) -> Sequence[object]:
-        """Its validation findings."""
+    def finding_count(self) -> int:
+        """Its findings as the errors tab lists them (carried forward by an idle cycle)."""
+
+    @property
+    def findings_at(self) -> datetime | None:
+        """When that count was computed (None: no cycle has computed findings yet)."""
 
     @property
     def archived(self) -> int:
@@ -83,7 +86,8 @@ RETRIES = Counter(
 )
 FINDINGS = Gauge(
     "syncer_findings",
-    "Validation findings at the ledger's last cycle.",
+    "Findings in the ledger's errors tab, as the last cycle that computed them found them"
+    " (idle and failed cycles keep the value).",
     ["ledger"],
     registry=REGISTRY,
 )
@@ -146,8 +150,9 @@ def observe_cycle(result: FinishedCycle) -> None:
     CYCLES.labels(ledger=ledger, outcome=result.outcome).inc()
     seconds = max(0.0, (result.finished - result.started).total_seconds())
     CYCLE_SECONDS.labels(ledger=ledger).observe(seconds)
-    if result.outcome != "failed":
-        FINDINGS.labels(ledger=ledger).set(len(result.findings))
+    if result.outcome in ("ok", "dry_run") or result.findings_at is not None:
+        # computed by this cycle, or carried forward from the last that computed them
+        FINDINGS.labels(ledger=ledger).set(result.finding_count)
     if result.archived:
         ARCHIVED.labels(ledger=ledger).inc(result.archived)
     if result.outcome in SUCCESS_OUTCOMES:

@@ -30,6 +30,7 @@ from syncer.annotate import (
     annotation_ops,
     errors_tab_op,
     first_seen,
+    listed_findings,
     recover_first_seen,
 )
 from syncer.ledger import LedgerConfig
@@ -61,6 +62,8 @@ class Planned:
     observed: dict[str, dict[str, str]] = field(default_factory=dict)
     #: finding identity → first seen (for every current finding)
     first_seen: dict[str, datetime] = field(default_factory=dict)
+    #: the findings as the errors tab lists them after the plan (the one count shown)
+    findings: tuple[Finding, ...] = ()
 
 
 CellSlot = tuple[str, int, str]
@@ -162,6 +165,7 @@ def build_plan(
         plan=Plan(ledger=ledger.name, ops=tuple(ops), key_column=ledger.key),
         observed=observed,
         first_seen=seen,
+        findings=tuple(listed_findings(after)),
     )
 
 

@@ -87,6 +87,10 @@ class RunRecord:
     archived: int
     api_calls: int
     error: str | None = None
+    #: when ``findings`` was computed: this run's start for a cycle that computed it, the
+    #: start of an earlier cycle for an idle (or failed) one carrying its count forward,
+    #: None when no cycle has computed findings yet
+    findings_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -208,9 +212,30 @@ class StateStore:
                 archived=r["archived"],
                 api_calls=r["api_calls"],
                 error=r["error"],
+                findings_at=_aware(r["findings_at"]),
             )
             for r in rows
         ]
+
+    def last_findings(self, ledger: str) -> tuple[int, datetime] | None:
+        """The finding count the ledger's last computing cycle found, and when (None when
+        no cycle has computed findings yet). Idle and failed runs carry the same pair."""
+        query = (
+            select(runs_table.c.findings, runs_table.c.findings_at)
+            .where(runs_table.c.ledger == ledger, runs_table.c.findings_at.is_not(None))
+            .order_by(runs_table.c.id.desc())
+            .limit(1)
+        )
+        try:
+            with self._connect() as conn:
+                row = conn.execute(query).first()
+        except SQLAlchemyError as exc:
+            raise self._failed("read", ledger, exc) from exc
+        if row is None:
+            return None
+        at = _aware(row[1])
+        assert at is not None
+        return int(row[0]), at
 
     # --- writes ------------------------------------------------------------------------
 
@@ -302,6 +327,7 @@ class StateStore:
                     archived=run.archived,
                     api_calls=run.api_calls,
                     error=run.error,
+                    findings_at=_utc(run.findings_at) if run.findings_at is not None else None,
                 )
             )
 

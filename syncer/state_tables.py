@@ -82,6 +82,9 @@ runs_table = Table(
     Column("archived", Integer, nullable=False),
     Column("api_calls", Integer, nullable=False),
     Column("error", Text, nullable=True),
+    #: when ``findings`` was computed: this run's start, or (idle/failed runs) the start
+    #: of the last run that computed it; NULL when unknown
+    Column("findings_at", DateTime(timezone=True), nullable=True),
 )
 
 

@@ -209,14 +209,20 @@ def _run_once(
                 continue
             report = result.report
             if result.outcome == "idle":
+                known = (
+                    f"; {result.finding_count} finding(s) as of"
+                    f" {result.findings_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+                    if result.findings_at is not None
+                    else ""
+                )
                 console.print(
-                    f"{lg.name}: idle — unchanged since the last cycle, nothing to do",
+                    f"{lg.name}: idle — unchanged since the last cycle, nothing to do{known}",
                     markup=False,
                 )
                 continue
             incidents = len(report.incidents) if report else 0
             console.print(
-                f"{lg.name}: {result.outcome} — {len(result.findings)} finding(s),"
+                f"{lg.name}: {result.outcome} — {result.finding_count} finding(s),"
                 f" {len(report.applied) if report else 0} change(s) applied,"
                 f" {len(report.dropped) if report else 0} dropped (re-planned next cycle),"
                 f" {result.archived} archived"

@@ -107,7 +107,10 @@ def status_command(
     runs: int = typer.Option(1, "--runs", min=1, max=200, help="Recent runs shown per ledger."),
     config: Path | None = _CONFIG,
 ) -> None:
-    """Show each ledger's last runs, last success and latest backup from the state database."""
+    """Show each ledger's last runs, last success and latest backup from the state database.
+
+    An idle or failed run shows the findings of the last cycle that computed them, with
+    that cycle's time, e.g. ``12 (as of 10:42)``; ``-`` when no cycle has computed any."""
     from syncer.journal import Journal
     from syncer.state import StateStore
 
@@ -173,7 +176,7 @@ def status_command(
                 name if i == 0 else "",
                 run.finished.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
                 run.outcome,
-                str(run.findings),
+                _findings_shown(run),
                 str(run.applied),
                 str(run.dropped),
                 str(run.archived),
@@ -217,13 +220,27 @@ def _journal_json(entry: Any) -> dict[str, Any]:
     }
 
 
+def _findings_shown(run: Any) -> str:
+    """The run's finding count; with the time it was computed when an earlier cycle
+    computed it (an idle or failed run carries it forward), "-" when unknown."""
+    at: datetime | None = run.findings_at
+    if at is None:
+        return "-"
+    if at == run.started:
+        return str(run.findings)
+    same_day = at.astimezone(UTC).date() == run.finished.astimezone(UTC).date()
+    shown = at.astimezone(UTC).strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
+    return f"{run.findings} (as of {shown})"
+
+
 def _run_json(run: Any) -> dict[str, Any]:
     return {
         "cycle_id": run.cycle_id,
         "started": _iso(run.started),
         "finished": _iso(run.finished),
         "outcome": run.outcome,
-        "findings": run.findings,
+        "findings": run.findings if run.findings_at is not None else None,
+        "findings_at": _iso(run.findings_at),
         "applied": run.applied,
         "dropped": run.dropped,
         "archived": run.archived,

@@ -207,6 +207,8 @@ class Runtime:
         )
         if result.outcome in SUCCESS:
             self.readiness.succeeded(name, finished)
+        else:
+            self.readiness.failed(name, finished, result.error)
         return "done"
 
     def cycle(self, ledger: LedgerConfig) -> CycleResult:

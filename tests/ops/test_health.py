@@ -214,3 +214,26 @@ def test_operations_doc_lists_exactly_the_exported_metrics() -> None:
         name = family.name.removeprefix("syncer_")
         exported.add(name + "_total" if family.type == "counter" else name)
     assert documented == exported
+
+
+def test_readiness_quotes_the_last_failure_until_a_success() -> None:
+    """A failed cycle's time and error are in the not-ready reason (first cycle or stale
+    success), and a later success clears them."""
+    clock = [datetime(2026, 12, 2, 10, 0, tzinfo=UTC)]
+    readiness = Readiness(lambda: clock[0])
+    readiness.track("sales", timedelta(minutes=5))
+    readiness.started = True
+    readiness.failed("sales", clock[0], "ledger 'sales': tab '客户信息' not found")
+    assert readiness.not_ready() == {
+        "sales": "no successful cycle yet; last cycle failed at 2026-12-02 10:00:00 UTC:"
+        " ledger 'sales': tab '客户信息' not found"
+    }
+    readiness.succeeded("sales", clock[0] + timedelta(minutes=1))
+    assert readiness.not_ready() == {}
+    clock[0] += timedelta(minutes=20)
+    readiness.failed("sales", clock[0], None)
+    reason = readiness.not_ready()["sales"]
+    assert reason.startswith("last success 1140s ago")
+    assert reason.endswith("failed at 2026-12-02 10:20:00 UTC: no error message was recorded")
+    readiness.succeeded("sales", clock[0])
+    assert readiness.not_ready() == {}

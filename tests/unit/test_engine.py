@@ -270,3 +270,51 @@ def test_unwritable_state_fails_the_cycle_naming_the_ledger(store: StateStore) -
     assert result.error is not None
     assert "'t'" in result.error
     assert "internal error" not in result.error
+
+
+def test_idle_and_failed_cycles_carry_the_last_computed_findings(store: StateStore) -> None:
+    """An idle cycle, then a failed one, carry the count of the last cycle that computed
+    findings and its time, in the result and in their run records (they said 0)."""
+    conn = MemoryConnector(workbook())
+    first = run_cycle(ledger(), conn, store, NOW)
+    assert first.outcome == "ok", first.error
+    assert (first.finding_count, first.findings_at) == (len(first.findings), NOW)
+    idle = run_cycle(ledger(), conn, store, NOW + timedelta(minutes=5))
+    assert idle.outcome == "idle"
+    assert (idle.findings, idle.finding_count, idle.findings_at) == ([], first.finding_count, NOW)
+    gone = ledger(tabs={"main": "改名了", "history": HISTORY, "errors": ERRORS})
+    failed = run_cycle(gone, conn, store, NOW + timedelta(minutes=10))
+    assert failed.outcome == "failed"
+    assert (failed.finding_count, failed.findings_at) == (first.finding_count, NOW)
+    runs = store.runs("t")
+    assert [r.outcome for r in runs] == ["failed", "idle", "ok"]
+    assert {(r.findings, r.findings_at) for r in runs} == {(first.finding_count, NOW)}
+    assert store.last_findings("t") == (first.finding_count, NOW)
+
+
+def test_a_first_cycle_that_fails_records_no_finding_count(store: StateStore) -> None:
+    """Without any cycle that computed findings, a failed run's count is unknown (None),
+    not 0."""
+    conn = MemoryConnector({"其他": [["a"]]})
+    result = run_cycle(ledger(), conn, store, NOW)
+    assert result.outcome == "failed"
+    assert result.findings_at is None
+    (run,) = store.runs("t")
+    assert run.findings_at is None
+    assert store.last_findings("t") is None
+
+
+def test_result_findings_are_the_ones_the_errors_tab_lists(store: StateStore) -> None:
+    """A duplicate whose twin is archived is in neither the errors tab nor the result: the
+    summary counts what the tab's summary line says."""
+    rows = workbook()
+    rows[MAIN][4][1] = "张三"  # the lost customer has the first one's name
+    names = {"type": "text", "required": True, "unique": True}
+    cols = {**ledger().model_dump(mode="json")["columns"], "联系人姓名": names}
+    conn = MemoryConnector(rows)
+    result = run_cycle(ledger(columns=cols), conn, store, NOW)
+    assert result.outcome == "ok", result.error
+    assert [f.check for f in result.findings] == ["phone"]
+    summary = conn.rows(ERRORS)[-1]
+    assert summary[1] == f"共 {len(result.findings)} 条问题"
+    assert store.runs("t")[0].findings == 1
