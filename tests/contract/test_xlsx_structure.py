@@ -78,7 +78,8 @@ def archived(tmp_path: Path) -> openpyxl.Workbook:
     t = snap.tables[MAIN]
     moves = [move(snap, key) for key in ARCHIVED]
     report = apply_plan(
-        conn, Plan("t", (EnsureTab(HISTORY, t.header, "archive"), *moves), key_column="客户编号"),
+        conn,
+        Plan("t", (EnsureTab(HISTORY, t.header, "archive"), *moves), key_column="客户编号"),
         snap,
     )
     assert len(report.applied) == 1 + len(ARCHIVED)
