@@ -20,10 +20,13 @@ Writing
     charts, which customer ledgers do not use; macros are not kept: use .xlsx, not .xlsm).
     Dates are written as real date cells (``yyyy-mm-dd``, ``yyyy-mm-dd hh:mm``); text is
     always written as text, so a value such as ``=1+1`` or ``+86 138…`` never becomes a
-    formula. Row deletions do not rewrite formulas that reference moved rows (as with
-    openpyxl generally); ledgers keep formulas within a row. openpyxl does not keep the
-    cached results of formulas when it saves: until a spreadsheet program next opens and
-    saves the file, its formula cells read as empty (the formulas themselves are intact).
+    formula. Deleting rows moves merged ranges, hidden rows and heights, conditional
+    formats, data validations, links, the filter and tables with their rows
+    (:mod:`syncer.connectors.xlsx_structure`), but does not rewrite formulas that
+    reference moved rows (as with openpyxl generally); ledgers keep formulas within a
+    row. openpyxl does not keep the cached results of formulas when it saves: until a
+    spreadsheet program next opens and saves the file, its formula cells read as empty
+    (the formulas themselves are intact).
 
 A workbook open in Excel/WPS (owner lock file ``~$name.xlsx``) or LibreOffice
 (``.~lock.name.xlsx#``) is not written: the program would overwrite the robot's work at
