@@ -1,13 +1,15 @@
 """Deleting worksheet rows with everything addressed by row.
 
 openpyxl's ``Worksheet.delete_rows`` shifts cells only: merged ranges, row heights and
-hidden/outline flags, conditional formats, data validations, the auto-filter, tables
-and hyperlink anchors stay at their old row numbers and end up over other rows. Here
-they move with their rows, as in Google Sheets: a range keeps exactly the surviving rows
-it covered (see :mod:`syncer.connectors.xlsx_rows`). A conditional-format formula is
-re-anchored to its range's new top-left cell (relative references follow the range).
-Not rewritten: formulas in cells and absolute references (``$C$2``) to moved rows,
-print areas and defined names (ledgers do not use them for customer rows).
+hidden/outline flags, page breaks, conditional formats, data validations, the
+auto-filter, tables and hyperlink anchors stay at their old row numbers and end up over
+other rows. Here they move with their rows, as in Google Sheets: a range keeps exactly
+the surviving rows it covered (see :mod:`syncer.connectors.xlsx_rows`). A
+conditional-format formula is re-anchored to its range's new top-left cell (relative
+references follow the range).
+Comments need nothing: openpyxl anchors them at their cell when it saves. Not
+rewritten: formulas in cells and absolute references (``$C$2``) to moved rows, print
+areas, print titles and defined names (ledgers do not use them for customer rows).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from openpyxl.formatting.formatting import ConditionalFormatting, ConditionalFormattingList
+from openpyxl.formula.tokenizer import TokenizerError
 from openpyxl.formula.translate import Translator
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.cell_range import MultiCellRange
@@ -47,7 +50,8 @@ def _unmerge_from(ws: Any, start: int) -> list[str]:
 
 
 def _move_row_dimensions(ws: Any, start: int, count: int) -> None:
-    """Heights, hidden and outline flags follow their rows; deleted rows' go."""
+    """Heights, hidden and outline flags and page breaks follow their rows; deleted
+    rows' go."""
     dims = ws.row_dimensions
     for old in sorted(k for k in list(dims.keys()) if k >= start):
         dim = dims.pop(old)
@@ -55,6 +59,13 @@ def _move_row_dimensions(ws: Any, start: int, count: int) -> None:
         if new is not None:
             dim.index = new
             dims[new] = dim
+    breaks = []
+    for brk in ws.row_breaks.brk:
+        row = shift_row(int(brk.id or 0), start, count)
+        if row is not None:
+            brk.id = row
+            breaks.append(brk)
+    ws.row_breaks.brk = breaks
 
 
 def _move_conditional_formats(ws: Any, start: int, count: int) -> None:
@@ -90,7 +101,10 @@ def _reanchor(formula: str, sqref: str, delta: int) -> str:
     min_col, min_row, _, _ = range_boundaries(sqref.split()[0].replace("$", ""))
     origin = f"{_col(min_col)}{min_row or 1}"
     dest = f"{_col(min_col)}{(min_row or 1) + delta}"
-    return str(Translator("=" + formula, origin=origin).translate_formula(dest))[1:]
+    try:
+        return str(Translator("=" + formula, origin=origin).translate_formula(dest))[1:]
+    except TokenizerError:
+        return formula  # a formula openpyxl cannot parse is kept as a person wrote it
 
 
 def _col(index: int | None) -> str:
@@ -120,6 +134,10 @@ def _move_filters_and_tables(ws: Any, start: int, count: int) -> None:
         if ref is None or ":" not in ref:
             del ws.tables[name]  # its header and rows are gone: Excel drops it too
             continue
+        min_col, min_row, max_col, max_row = range_boundaries(ref)
+        if max_row == min_row and table.headerRowCount:
+            # Excel keeps one (empty) data row under a table's header
+            ref = f"{_col(min_col)}{min_row}:{_col(max_col)}{min_row + 1}"
         table.ref = ref
         if table.autoFilter is not None and table.autoFilter.ref:
             table.autoFilter.ref = shift_range(table.autoFilter.ref, start, count)

@@ -11,9 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl.cell.cell import MergedCell
+from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.table import Table as XlTable
 
 from syncer.connectors.base import TabRequest
@@ -54,6 +56,8 @@ def build(path: Path) -> None:
     ws.merge_cells("E9:E11")
     ws["B9"].hyperlink = "https://example.com/c006"
     ws["B9"].value = "己公司"
+    ws["C9"].comment = Comment("续约中", "销售")
+    ws.row_breaks.append(Break(id=9))
     ws.append(["C007", "庚公司", "流失客户", 700])  # 10 archived
     ws.append(["C008", "辛公司", "合作中", 800])  # 11
     ws.conditional_formatting.add("D3:D200", FormulaRule(formula=["$D3<0"], fill=RED))
@@ -145,9 +149,13 @@ def test_data_validations_shrink_or_vanish(archived: openpyxl.Workbook) -> None:
     assert dvs == ["C3:C196"]
 
 
-def test_hyperlink_and_filter_follow(archived: openpyxl.Workbook) -> None:
-    """C006's link sits on its new cell; the auto-filter covers the rows left."""
+def test_hyperlink_comment_break_and_filter_follow(archived: openpyxl.Workbook) -> None:
+    """C006's link, note and page break sit on its new row; the auto-filter covers the
+    rows left."""
     ws = archived[MAIN]
+    assert ws["C6"].comment is not None
+    assert ws["C6"].comment.text == "续约中"
+    assert [b.id for b in ws.row_breaks.brk] == [6]
     assert ws["B6"].hyperlink is not None
     assert ws["B6"].hyperlink.target == "https://example.com/c006"
     assert ws["B6"].hyperlink.ref == "B6"
@@ -171,6 +179,24 @@ def test_table_range_follows_its_rows(tmp_path: Path) -> None:
     ops = (EnsureTab(HISTORY, t.header, "archive"), move(snap, "C002"), move(snap, "C003"))
     apply_plan(conn, Plan("t", ops, key_column="客户编号"), snap)
     assert openpyxl.load_workbook(path)[MAIN].tables["客户表"].ref == "A1:E4"
+
+
+def test_a_table_emptied_keeps_one_row_under_its_header(tmp_path: Path) -> None:
+    """Archiving every customer of an Excel table leaves it a header and one empty row,
+    the smallest table Excel opens."""
+    path = tmp_path / "t.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = MAIN
+    ws.append(HEADER)
+    ws.append(["C001", "某公司", "合作中", 1, None])
+    ws.add_table(XlTable(displayName="客户表", ref="A1:E2"))
+    wb.save(path)
+    conn = XlsxConnector(path)
+    snap = conn.read([TabRequest(MAIN, 1), TabRequest(HISTORY, 1)])
+    ops = (EnsureTab(HISTORY, snap.tables[MAIN].header, "archive"), move(snap, "C001"))
+    apply_plan(conn, Plan("t", ops, key_column="客户编号"), snap)
+    assert openpyxl.load_workbook(path)[MAIN].tables["客户表"].ref == "A1:E2"
 
 
 # --- the pure range arithmetic -------------------------------------------------------------
