@@ -3,18 +3,29 @@
 #   docker run -v $PWD/config:/config:ro -v syncer-state:/var/lib/syncer -p 9308:9308 syncer
 # See docs/operations.md for compose and systemd examples.
 
-# --- build: install syncer and its pinned dependencies into a virtualenv ----------------
-FROM python:3.11-slim AS build
+# The base image is pinned to an exact Python patch release and Debian release. To pin it
+# to a digest as well, pass one (`docker buildx imagetools inspect <tag>` prints it):
+#   docker build --build-arg PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:<digest> .
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+
+# --- build: install syncer and its locked dependencies into a virtualenv ----------------
+FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/syncer
 WORKDIR /src
+# Every package (runtime dependencies and the build backend) at the version and hashes in
+# requirements.lock (see docs/operations.md, "Dependency lock"); then syncer itself,
+# without resolving anything again.
+COPY requirements.lock ./
+RUN /opt/syncer/bin/pip install --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY syncer ./syncer
-RUN /opt/syncer/bin/pip install .
+RUN /opt/syncer/bin/pip install --no-deps --no-build-isolation . \
+ && /opt/syncer/bin/pip check
 
 # --- runtime: the virtualenv only, no compilers, no sources ------------------------------
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 RUN groupadd --system --gid 10001 syncer \
  && useradd --system --uid 10001 --gid syncer --home-dir /var/lib/syncer \
         --shell /usr/sbin/nologin syncer \

@@ -20,10 +20,13 @@ Writing
     charts, which customer ledgers do not use; macros are not kept: use .xlsx, not .xlsm).
     Dates are written as real date cells (``yyyy-mm-dd``, ``yyyy-mm-dd hh:mm``); text is
     always written as text, so a value such as ``=1+1`` or ``+86 138…`` never becomes a
-    formula. Row deletions do not rewrite formulas that reference moved rows (as with
-    openpyxl generally); ledgers keep formulas within a row. openpyxl does not keep the
-    cached results of formulas when it saves: until a spreadsheet program next opens and
-    saves the file, its formula cells read as empty (the formulas themselves are intact).
+    formula. Deleting rows moves merged ranges, hidden rows and heights, conditional
+    formats, data validations, links, the filter and tables with their rows
+    (:mod:`syncer.connectors.xlsx_structure`), but does not rewrite formulas that
+    reference moved rows (as with openpyxl generally); ledgers keep formulas within a
+    row. openpyxl does not keep the cached results of formulas when it saves: until a
+    spreadsheet program next opens and saves the file, its formula cells read as empty
+    (the formulas themselves are intact).
 
 A workbook open in Excel/WPS (owner lock file ``~$name.xlsx``) or LibreOffice
 (``.~lock.name.xlsx#``) is not written: the program would overwrite the robot's work at
@@ -49,6 +52,8 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from syncer.connectors.base import Connector, Progress, TabRequest
 from syncer.connectors.tabular import apply_kept, guard_requests, table_from_rows
+from syncer.connectors.xlsx_rows import runs
+from syncer.connectors.xlsx_structure import delete_run as _delete_run
 from syncer.errors import ConnectorError, PermissionDenied, SourceChanged, SourceNotFound
 from syncer.guard import Resolved
 from syncer.model import CellValue, Plan, Snapshot, Table, Written
@@ -118,16 +123,11 @@ class WorksheetBook:
         return int(ws.max_row), int(ws.max_column)
 
     def delete_rows(self, tab: str, rows: Sequence[int]) -> None:
-        """Remove sheet rows, highest first, contiguous runs at once."""
+        """Remove sheet rows, highest first, contiguous runs at once. The sheet's
+        structure moves with its rows, as Google does for a ``deleteDimension``."""
         ws = self.wb[tab]
-        ordered = sorted(set(rows), reverse=True)
-        i = 0
-        while i < len(ordered):
-            j = i
-            while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] - 1:
-                j += 1
-            ws.delete_rows(ordered[j], j - i + 1)
-            i = j + 1
+        for start, count in runs(list(rows)):
+            _delete_run(ws, start, count)
 
     def values(self, tab: str) -> list[list[CellValue]]:
         """The tab's stored values (formulas as their text)."""

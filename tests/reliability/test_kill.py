@@ -33,7 +33,7 @@ DRILLS = int(os.environ.get("SYNCER_KILL_DRILLS", "0"))
 
 LEDGER = """name: k
 source: {{connector: google, spreadsheet: "{sid}"}}
-tabs: {{main: Main, history: History, errors: Errors}}
+tabs: {{main: Main, history: Archive, errors: Errors}}
 key: id
 locale: en
 timezone: UTC
@@ -100,17 +100,17 @@ def sheets_calls(log: list[LoggedRequest], sid: str) -> list[LoggedRequest]:
 
 
 def census(server: SandboxServer, sid: str) -> Counter[str]:
-    """How many rows hold each key, over Main and History."""
+    """How many rows hold each key, over Main and Archive."""
     found: Counter[str] = Counter()
-    for tab in ("Main", "History"):
+    for tab in ("Main", "Archive"):
         if tab in server.tabs(sid):
             found.update(str(r[0]) for r in server.values(sid, tab)[1:] if r and r[0])
     return found
 
 
 def where(server: SandboxServer, sid: str, key: str) -> list[Any]:
-    """The row holding ``key`` (from Main or History)."""
-    for tab in ("Main", "History"):
+    """The row holding ``key`` (from Main or Archive)."""
+    for tab in ("Main", "Archive"):
         if tab in server.tabs(sid):
             for row in server.values(sid, tab)[1:]:
                 if row and row[0] == key:
