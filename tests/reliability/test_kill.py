@@ -33,7 +33,7 @@ DRILLS = int(os.environ.get("SYNCER_KILL_DRILLS", "0"))
 
 LEDGER = """name: k
 source: {{connector: google, spreadsheet: "{sid}"}}
-tabs: {{main: Main, history: Archive, errors: Errors}}
+tabs: {{main: Main, history: Archive, errors: Errors}}  # Excel reserves "History"
 key: id
 locale: en
 timezone: UTC
@@ -246,7 +246,6 @@ def test_a_kill_during_the_workbook_replace_loses_nothing(tmp_path: Path) -> Non
     ledger = tmp_path / "ledger.yaml"
     google = 'source: {connector: google, spreadsheet: "x"}'
     text = LEDGER.format(sid="x").replace(google, f"source: {{connector: xlsx, path: {book}}}")
-    text = text.replace("history: History", "history: Archive")  # Excel reserves "History"
     ledger.write_text(text, encoding="utf-8")
     env = {
         **os.environ,
