@@ -24,7 +24,7 @@ import smtplib
 import ssl
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -133,23 +133,8 @@ def _json(response: requests.Response) -> dict[str, Any] | None:
 def _wecom(dest: WecomDestination, message: Message, now: Callable[[], float]) -> Outcome:
     payload = render.wecom(message, dest.mention)
     answer = _post(dest.webhook.resolve(), payload, TIMEOUT)
-    if isinstance(answer, Outcome):
-        return answer
-    failed = _http_failure(answer)
-    if failed is not None:
-        return failed
-    body = _json(answer)
-    if body is None:
-        return Outcome(False, detail=f"HTTP {answer.status_code}: not a WeCom answer")
-    code = int(body.get("errcode", -1))
-    text = str(body.get("errmsg", ""))[:200]
-    if code == 0:
-        return Outcome(True)
-    if code == 45009:  # api freq out of limit: 20 messages a minute per robot
-        return Outcome(False, True, True, 60.0, f"errcode 45009 {text}")
-    if code == -1:  # system busy
-        return Outcome(False, True, detail=f"errcode -1 {text}")
-    return Outcome(False, detail=f"errcode {code} {text}")
+    # 45009: api freq out of limit, 20 messages a minute per robot
+    return _errcode_answer(answer, "WeCom", {45009: 60.0})
 
 
 def _dingtalk(dest: DingtalkDestination, message: Message, now: Callable[[], float]) -> Outcome:
@@ -161,6 +146,17 @@ def _dingtalk(dest: DingtalkDestination, message: Message, now: Callable[[], flo
             url, {"timestamp": str(stamp), "sign": dingtalk_sign(dest.secret.resolve(), stamp)}
         )
     answer = _post(url, payload, TIMEOUT)
+    # 130101 / 660026: sent too fast (over 20 a minute), throttled for 10 minutes
+    throttled = dict.fromkeys((130101, 660026), DINGTALK_THROTTLE_SECONDS)
+    return _errcode_answer(answer, "DingTalk", throttled)
+
+
+def _errcode_answer(
+    answer: requests.Response | Outcome, service: str, throttled: Mapping[int, float]
+) -> Outcome:
+    """A WeCom or DingTalk robot's answer: ``errcode`` 0 is sent; a code in
+    ``throttled`` is the rate limit (retry after its seconds); -1 (system busy) is
+    retried; anything else is final."""
     if isinstance(answer, Outcome):
         return answer
     failed = _http_failure(answer)
@@ -168,13 +164,13 @@ def _dingtalk(dest: DingtalkDestination, message: Message, now: Callable[[], flo
         return failed
     body = _json(answer)
     if body is None:
-        return Outcome(False, detail=f"HTTP {answer.status_code}: not a DingTalk answer")
+        return Outcome(False, detail=f"HTTP {answer.status_code}: not a {service} answer")
     code = int(body.get("errcode", -1))
     text = str(body.get("errmsg", ""))[:200]
     if code == 0:
         return Outcome(True)
-    if code in (130101, 660026):  # send too fast: over 20 a minute, throttled 10 minutes
-        return Outcome(False, True, True, DINGTALK_THROTTLE_SECONDS, f"errcode {code} {text}")
+    if code in throttled:
+        return Outcome(False, True, True, throttled[code], f"errcode {code} {text}")
     if code == -1:
         return Outcome(False, True, detail=f"errcode -1 {text}")
     return Outcome(False, detail=f"errcode {code} {text}")
