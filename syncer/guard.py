@@ -24,14 +24,13 @@ re-planned next cycle:
   dropped when the tab appeared with a different header; :class:`ReplaceTab` is always
   kept (the robot owns that tab).
 
-:func:`check_placement` lists the keys breaking "each key in exactly one of
-main/history".
+Whether every key is in exactly one of main/history is checked by the engine's
+reconciliation (:mod:`syncer.reconcile`) and verify stage (:mod:`syncer.verify`).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from syncer.model import (
@@ -215,19 +214,3 @@ def guard(plan: Plan, snapshot: Snapshot, fresh: Snapshot) -> GuardResult:
     so later cell writes may rely on the columns and tabs they create.
     """
     return _Guard(plan, snapshot, fresh).run()
-
-
-def check_placement(
-    main: Table, history: Table, key_column: str, *, expected: Collection[str] = ()
-) -> list[str]:
-    """Keys breaking "each key in exactly one of main/history", sorted.
-
-    Lists keys found in both tabs and, when ``expected`` keys are given (e.g. the keys
-    of the rows just archived), those found in neither. Connectors repair what this
-    reports and log an incident.
-    """
-    in_main = {cell_text(v) for v in main.column_values(key_column)} - {""}
-    in_history = {cell_text(v) for v in history.column_values(key_column)} - {""}
-    both = in_main & in_history
-    neither = {k for k in expected if k and k not in in_main and k not in in_history}
-    return sorted(both | neither)

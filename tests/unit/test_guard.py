@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from planning_kit import ERRORS, HEADER, HISTORY, MAIN, NOW, make_ledger, make_table, snap
+from planning_kit import ERRORS, HEADER, HISTORY, MAIN, make_table, snap
 
-from syncer.guard import check_placement, guard
+from syncer.guard import guard
 from syncer.model import (
     AddColumn,
     CellValue,
@@ -21,10 +19,8 @@ from syncer.model import (
     SetCell,
     Snapshot,
     Table,
-    canonical,
 )
-from syncer.planner import build_plan
-from syncer.rules.base import PreviousState, row_ref
+from syncer.rules.base import row_ref
 
 ROWS: list[list[CellValue]] = [
     ["XS1", "甲", "张三", "13800138000", "合作中"],
@@ -171,62 +167,3 @@ def test_missing_tab_drops_row_operations() -> None:
     read = table(ROWS)
     ops: list[Operation] = [AddColumn(MAIN, "x", "t"), set_cell(read, 0, "合作状态", "y")]
     assert run(ops, snap(read), snap()) == ([], ["tab 基础信息 missing", "tab 基础信息 missing"])
-
-
-def test_check_placement_lists_keys_in_both_or_neither() -> None:
-    """Keys in both tabs, and expected keys in neither, are reported sorted."""
-    main = table([["XS1"], ["XS2"], [None]])
-    history = make_table([["XS2"], [" XS3 "]], header=H5, name=HISTORY)
-    assert check_placement(main, history, "客户编号") == ["XS2"]
-    assert check_placement(main, history, "客户编号", expected=["XS3", "XS4"]) == ["XS2", "XS4"]
-
-
-# --- property: the guard never keeps an operation whose row changed -----------------------
-
-CELLS = st.sampled_from(["甲", "乙", "", None, "13800138000", "流失客户", "合作中"])
-KEYS = st.sampled_from(["XS1", "XS2", "XS3", "XS4", None])
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    rows=st.lists(st.tuples(KEYS, CELLS, CELLS, CELLS, CELLS), min_size=1, max_size=6),
-    edit=st.tuples(st.sampled_from(["set", "insert", "delete"]), st.integers(0, 5)),
-    column=st.integers(0, 4),
-    value=CELLS,
-)
-def test_guard_never_keeps_an_operation_whose_row_changed(
-    rows: list[tuple[CellValue, ...]], edit: tuple[str, int], column: int, value: CellValue
-) -> None:
-    """After a random human edit, every kept row operation points at a row whose values
-    (over the read header) are exactly those its operation was planned from."""
-    ledger = make_ledger(
-        [
-            {"kind": "normalize", "columns": ["客户名称"]},
-            {"kind": "assign_id"},
-            {
-                "kind": "archive",
-                "when": {"column": "合作状态", "op": "equals", "value": "流失客户"},
-            },
-        ]
-    )
-    read = table([list(r) for r in rows])
-    planned = build_plan(ledger, snap(read), [], PreviousState(), NOW)
-    kind, where = edit
-    changed = [list(r) for r in rows]
-    at = where % len(changed)
-    if kind == "set":
-        changed[at][column] = value
-    elif kind == "insert":
-        changed.insert(at, ["XS9", value])
-    else:
-        del changed[at]
-    fresh = table(changed)
-    result = guard(planned.plan, snap(read), snap(fresh))
-    for resolved in result.kept:
-        op = resolved.op
-        if not isinstance(op, SetCell | MoveRow):
-            continue
-        assert resolved.index is not None
-        original = op.target.row - read.header_row - 1
-        now_values = [canonical(fresh.cell(resolved.index, c)) for c in read.header]
-        assert now_values == [canonical(read.cell(original, c)) for c in read.header]

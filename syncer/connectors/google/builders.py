@@ -442,11 +442,6 @@ def update_cell(sheet_id: int, row: int, col: int, value: CellValue) -> dict[str
     }
 
 
-def append_row(sheet_id: int, values: Sequence[CellValue]) -> dict[str, Any]:
-    """An ``appendCells`` adding one row of typed cells below a tab's last row."""
-    return append_rows(sheet_id, [values])
-
-
 def append_rows(sheet_id: int, rows: Sequence[Sequence[CellValue]]) -> dict[str, Any]:
     """One ``appendCells`` adding ``rows`` of typed cells, in order, below the last row."""
     data = [row_data(r) for r in rows]
@@ -471,10 +466,3 @@ def delete_rows(sheet_id: int, first: int, last: int) -> dict[str, Any]:
             }
         }
     }
-
-
-def trimmed(keys: Sequence[str]) -> list[str]:
-    out = list(keys)
-    while out and not out[-1]:
-        out.pop()
-    return out
