@@ -3,10 +3,12 @@
 #   docker run -v $PWD/config:/config:ro -v syncer-state:/var/lib/syncer -p 9308:9308 syncer
 # See docs/operations.md for compose and systemd examples.
 
-# The base image is pinned to an exact Python patch release and Debian release. To pin it
-# to a digest as well, pass one (`docker buildx imagetools inspect <tag>` prints it):
-#   docker build --build-arg PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:<digest> .
-ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+# The base image is pinned to an exact Python patch release, Debian release and the
+# digest of its multi-architecture index, so a re-pushed tag cannot change the build.
+# To move to a newer base, take the digest `docker buildx imagetools inspect <tag>`
+# prints and pass it (or edit this line):
+#   docker build --build-arg PYTHON_IMAGE=python:3.11.X-slim-bookworm@sha256:<digest> .
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 
 # --- build: install syncer and its locked dependencies into a virtualenv ----------------
 FROM ${PYTHON_IMAGE} AS build

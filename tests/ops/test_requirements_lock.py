@@ -52,3 +52,13 @@ def test_every_locked_package_is_pinned_with_hashes() -> None:
     assert len(lock) > 40
     assert [name for name, (_, hashes) in lock.items() if hashes == 0] == []
     assert {"setuptools", "wheel"} <= lock.keys()  # the build backend the image uses
+
+
+def test_the_image_base_is_pinned_to_a_python_release_and_a_digest() -> None:
+    """Both stages of the Dockerfile build from one base pinned by patch release and digest."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.MULTILINE)
+    assert base, "the Dockerfile names its base in ARG PYTHON_IMAGE"
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", base.group(1))
+    stages = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
+    assert stages and all(s.startswith("${PYTHON_IMAGE}") for s in stages), stages
