@@ -27,6 +27,7 @@ cycle ends ``idle`` without reading the source.
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -38,7 +39,14 @@ import structlog
 
 from syncer import metrics
 from syncer.connectors.base import Connector, TabRequest
-from syncer.errors import ConnectorError, SourceChanged, StateError, SyncerError
+from syncer.connectors.retry import RetryPolicy
+from syncer.errors import (
+    ConnectorError,
+    SourceChanged,
+    StateError,
+    SyncerError,
+    WriteNotSent,
+)
 from syncer.guard import guard
 from syncer.journal import Journal, intent_of
 from syncer.ledger import LedgerConfig
@@ -54,6 +62,11 @@ log = structlog.get_logger("syncer.engine")
 
 #: Journal entries a cycle reads for reconciliation: its own ledger's most recent ones.
 RECENT_JOURNAL = 20
+
+#: Tries of a guarded write Google refuses for a temporary reason (each after a fresh
+#: guard read), and the waits between them.
+WRITE_ATTEMPTS = 4
+_WRITE_BACKOFF = RetryPolicy(base=0.5, cap=8.0)
 
 #: Called after planning and before applying a plan (e.g. the pre-removal backup).
 BeforeRemoval = Callable[[LedgerConfig, Snapshot, Plan, datetime], object]
@@ -364,26 +377,49 @@ def _write_half(
         plan = Plan(plan.ledger, tuple(op for op in plan if id(op) not in skip), plan.key_column)
         if not plan:
             return report
-    try:
-        fresh = connector.reread(plan, snapshot)
-        checked = guard(plan, snapshot, fresh)
-        report.dropped.extend(checked.dropped)
-        if not checked.kept:
+    begun = False
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            fresh = connector.reread(plan, snapshot)
+            checked = guard(plan, snapshot, fresh)
+            if not checked.kept:
+                report.dropped.extend(checked.dropped)
+                return report
+            kept_ops = [r.op for r in checked.kept]
+            progress = None
+            if journal is not None:
+                intent = intent_of(kept_ops, plan.key_column)
+                if intent and begun:
+                    journal.journal.revise(journal.ledger, journal.cycle_id, intent)
+                elif intent:
+                    journal.journal.begin(
+                        journal.ledger, journal.cycle_id, journal.now, intent, 1
+                    )
+                    begun = True
+                if begun:
+                    progress = partial(
+                        journal.journal.progress, journal.ledger, journal.cycle_id
+                    )
+            written = connector.write(checked.kept, fresh, snapshot, progress)
+            report.dropped.extend(checked.dropped)
+            break
+        except SourceChanged as exc:
+            log.info("cycle.source_changed", reason=str(exc))
+            report.dropped.extend(Dropped(op, str(exc)) for op in plan)
             return report
-        kept_ops = [r.op for r in checked.kept]
-        progress = None
-        if journal is not None:
-            intent = intent_of(kept_ops, plan.key_column)
-            if intent:
-                journal.journal.begin(journal.ledger, journal.cycle_id, journal.now, intent, 1)
-                progress = partial(
-                    journal.journal.progress, journal.ledger, journal.cycle_id
+        except WriteNotSent as exc:
+            # Nothing was applied. Retrying the same requests after a wait would write
+            # what was checked against an old read: wait, then read and guard again.
+            if attempt + 1 == WRITE_ATTEMPTS:
+                log.warning("cycle.write_refused", error=str(exc), attempts=attempt + 1)
+                report.dropped.extend(
+                    Dropped(op, f"Google refused the write ({exc}); planned again next cycle")
+                    for op in plan
                 )
-        written = connector.write(checked.kept, fresh, snapshot, progress)
-    except SourceChanged as exc:
-        log.info("cycle.source_changed", reason=str(exc))
-        report.dropped.extend(Dropped(op, str(exc)) for op in plan)
-        return report
+                return report
+            wait = _WRITE_BACKOFF.backoff(attempt, exc.retry_after)
+            log.warning("cycle.write_refused", error=str(exc), retry_in=round(wait, 1))
+            time.sleep(wait)
     report.applied.extend(written.applied)
     report.dropped.extend(written.dropped)
     report.incidents.extend(written.incidents)

@@ -63,6 +63,12 @@ class RetriesExhausted(TransientError):
     """The retry policy gave up on a temporary failure."""
 
 
+class WriteNotSent(TransientError):
+    """A guarded write was refused for a temporary reason (quota, server error, timeout)
+    before any of it was applied. It is never retried as it was: what it would write was
+    checked against a read that is now old, so the caller reads and guards again first."""
+
+
 class StateError(SyncerError):
     """The state database cannot be opened or written."""
 

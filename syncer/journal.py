@@ -168,6 +168,16 @@ class Journal:
             ledger,
         )
 
+    def revise(self, ledger: str, cycle_id: str, intent: Intent) -> None:
+        """Replace the intent of a cycle that guards its write again before the write
+        (its first attempt was refused before anything was applied)."""
+        self._run(
+            update(journal_table)
+            .where(journal_table.c.cycle_id == cycle_id)
+            .values(intent=_dump(intent)),
+            ledger,
+        )
+
     def progress(self, ledger: str, cycle_id: str, done: int, planned: int) -> None:
         """Record that ``done`` of ``planned`` write calls completed."""
         self._run(

@@ -61,4 +61,5 @@ def test_the_image_base_is_pinned_to_a_python_release_and_a_digest() -> None:
     assert base, "the Dockerfile names its base in ARG PYTHON_IMAGE"
     assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", base.group(1))
     stages = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
-    assert stages and all(s.startswith("${PYTHON_IMAGE}") for s in stages), stages
+    assert stages, "the Dockerfile has build stages"
+    assert all(s.startswith("${PYTHON_IMAGE}") for s in stages), stages

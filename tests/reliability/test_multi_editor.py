@@ -342,6 +342,8 @@ def test_no_edit_and_no_customer_is_lost_while_people_edit(
             f" lost edits {len(lost_edits)} (in a window: {len(in_window)});"
             f" customers doubled {len(doubled)}, lost or revived {len(misplaced)}"
             f" (structural edit in a window: {raced})"
+            + (f"\n  lost edits: {lost_edits}" if lost_edits else "")
+            + (f"\n  customers lost or revived: {misplaced}" if misplaced else "")
         )
         assert doubled == {}, f"run {run}: customers in two places: {doubled}"
         assert not misplaced or raced, f"run {run}: customers lost or revived: {misplaced}"

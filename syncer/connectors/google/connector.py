@@ -83,6 +83,7 @@ from syncer.errors import (
     SourceChanged,
     SourceNotFound,
     TransientError,
+    WriteNotSent,
 )
 from syncer.guard import Resolved
 from syncer.ledger import LedgerConfig
@@ -310,6 +311,7 @@ class GoogleSheetsConnector(Connector):
         the tabs exist before the guard read, so nothing but local work separates it from
         the write."""
         self._create_planned_tabs(plan)
+        self.http.prepay_write()  # the write never waits on the rate limiter
         try:
             return self._guard_read(plan, snapshot)
         except _TabsChanged:
@@ -347,19 +349,32 @@ class GoogleSheetsConnector(Connector):
             chunks = chunk_requests(batch.requests, limit)
         total = len(chunks) + (1 if relocate else 0)
         try:
-            for chunk in chunks:
-                self.http.batch_update(self.spreadsheet_id, {"requests": chunk})
-                sent += 1
-                if progress is not None:
-                    progress(sent, total)
-            if relocate:
-                removable, left = self._still_in_place(batch, fresh)
-                for chunk in chunk_requests(deletion_requests(removable), limit):
-                    self.http.batch_update(self.spreadsheet_id, {"requests": chunk})
+            # One attempt per write call: a retry after a wait would write what was
+            # checked against a read that is old by then. Refused before anything was
+            # applied, the engine guards again; later, the cycle fails and the next one
+            # reconciles (the journal holds the intent).
+            with self.http.single_attempt():
+                for chunk in chunks:
+                    try:
+                        self.http.batch_update(self.spreadsheet_id, {"requests": chunk})
+                    except TransientError as exc:
+                        if sent:
+                            raise
+                        raise WriteNotSent(str(exc), exc.retry_after) from exc
                     sent += 1
                     if progress is not None:
                         progress(sent, total)
+            if relocate:
+                removable, left = self._still_in_place(batch, fresh)  # a read: retried
+                with self.http.single_attempt():
+                    for chunk in chunk_requests(deletion_requests(removable), limit):
+                        self.http.batch_update(self.spreadsheet_id, {"requests": chunk})
+                        sent += 1
+                        if progress is not None:
+                            progress(sent, total)
                 written.incidents.extend(left)
+        except WriteNotSent:
+            raise  # nothing applied: the cached tabs still hold
         except ConnectorError:
             self.invalidate()
             raise

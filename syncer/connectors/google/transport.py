@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -20,7 +22,7 @@ from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
 from syncer import metrics
-from syncer.connectors.ratelimit import RateLimiter
+from syncer.connectors.ratelimit import Bucket, RateLimiter
 from syncer.connectors.retry import (
     CallFailed,
     Failure,
@@ -74,6 +76,26 @@ class PolicyHTTPClient(HTTPClient):
         self.attempts = 0
         self.bytes_sent = 0
         self.bytes_received = 0
+        #: Rate-limiter tokens taken ahead of their call (see :meth:`prepay_write`).
+        self.prepaid: Counter[Bucket] = Counter()
+        self._single_attempt = False
+
+    def prepay_write(self) -> None:
+        """Take the next write call's rate-limiter token now, so that call never waits
+        for one: a guarded write goes out right after its guard read."""
+        if self.limiter is not None and not self.prepaid["write"]:
+            self.limiter.acquire("write")
+            self.prepaid["write"] += 1
+
+    @contextmanager
+    def single_attempt(self) -> Iterator[None]:
+        """Calls inside make one attempt (plus a token refresh): a temporary failure is
+        raised at once, for a caller that must not repeat a stale write after waiting."""
+        self._single_attempt = True
+        try:
+            yield
+        finally:
+            self._single_attempt = False
 
     def request(
         self,
@@ -94,7 +116,11 @@ class PolicyHTTPClient(HTTPClient):
 
         def attempt() -> requests.Response:
             if self.limiter is not None and kind != "drive" and kind != "export":
-                self.limiter.acquire("read" if what in READ_CALLS else "write")
+                bucket: Bucket = "read" if what in READ_CALLS else "write"
+                if self.prepaid[bucket]:
+                    self.prepaid[bucket] -= 1
+                else:
+                    self.limiter.acquire(bucket)
             self.attempts += 1
             try:
                 response: requests.Response = super(PolicyHTTPClient, self).request(
@@ -127,8 +153,9 @@ class PolicyHTTPClient(HTTPClient):
             )
 
         started = time.perf_counter()
+        policy = replace(self.policy, max_attempts=1) if self._single_attempt else self.policy
         try:
-            return self.policy.call(
+            return policy.call(
                 attempt, self.target, what=what, refresh=self.refresh_token, on_retry=on_retry
             )
         finally:

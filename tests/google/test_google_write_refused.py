@@ -1,0 +1,154 @@
+"""A write Google refuses for a temporary reason (429, 5xx) is never repeated as it was:
+syncer waits, reads and guards again, then writes what still holds — so an edit a person
+makes while syncer waits is kept, and the rate limiter never stands between the guard
+read and the write."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from syncer.connectors.google import GoogleSheetsConnector
+from syncer.connectors.google.auth import open_session
+from syncer.connectors.ratelimit import RateLimiter
+from syncer.connectors.retry import RetryPolicy
+from syncer.engine import WRITE_ATTEMPTS, run_cycle
+from syncer.sandbox import LoggedRequest, SandboxServer
+from syncer.state import StateStore
+
+from .conftest import MakeConnector, MakeSheet, customer_rows, ledger_for
+from .fakes import FakeClock
+from .test_google_concurrency import cell, row_of
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def sheets_calls(server: SandboxServer) -> list[tuple[str, int]]:
+    """(kind, status) of every Sheets request logged so far."""
+    return [(r.kind, r.status) for r in server.request_log if r.api == "sheets"]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_refused_write_is_guarded_again_and_keeps_an_edit_made_meanwhile(
+    status: int,
+    tmp_path: Path,
+    make_sheet: MakeSheet,
+    make_connector: MakeConnector,
+    clean_sandbox: SandboxServer,
+) -> None:
+    """Write refused → a person edits a cell syncer meant to write → syncer re-reads and
+    writes only the rest: the person's value stays, the other stamp lands."""
+    s = clean_sandbox
+    sid = make_sheet({"Main": customer_rows(12)})
+    ledger = ledger_for(sid)
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    conn = make_connector(sid)
+    try:
+        assert run_cycle(ledger, conn, store, NOW).outcome == "ok"
+        s.set_values(sid, "Main", f"D{row_of(s, sid, 'C000006')}", [["paused"]])
+        s.set_values(sid, "Main", f"D{row_of(s, sid, 'C000009')}", [["paused"]])
+        s.clear_log()
+        # The cycle's Sheets calls: the read, the guard read, then the write (3rd).
+        s.inject(status, on_request=3, api="sheets")
+
+        def person(req: LoggedRequest) -> None:
+            if req.kind == "write" and req.status == status:
+                s.set_values(sid, "Main", f"F{row_of(s, sid, 'C000006')}", [["by hand"]])
+
+        s.add_hook(person)
+        result = run_cycle(ledger, conn, store, NOW + timedelta(minutes=5))
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    assert sheets_calls(s) == [
+        ("read", 200),  # the cycle's read
+        ("read", 200),  # the guard read
+        ("write", status),  # refused: nothing applied
+        ("read", 200),  # guarded again, after the wait
+        ("write", 200),
+        ("read", 200),  # the verify's key read
+    ]
+    assert cell(s, sid, "C000006", "changed") == "by hand"
+    assert cell(s, sid, "C000009", "changed") not in (None, "")
+    assert result.report is not None
+    assert any(d.op.target.key == "C000006" for d in result.report.dropped)
+
+
+def test_a_write_refused_every_time_is_dropped_and_planned_again_next_cycle(
+    tmp_path: Path,
+    make_sheet: MakeSheet,
+    make_connector: MakeConnector,
+    clean_sandbox: SandboxServer,
+) -> None:
+    """Every try refused: nothing written, the cycle ends ok with the operations dropped,
+    records no change token, and the next cycle writes them."""
+    s = clean_sandbox
+    sid = make_sheet({"Main": customer_rows(12)})
+    ledger = ledger_for(sid)
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    conn = make_connector(sid)
+    try:
+        assert run_cycle(ledger, conn, store, NOW).outcome == "ok"
+        s.set_values(sid, "Main", f"D{row_of(s, sid, 'C000009')}", [["paused"]])
+        s.clear_log()
+        for attempt in range(WRITE_ATTEMPTS):  # read, then (guard read, write) per try
+            s.inject(429, on_request=3 + 2 * attempt, api="sheets")
+        refused = run_cycle(ledger, conn, store, NOW + timedelta(minutes=5))
+        assert refused.outcome == "ok", refused.error
+        assert refused.report is not None
+        assert refused.report.applied == []
+        assert refused.report.dropped
+        assert "refused the write" in refused.report.dropped[0].reason
+        assert cell(s, sid, "C000009", "changed") in (None, "")
+        assert store.mark(ledger.name) is not None
+        assert store.mark(ledger.name).change_token is None  # type: ignore[union-attr]
+        again = run_cycle(ledger, conn, store, NOW + timedelta(minutes=10))
+    finally:
+        store.close()
+    assert again.outcome == "ok", again.error
+    assert cell(s, sid, "C000009", "changed") not in (None, "")
+
+
+def test_the_rate_limiter_waits_before_the_guard_read_not_after_it(
+    tmp_path: Path,
+    make_sheet: MakeSheet,
+    clean_sandbox: SandboxServer,
+    credentials: Path,
+) -> None:
+    """With the write quota used up, the wait for a write token comes before the guard
+    read: the write follows its guard read with no wait in between."""
+    s = clean_sandbox
+    sid = make_sheet({"Main": customer_rows(12)})
+    ledger = ledger_for(sid)
+    clock = FakeClock()
+    events: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        events.append("wait")
+        clock.sleep(seconds)
+
+    conn = GoogleSheetsConnector(
+        sid,
+        ledger="t",
+        key_column="id",
+        auth=open_session(credentials, s.url),
+        policy=RetryPolicy(sleep=clock.sleep, clock=clock, rng=random.Random(1)),
+        limiter=RateLimiter(10_000, 1, clock=clock, sleep=sleep),  # 1 write a minute
+    )
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    try:
+        assert run_cycle(ledger, conn, store, NOW).outcome == "ok"  # takes the one token
+        s.set_values(sid, "Main", f"D{row_of(s, sid, 'C000009')}", [["paused"]])
+        s.add_hook(lambda req: events.append(req.kind) if req.api == "sheets" else None)
+        result = run_cycle(ledger, conn, store, NOW + timedelta(minutes=5))
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    write = events.index("write")
+    assert events[write - 1] == "read", events  # the guard read, then at once the write
+    assert max(clock.sleeps) > 30  # the write token was waited for (1 a minute) …
+    assert "wait" in events[: write - 1]  # … before the guard read
+    assert cell(s, sid, "C000009", "changed") not in (None, "")
