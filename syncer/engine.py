@@ -50,7 +50,16 @@ from syncer.errors import (
 from syncer.guard import guard
 from syncer.journal import Journal, intent_of
 from syncer.ledger import LedgerConfig
-from syncer.model import ApplyReport, Dropped, Finding, MoveRow, Plan, SetCell, Snapshot
+from syncer.model import (
+    ApplyReport,
+    Dropped,
+    Finding,
+    MoveRow,
+    Plan,
+    SetCell,
+    Snapshot,
+    Written,
+)
 from syncer.planner import build_plan
 from syncer.reconcile import reconcile
 from syncer.rules import ledger_zone, time_rule_due
@@ -377,6 +386,35 @@ def _write_half(
         plan = Plan(plan.ledger, tuple(op for op in plan if id(op) not in skip), plan.key_column)
         if not plan:
             return report
+    landed = _guarded_write(connector, plan, snapshot, journal, report)
+    if landed is None:
+        return report
+    written, fresh = landed
+    checked_after = verify(connector, written, fresh, snapshot, plan.key_column)
+    report.incidents.extend(checked_after.incidents)
+    report.misplaced |= checked_after.misplaced
+    if checked_after.repairs and checked_after.now is not None:
+        fixes = Plan(plan.ledger, tuple(checked_after.repairs), plan.key_column)
+        repaired = ApplyReport()
+        if _guarded_write(connector, fixes, checked_after.now, None, repaired) is not None:
+            report.incidents.extend(repaired.incidents)
+        report.dropped.extend(repaired.dropped)
+    return report
+
+
+def _guarded_write(
+    connector: Connector,
+    plan: Plan,
+    snapshot: Snapshot,
+    journal: JournalContext | None,
+    report: ApplyReport,
+) -> tuple[Written, Snapshot] | None:
+    """Guard read → guard → (journal) → write, into ``report``; the write and the guard
+    read it was checked against, or None when nothing was written.
+
+    A write Google refuses before applying any of it (:class:`WriteNotSent`) is not
+    repeated as it was — it was checked against a read that is old by then: after a wait,
+    the guard read and the guard run again (up to :data:`WRITE_ATTEMPTS` tries)."""
     begun = False
     for attempt in range(WRITE_ATTEMPTS):
         try:
@@ -384,11 +422,10 @@ def _write_half(
             checked = guard(plan, snapshot, fresh)
             if not checked.kept:
                 report.dropped.extend(checked.dropped)
-                return report
-            kept_ops = [r.op for r in checked.kept]
+                return None
             progress = None
             if journal is not None:
-                intent = intent_of(kept_ops, plan.key_column)
+                intent = intent_of([r.op for r in checked.kept], plan.key_column)
                 if intent and begun:
                     journal.journal.revise(journal.ledger, journal.cycle_id, intent)
                 elif intent:
@@ -401,39 +438,28 @@ def _write_half(
                         journal.journal.progress, journal.ledger, journal.cycle_id
                     )
             written = connector.write(checked.kept, fresh, snapshot, progress)
-            report.dropped.extend(checked.dropped)
-            break
         except SourceChanged as exc:
             log.info("cycle.source_changed", reason=str(exc))
             report.dropped.extend(Dropped(op, str(exc)) for op in plan)
-            return report
+            return None
         except WriteNotSent as exc:
-            # Nothing was applied. Retrying the same requests after a wait would write
-            # what was checked against an old read: wait, then read and guard again.
             if attempt + 1 == WRITE_ATTEMPTS:
                 log.warning("cycle.write_refused", error=str(exc), attempts=attempt + 1)
                 report.dropped.extend(
                     Dropped(op, f"Google refused the write ({exc}); planned again next cycle")
                     for op in plan
                 )
-                return report
+                return None
             wait = _WRITE_BACKOFF.backoff(attempt, exc.retry_after)
             log.warning("cycle.write_refused", error=str(exc), retry_in=round(wait, 1))
             time.sleep(wait)
-    report.applied.extend(written.applied)
-    report.dropped.extend(written.dropped)
-    report.incidents.extend(written.incidents)
-    checked_after = verify(connector, written, fresh, snapshot, plan.key_column)
-    report.incidents.extend(checked_after.incidents)
-    report.misplaced |= checked_after.misplaced
-    if checked_after.repairs and checked_after.now is not None:
-        now = checked_after.now
-        fixes = guard(Plan(plan.ledger, tuple(checked_after.repairs), plan.key_column), now, now)
-        report.dropped.extend(fixes.dropped)
-        if fixes.kept:
-            repaired = connector.write(fixes.kept, now, now)
-            report.incidents.extend(repaired.incidents)
-    return report
+            continue
+        report.dropped.extend(checked.dropped)
+        report.applied.extend(written.applied)
+        report.dropped.extend(written.dropped)
+        report.incidents.extend(written.incidents)
+        return written, fresh
+    return None
 
 
 def _carry_findings(store: StateStore, result: CycleResult) -> None:

@@ -335,6 +335,9 @@ class Written:
     removed: dict[str, set[int]] = field(default_factory=dict)
     #: tab → keys appended to it, in order.
     appended: dict[str, list[str]] = field(default_factory=dict)
+    #: tab → its key column as the last write call left it, returned by that call itself
+    #: (so no edit made after the write can blur it); None: the verify reads the keys.
+    keys_after: dict[str, list[str] | None] | None = None
 
 
 @dataclass

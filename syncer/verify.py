@@ -6,10 +6,12 @@ guard read and the write can make a cell write land on another customer's row or
 removal take the wrong row. Connectors whose writes are atomic and guarded at write time
 (``Connector.atomic_writes``: xlsx, memory) need no check.
 
-The check costs one read of the key columns of the tabs written (:meth:`read_keys`).
-When each tab's keys are exactly what the guard read plus syncer's own changes, every
-write landed on its row, whatever happens afterwards: nothing more is done. Otherwise
-rows moved (before or after the write) and the tabs are read again whole, then:
+The check needs the key columns of the tabs written, as the write left them. The Google
+connector has its last write call return them (:attr:`Written.keys_after`: no extra
+call, and nothing a person does after the write can be in them); otherwise they are
+read (:meth:`read_keys`). When each tab's keys are exactly what the guard read plus
+syncer's own changes, every write landed on its row, whatever happens afterwards:
+nothing more is done. Otherwise rows moved and the tabs are read again whole, then:
 
 * a cell syncer wrote for customer K is checked on K's row *now*: holding syncer's value
   it landed; holding the value the guard read, the write missed, and K is re-planned
@@ -30,7 +32,7 @@ guarded against the read taken after it. Every finding is an incident.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from math import comb
@@ -121,7 +123,11 @@ def verify(
         for tab in sorted(tabs)
         if (t := fresh.get(tab)) is not None
     }
-    keys = connector.read_keys(where)
+    atomic = written.keys_after
+    if atomic is not None and all(atomic.get(tab) is not None for tab in where):
+        keys = atomic  # returned by the write call itself: no call, no later edit in it
+    else:
+        keys = connector.read_keys(where)
     moved = [
         tab
         for tab in where
@@ -142,7 +148,7 @@ def verify(
         if table is None or current is None or current.index_of(key) is None:
             continue
         _check_cells(out, tab, table, current, written, key)
-    _check_removals(out, fresh, snapshot, now, written, key)
+    _check_removals(out, fresh, snapshot, now, written, key, keys)
     return out
 
 
@@ -227,8 +233,13 @@ def _check_removals(
     now: Snapshot,
     written: Written,
     key: str,
+    keys_after: Mapping[str, list[str] | None],
 ) -> None:
-    """A removal that took the wrong row: put the lost customer back."""
+    """A removal that took the wrong row: put the lost customer back.
+
+    Which rows the removals took is worked out from the key columns closest to the
+    write (``keys_after``: returned by the write call itself when the connector can),
+    not from the later whole read, which may hold more of people's edits."""
     everywhere = {
         k for t in now.tables.values() if t.index_of(key) is not None for k in _keys(t, key)
     }
@@ -238,7 +249,7 @@ def _check_removals(
             continue
         before = _keys(table, key)
         meant = {before[i] for i in indexes if i < len(before) and before[i]}
-        after = _keys(current, key)
+        after = keys_after.get(tab) or _keys(current, key)
         lost = [
             (i, k)
             for i, k in enumerate(before)

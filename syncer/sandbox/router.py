@@ -17,12 +17,14 @@ from werkzeug.wrappers import Request, Response
 from syncer.sandbox import drive, values_api
 from syncer.sandbox import drive_tree_api as tree_api
 from syncer.sandbox.batch_update import batch_update
-from syncer.sandbox.errors import not_found, permission_denied
+from syncer.sandbox.errors import bad_request, not_found, permission_denied
+from syncer.sandbox.fieldmask import apply_mask, mentions, parse_mask
 from syncer.sandbox.multipart import parse_upload
 from syncer.sandbox.quotas import QuotaTracker
 from syncer.sandbox.requestlog import Kind
 from syncer.sandbox.responses import json_object, json_response, parse_json
 from syncer.sandbox.spreadsheets_api import (
+    Params,
     copy_sheet_to,
     spreadsheets_create,
     spreadsheets_get,
@@ -114,7 +116,10 @@ def sheets_route(
                 wb = new
                 out = {"spreadsheetId": sid, "replies": replies}
                 if isinstance(payload, dict) and payload.get("includeSpreadsheetInResponse"):
-                    out["updatedSpreadsheet"] = spreadsheets_get(wb, {}, b.url)
+                    out["updatedSpreadsheet"] = updated_spreadsheet(wb, payload, params, b.url)
+                fields = (params.get("fields") or [""])[0]
+                if fields:
+                    out = apply_mask(out, parse_mask(fields))
             wb.touch(b.now())
             return json_response(out, 200), sid
     if "/sheets/" in path and path.endswith(":copyTo") and method == "POST":
@@ -276,3 +281,22 @@ def _shared_drives(
     if rest and "/" not in rest and request.method == "GET":
         return json_response(tree_api.drives_get(b.store, rest, user, params), 200)
     raise not_found()
+
+
+def updated_spreadsheet(
+    wb: Workbook, payload: dict[str, object], params: Params, base_url: str
+) -> dict[str, object]:
+    """The ``updatedSpreadsheet`` of a batchUpdate answer, as of right after the batch:
+    ``responseRanges`` pick the sheets and ranges; grid data comes with
+    ``responseIncludeGridData``, or — that flag being ignored under a field mask — when
+    the mask asks for ``updatedSpreadsheet.sheets.data``."""
+    ranges = payload.get("responseRanges") or []
+    if not isinstance(ranges, list):
+        raise bad_request("Invalid value at 'response_ranges': expected a list of ranges")
+    fields = (params.get("fields") or [""])[0]
+    if fields:
+        include = mentions(parse_mask(fields), "updatedSpreadsheet", "sheets", "data")
+    else:
+        include = bool(payload.get("responseIncludeGridData"))
+    query = {"ranges": [str(r) for r in ranges], "includeGridData": [str(include).lower()]}
+    return spreadsheets_get(wb, query, base_url)

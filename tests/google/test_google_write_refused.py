@@ -68,8 +68,7 @@ def test_a_refused_write_is_guarded_again_and_keeps_an_edit_made_meanwhile(
         ("read", 200),  # the guard read
         ("write", status),  # refused: nothing applied
         ("read", 200),  # guarded again, after the wait
-        ("write", 200),
-        ("read", 200),  # the verify's key read
+        ("write", 200),  # its answer holds the key column: the verify reads nothing
     ]
     assert cell(s, sid, "C000006", "changed") == "by hand"
     assert cell(s, sid, "C000009", "changed") not in (None, "")

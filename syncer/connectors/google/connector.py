@@ -72,7 +72,12 @@ from syncer.connectors.google.guard_ranges import (
     touched_rows,
 )
 from syncer.connectors.google.limits import over_limits
-from syncer.connectors.google.read import key_texts, parse_cell, table_of_values
+from syncer.connectors.google.read import (
+    effective_value,
+    key_texts,
+    parse_cell,
+    table_of_values,
+)
 from syncer.connectors.google.transport import PolicyHTTPClient, metric_kind
 from syncer.connectors.ratelimit import RateLimiter, limiter_for
 from syncer.connectors.retry import RetryPolicy, Target
@@ -92,6 +97,11 @@ from syncer.settings import Settings
 
 SHEETS_BASE = "https://sheets.googleapis.com/v4/spreadsheets"
 DRIVE_FILES = "https://www.googleapis.com/drive/v3/files"
+#: The field mask of a write whose answer carries the key columns (see
+#: :meth:`GoogleSheetsConnector._batch_update_with_keys`).
+KEYS_IN_ANSWER = (
+    "updatedSpreadsheet.sheets(properties.title,data.rowData.values(effectiveValue,formattedValue))"
+)
 
 
 # --- the connector ---------------------------------------------------------------------
@@ -353,10 +363,14 @@ class GoogleSheetsConnector(Connector):
             # checked against a read that is old by then. Refused before anything was
             # applied, the engine guards again; later, the cycle fails and the next one
             # reconciles (the journal holds the intent).
+            keys = {} if relocate else self._key_columns(batch, fresh)
             with self.http.single_attempt():
-                for chunk in chunks:
+                for n, chunk in enumerate(chunks, start=1):
                     try:
-                        self.http.batch_update(self.spreadsheet_id, {"requests": chunk})
+                        if n == len(chunks) and keys:
+                            written.keys_after = self._batch_update_with_keys(chunk, keys)
+                        else:
+                            self.http.batch_update(self.spreadsheet_id, {"requests": chunk})
                     except TransientError as exc:
                         if sent:
                             raise
@@ -385,6 +399,60 @@ class GoogleSheetsConnector(Connector):
             batch.appended,
         )
         return written
+
+    def _key_columns(self, batch: WriteBatch, fresh: Snapshot) -> dict[str, KeyColumn]:
+        """The key column of every tab the batch writes (as the guard read found it)."""
+        key = self.key_column
+        if key is None:
+            return {}
+        tabs = {c.tab for c in batch.cells} | set(batch.removed) | set(batch.appended)
+        out: dict[str, KeyColumn] = {}
+        for tab in sorted(tabs):
+            table = fresh.get(tab)
+            pos = table.index_of(key) if table is not None else None
+            if table is not None and pos is not None:
+                out[tab] = KeyColumn(table.header_row, key, pos)
+        return out
+
+    def _batch_update_with_keys(
+        self, requests_: Sequence[Mapping[str, Any]], keys: Mapping[str, KeyColumn]
+    ) -> dict[str, list[str] | None]:
+        """One ``batchUpdate`` whose answer carries the key columns of ``keys``' tabs as the
+        batch left them (``includeSpreadsheetInResponse`` with ``responseRanges``): the
+        same atomic step as the write, where a later read could already show people's
+        next edits. Returns tab → keys (None for a tab whose key header moved)."""
+        ranges = {
+            tab: f"{quote_tab(tab)}!{column_letter(k.position)}1:{column_letter(k.position)}"
+            for tab, k in keys.items()
+            if k.position is not None
+        }
+        body = {
+            "requests": list(requests_),
+            "includeSpreadsheetInResponse": True,
+            "responseRanges": list(ranges.values()),
+            "responseIncludeGridData": True,
+        }
+        answer = self.http.request(
+            "post",
+            f"{SHEETS_BASE}/{self.spreadsheet_id}:batchUpdate",
+            json=body,
+            params={"fields": KEYS_IN_ANSWER},
+        ).json()
+        out: dict[str, list[str] | None] = dict.fromkeys(keys)
+        for sheet in answer.get("updatedSpreadsheet", {}).get("sheets", []):
+            tab = sheet.get("properties", {}).get("title")
+            if tab not in keys:
+                continue
+            column = [
+                [effective_value((row.get("values") or [{}])[0])]
+                for grid in sheet.get("data", [])
+                for row in grid.get("rowData", [])
+            ]
+            header_row = keys[tab].header_row
+            head = column[header_row - 1] if len(column) >= header_row else [None]
+            if canonical(parse_cell(head[0])).strip() == self.key_column:
+                out[tab] = key_texts(column[header_row:])
+        return out
 
     def _still_in_place(
         self, batch: WriteBatch, fresh: Snapshot

@@ -164,6 +164,18 @@ def fresh_table(
     )
 
 
+def effective_value(cell: Mapping[str, Any]) -> Any:
+    """A ``CellData``'s ``effectiveValue`` as an ``UNFORMATTED_VALUE`` read gives it:
+    text, number or boolean; an error as its text (``#REF!``); None when empty."""
+    value = cell.get("effectiveValue")
+    if not value:
+        return None
+    for kind in ("stringValue", "numberValue", "boolValue"):
+        if kind in value:
+            return value[kind]
+    return cell.get("formattedValue") or "#ERROR!"
+
+
 def key_texts(column: Sequence[Sequence[Any]]) -> list[str]:
     """A one-column value range (the key column below the header) as canonical texts.
 
