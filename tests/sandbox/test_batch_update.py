@@ -349,3 +349,34 @@ def test_gspread_sheet_property_calls(sandbox: SandboxServer, book: gspread.Spre
     assert meta["properties"]["title"] == "Renamed ledger"
     assert sandbox.tabs(book.id) == ["客户 'Main'", "Other"]
     assert sandbox.grid_size(book.id, "客户 'Main'") == (50, 8)
+
+
+def test_the_answer_can_carry_ranges_as_the_batch_left_them(
+    sandbox: SandboxServer, gc: gspread.Client, book: gspread.Spreadsheet
+) -> None:
+    """includeSpreadsheetInResponse + responseRanges + a field mask: the answer holds the
+    asked range's cells after every request of the batch, and nothing the mask leaves out."""
+    body = {
+        "requests": [
+            {"deleteDimension": {"range": {"sheetId": _sheet_id(book, "Main"),
+                                           "dimension": "ROWS", "startIndex": 1,
+                                           "endIndex": 2}}},
+        ],
+        "includeSpreadsheetInResponse": True,
+        "responseRanges": ["'Main'!A1:A"],
+        "responseIncludeGridData": True,
+    }
+    url = f"https://sheets.googleapis.com/v4/spreadsheets/{book.id}:batchUpdate"
+    fields = "updatedSpreadsheet.sheets(properties.title,data.rowData.values.effectiveValue)"
+    answer = gc.http_client.request("post", url, json=body, params={"fields": fields}).json()
+    assert list(answer) == ["updatedSpreadsheet"]
+    (sheet,) = answer["updatedSpreadsheet"]["sheets"]
+    assert sheet["properties"] == {"title": "Main"}
+    column = [row["values"][0]["effectiveValue"] for row in sheet["data"][0]["rowData"]]
+    assert column == [{"stringValue": "id"}, {"numberValue": 1}, {"numberValue": 2},
+                      {"numberValue": 4}]
+    rename = {"updateSheetProperties": {"properties": {"sheetId": _sheet_id(book, "Main"),
+                                                       "title": "Main"}, "fields": "title"}}
+    plain = book.batch_update({"requests": [rename], "includeSpreadsheetInResponse": True,
+                               "responseRanges": ["'Main'!A1:A2"]})
+    assert "data" not in plain["updatedSpreadsheet"]["sheets"][0]  # no responseIncludeGridData
