@@ -151,3 +151,34 @@ def test_the_rate_limiter_waits_before_the_guard_read_not_after_it(
     assert max(clock.sleeps) > 30  # the write token was waited for (1 a minute) …
     assert "wait" in events[: write - 1]  # … before the guard read
     assert cell(s, sid, "C000009", "changed") not in (None, "")
+
+
+@pytest.mark.parametrize(("largest", "key_reads"), [(10_000, 0), (5, 1)])
+def test_the_write_answers_with_the_keys_unless_the_ledger_is_large(
+    largest: int,
+    key_reads: int,
+    tmp_path: Path,
+    make_sheet: MakeSheet,
+    make_connector: MakeConnector,
+    clean_sandbox: SandboxServer,
+) -> None:
+    """A small ledger's write returns its key column (no read after it); above the row
+    limit the verify reads the keys with one batchGet instead — either way all lands."""
+    s = clean_sandbox
+    sid = make_sheet({"Main": customer_rows(12)})
+    ledger = ledger_for(sid)
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    conn = make_connector(sid)
+    conn.keys_in_answer_max_rows = largest
+    try:
+        assert run_cycle(ledger, conn, store, NOW).outcome == "ok"
+        s.set_values(sid, "Main", f"D{row_of(s, sid, 'C000009')}", [["paused"]])
+        s.clear_log()
+        result = run_cycle(ledger, conn, store, NOW + timedelta(minutes=5))
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    assert sheets_calls(s) == [("read", 200), ("read", 200), ("write", 200)] + [
+        ("read", 200)
+    ] * key_reads
+    assert cell(s, sid, "C000009", "changed") not in (None, "")

@@ -102,6 +102,10 @@ DRIVE_FILES = "https://www.googleapis.com/drive/v3/files"
 KEYS_IN_ANSWER = (
     "updatedSpreadsheet.sheets(properties.title,data.rowData.values(effectiveValue,formattedValue))"
 )
+#: Above this many rows in the tabs written, the key columns are read after the write
+#: instead: grid data costs several times a values read (measured on the sandbox: 0.16 s
+#: against 0.02 s at 10,000 rows, 3.4 s against 0.45 s at 100,000).
+KEYS_IN_ANSWER_MAX_ROWS = 20_000
 
 
 # --- the connector ---------------------------------------------------------------------
@@ -129,6 +133,8 @@ class GoogleSheetsConnector(Connector):
     ) -> None:
         self.spreadsheet_id = spreadsheet_id(spreadsheet)
         self.max_batch_bytes = max_batch_bytes
+        #: the largest ledger (rows of the tabs written) whose write answers with its keys
+        self.keys_in_answer_max_rows = KEYS_IN_ANSWER_MAX_ROWS
         self.ledger = ledger
         self.key_column = key_column
         self.auth = auth if auth is not None else open_session(credentials_path, api_base)
@@ -407,12 +413,14 @@ class GoogleSheetsConnector(Connector):
             return {}
         tabs = {c.tab for c in batch.cells} | set(batch.removed) | set(batch.appended)
         out: dict[str, KeyColumn] = {}
+        rows = 0
         for tab in sorted(tabs):
             table = fresh.get(tab)
             pos = table.index_of(key) if table is not None else None
             if table is not None and pos is not None:
                 out[tab] = KeyColumn(table.header_row, key, pos)
-        return out
+                rows += len(table.rows)
+        return out if rows <= self.keys_in_answer_max_rows else {}
 
     def _batch_update_with_keys(
         self, requests_: Sequence[Mapping[str, Any]], keys: Mapping[str, KeyColumn]
