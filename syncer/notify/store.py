@@ -30,6 +30,7 @@ from sqlalchemy import (
     delete,
     insert,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -74,6 +75,9 @@ key_table = Table(
     Column("row_key", String(400), primary_key=True),
 )
 
+#: The PostgreSQL advisory lock under which a process creates the missing tables.
+DDL_LOCK = 0x7379_6E63_6E74  # "syncnt"
+
 #: Longest detail list kept per event (the digest shows a few examples, then counts).
 MAX_DETAIL = 20
 
@@ -104,6 +108,16 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _create_tables(engine: Engine) -> None:
+    """Create the missing notification tables. On PostgreSQL under an advisory lock held
+    to the end of the transaction: replicas starting together would otherwise each see a
+    table missing and all but one ``CREATE TABLE`` fail on the catalog."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DDL_LOCK})
+        metadata.create_all(conn)
+
+
 class NotifyStore:
     """The notification tables in the database at ``url`` (created when missing)."""
 
@@ -117,7 +131,7 @@ class NotifyStore:
                 from sqlalchemy import event
 
                 event.listen(self.engine, "connect", _sqlite_wal)
-            metadata.create_all(self.engine)
+            _create_tables(self.engine)
         except (SQLAlchemyError, ValueError) as exc:
             raise StateError(
                 f"state database {url} cannot hold notification state ({exc}); check "

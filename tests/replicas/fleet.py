@@ -66,36 +66,52 @@ class Timed:
     request: LoggedRequest
 
 
-class ReadHolder:
-    """A sandbox hook that, once armed, holds the next Sheets read of any ledger until
-    told to let it go: the cycle that sent it is stopped in the middle."""
+class HalfArchive:
+    """A sandbox hook that, once armed, holds the answer to the first Sheets write after
+    which a customer of a ledger is in both its Main and History tabs: an archive whose
+    history rows the sandbox applied and whose removals have not been sent yet. The
+    worker that sent it waits for that answer, stopped between the two (the test
+    SIGKILLs it there), and the write has landed."""
 
-    def __init__(self, sheets: dict[str, str]) -> None:
-        self._sheets = sheets
+    def __init__(self, fleet: Fleet) -> None:
+        self._fleet = fleet
         self._lock = threading.Lock()
         self._gate: threading.Event | None = None
         self.armed = False
         self.held = threading.Event()
         self.ledger: str | None = None
+        #: the customers in both tabs when the write was held
+        self.both: set[str] = set()
 
     def __call__(self, entry: LoggedRequest) -> None:
-        if entry.api != "sheets" or entry.kind != "read":
+        if entry.api != "sheets" or entry.kind != "write" or entry.status != 200:
             return
-        name = {sid: n for n, sid in self._sheets.items()}.get(entry.spreadsheet_id or "")
+        sheets = self._fleet.sheets
+        name = {sid: n for n, sid in list(sheets.items())}.get(entry.spreadsheet_id or "")
         with self._lock:
             if not self.armed or self._gate is not None or name is None:
                 return
+        both = set(self._fleet.tab_keys(name, "Main")) & set(self._fleet.tab_keys(name, "History"))
+        if not both:
+            return
+        with self._lock:
+            if not self.armed or self._gate is not None:
+                return
             gate = self._gate = threading.Event()
-            self.ledger = name
+            self.ledger, self.both = name, both
             self.held.set()
         gate.wait(60)
 
-    def let_go(self, *, rearm: bool) -> None:
-        """Answer the held read; hold the next one when ``rearm``."""
+    def arm(self) -> None:
+        """Hold the next write that leaves a customer in both tabs."""
+        with self._lock:
+            self.armed = True
+
+    def let_go(self) -> None:
+        """Answer the held write (if any) and hold no other."""
         with self._lock:
             gate, self._gate = self._gate, None
-            self.held.clear()
-            self.armed = rearm
+            self.armed = False
         if gate is not None:
             gate.set()
 
@@ -116,7 +132,10 @@ class Fleet:
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     credentials: Path | None = None
+    _pasted: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: one human at a time: two pastes at the bottom of one tab must not overwrite
+    _editing: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def config(self) -> Path:
@@ -228,6 +247,10 @@ class Fleet:
     def edit_randomly(self, rng: random.Random) -> None:
         """One human edit: a customer of a random ledger changes status or comment, or a
         new customer is added at the bottom."""
+        with self._editing:
+            self._edit_randomly(rng)
+
+    def _edit_randomly(self, rng: random.Random) -> None:
         name = rng.choice(sorted(self.sheets))
         sid = self.sheets[name]
         grid = self.sandbox.values(sid, "Main")
@@ -245,6 +268,28 @@ class Fleet:
             self.sandbox.set_values(sid, "Main", f"D{index + 1}", [["paused"]])
         else:
             self.sandbox.set_values(sid, "Main", f"E{index + 1}", [[f"call {rng.random():.6f}"]])
+
+    def paste_lost(self, name: str, count: int = 4, comment_chars: int = 4000) -> list[str]:
+        """A human pastes ``count`` customers already lost, each with a long call log, at
+        the bottom of Main in one edit: the next cycle archives them all at once, and
+        their history rows alone weigh ``count * comment_chars`` bytes or more (a worker
+        with a small ``SYNCER_GOOGLE_MAX_BATCH_BYTES`` needs several write calls)."""
+        with self._editing:
+            return self._paste_lost(name, count, comment_chars)
+
+    def _paste_lost(self, name: str, count: int, comment_chars: int) -> list[str]:
+        sid = self.sheets[name]
+        grid = self.sandbox.values(sid, "Main")
+        keys = [f"{name}-L{self._pasted + i:05d}" for i in range(count)]
+        self._pasted += count
+        rows: list[list[Any]] = []
+        for key in keys:
+            line = f"{key}: called back, no answer, will not renew. "
+            log = (line * (comment_chars // len(line) + 1))[:comment_chars]
+            rows.append([key, f"customer {key}", 13700000000 + len(grid) + len(rows), "lost", log])
+        self.keys[name].update(keys)
+        self.sandbox.set_values(sid, "Main", f"A{len(grid) + 1}", rows)
+        return keys
 
     def tab_keys(self, name: str, tab: str) -> list[str]:
         """The keys in a tab of a ledger's spreadsheet (header skipped)."""
