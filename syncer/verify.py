@@ -255,12 +255,13 @@ def _check_removals(
             for i, k in enumerate(before)
             if k and i not in indexes and k not in everywhere
         ]
-        hits = removal_hits(before, after, indexes)
-        if hits is not None:
-            chosen = [(i, k) for i, k in lost if k in hits]
-        else:  # no single explanation (a sort, or rows added and removed meanwhile)
+        story = removal_hits(before, after, indexes)
+        if story is not None:
+            chosen = [(i, k) for i, k in lost if k in story.took]
+        else:  # no explanation (a sort, or rows added and removed meanwhile)
             still = [k for k in meant if k in set(after)]
             chosen = _nearest(lost, still, before)[: len(still)]
+        certain = story is not None and story.certain
         for index, k in chosen:
             row = _best_copy(k, index, table, snapshot.get(tab), key)
             if row is None:
@@ -273,6 +274,12 @@ def _check_removals(
             out.incidents.append(
                 f"customer {k!r} was removed from {tab!r} in place of an archived row;"
                 " appended it again"
+                + (
+                    ""
+                    if certain
+                    else " (a person may have deleted it at the same moment: if so, delete"
+                    " it again)"
+                )
             )
 
 
@@ -280,18 +287,28 @@ def _check_removals(
 MAX_WORK = 5_000_000
 
 
-def removal_hits(before: list[str], after: list[str], removed: set[int]) -> set[str] | None:
-    """Which keys syncer's row removals actually took, when exactly one story explains
-    the tab (``None`` otherwise).
+@dataclass(frozen=True)
+class RemovalStory:
+    """Which keys syncer's removals took: ``certain`` when one story alone explains the
+    tab, else the keys any fitting story says they took (putting back every such
+    customer loses nothing; guessing one of them could lose the other)."""
+
+    took: frozenset[str]
+    certain: bool
+
+
+def removal_hits(before: list[str], after: list[str], removed: set[int]) -> RemovalStory | None:
+    """Which keys syncer's row removals actually took (``None`` when no story fits).
 
     ``before`` is the key column the guard read, ``after`` the one read after the write,
     ``removed`` the data-row positions (of the guard read) syncer deleted. People may
     have deleted rows (a set P) and inserted new ones between the two reads; a removal
     at position r took whatever row was at r once P was gone and the new rows were in.
     Every P that leaves exactly the missing keys explained is tried (a removal past the
-    last row took a blank row); a unique fit is the answer. A sort (keys out of their
-    read order) or too many hypotheses: ``None``. A row inserted and taken between the
-    two reads was never seen by any read; no explanation can include it."""
+    last row took a blank row); a unique fit is certain, several give the union of what
+    they took. A sort (keys out of their read order) or too many hypotheses: ``None``. A
+    row inserted and taken between the two reads was never seen by any read; no
+    explanation can include it."""
     if "" in after or "" in before:
         return None
     known = set(before)
@@ -312,7 +329,9 @@ def removal_hits(before: list[str], after: list[str], removed: set[int]) -> set[
             took = {layout[r] for r in removed if r < len(layout)}  # past the end: a blank row
             if took == set(gone) - set(person):
                 fits.append(took)
-    return fits[0] if len(fits) == 1 else None
+    if not fits:
+        return None
+    return RemovalStory(frozenset().union(*fits), certain=len(fits) == 1)
 
 
 def _layout_at_write(
