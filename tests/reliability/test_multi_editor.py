@@ -343,7 +343,13 @@ def test_no_edit_and_no_customer_is_lost_while_people_edit(
             f" customers doubled {len(doubled)}, lost or revived {len(misplaced)}"
             f" (structural edit in a window: {raced})"
             + (f"\n  lost edits: {lost_edits}" if lost_edits else "")
-            + (f"\n  customers lost or revived: {misplaced}" if misplaced else "")
+            + (f"\n  customers lost: {sorted(expected - set(found))}" if misplaced else "")
+            + (
+                "\n  customers a person deleted, still there (key, status):"
+                f" {[(k, found[k][0][COL['status']]) for k in sorted(set(found) - expected)]}"
+                if misplaced
+                else ""
+            )
         )
         assert doubled == {}, f"run {run}: customers in two places: {doubled}"
         assert not misplaced or raced, f"run {run}: customers lost or revived: {misplaced}"
