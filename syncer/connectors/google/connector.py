@@ -72,7 +72,7 @@ from syncer.connectors.google.guard_ranges import (
     touched_rows,
 )
 from syncer.connectors.google.limits import over_limits
-from syncer.connectors.google.read import key_texts, parse_cell, table_of_values
+from syncer.connectors.google.read import decode_json, key_texts, parse_cell, table_of_values
 from syncer.connectors.google.transport import PolicyHTTPClient, metric_kind
 from syncer.connectors.ratelimit import RateLimiter, limiter_for
 from syncer.connectors.retry import RetryPolicy, Target
@@ -188,15 +188,17 @@ class GoogleSheetsConnector(Connector):
     def _batch_get(self, ranges: Sequence[str]) -> list[list[list[Any]]]:
         if not ranges:
             return []
-        body = self.http.values_batch_get(
-            self.spreadsheet_id,
-            list(ranges),
+        response = self.http.request(
+            "get",
+            f"{SHEETS_BASE}/{self.spreadsheet_id}/values:batchGet",
             params={
+                "ranges": list(ranges),
                 "valueRenderOption": "UNFORMATTED_VALUE",
                 "dateTimeRenderOption": "FORMATTED_STRING",
                 "majorDimension": "ROWS",
             },
         )
+        body = decode_json(response.content)
         return [list(vr.get("values", [])) for vr in body.get("valueRanges", [])]
 
     def _batch_get_known(self, ranges_by_tab: Sequence[tuple[str, str]]) -> list[list[list[Any]]]:
@@ -287,11 +289,13 @@ class GoogleSheetsConnector(Connector):
             "dateTimeRenderOption": "FORMATTED_STRING",
             "majorDimension": "ROWS",
         }
-        answer = self.http.request(
-            "post",
-            f"{SHEETS_BASE}/{self.spreadsheet_id}/values:batchGetByDataFilter",
-            json=body,
-        ).json()
+        answer = decode_json(
+            self.http.request(
+                "post",
+                f"{SHEETS_BASE}/{self.spreadsheet_id}/values:batchGetByDataFilter",
+                json=body,
+            ).content
+        )
         ranges = answer.get("valueRanges", [])
         if len(ranges) != len(parts):
             raise ConnectorError(
