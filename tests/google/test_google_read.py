@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from syncer.connectors.base import TabRequest
-from syncer.connectors.google.builders import MAX_FILTER_SPANS, SheetMeta
-from syncer.connectors.google.guard_ranges import GuardPart, guard_parts, guard_snapshot
+from syncer.connectors.google.builders import MAX_FILTER_SPANS, SheetMeta, row_spans
+from syncer.connectors.google.guard_ranges import (
+    GuardPart,
+    cheaper_spans,
+    guard_parts,
+    guard_snapshot,
+    merge_spans,
+)
 from syncer.connectors.google.read import (
     fresh_table,
     key_texts,
@@ -23,6 +31,7 @@ from syncer.connectors.google.read import (
 from syncer.connectors.tabular import table_from_rows
 from syncer.engine import run_cycle
 from syncer.model import MoveRow, Plan, RowRef, Snapshot, Table, canonical, is_blank
+from syncer.sandbox import SandboxServer
 from syncer.state import StateStore
 
 from .conftest import HEADER, MakeConnector, MakeSheet, customer_rows, ledger_for
@@ -233,3 +242,60 @@ def test_lean_whole_tab_guard_types_exactly_the_rows_it_checks() -> None:
     assert lean.header == full.header
     assert [lean.rows[i] == full.rows[i] for i in range(8)] == [i in (1, 6) for i in range(8)]
     assert [lean.rows[i][0] for i in range(8)] == [f"K{i}" for i in range(8)]
+
+
+@given(st.sets(st.integers(3, 3000), min_size=1, max_size=400), st.integers(1, 50))
+def test_merged_spans_cover_every_touched_row(rows: set[int], limit: int) -> None:
+    """Merging spans under the cost model keeps every touched row inside a span, in order,
+    and never leaves more spans than the limit."""
+    spans = row_spans(rows, max_spans=len(rows)) or []
+    merged = merge_spans(spans, limit, width=20, tab_rows=3000)
+    assert len(merged) <= limit
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(merged))
+    assert all(any(first <= r <= last for first, last in merged) for r in rows)
+
+
+def test_clustered_rows_are_merged_and_spread_rows_read_whole() -> None:
+    """1,500 touched rows in five clusters make five spans; 2% of a 100k tab spread all
+    over it (one row in 50) is cheaper to read whole."""
+    clustered = {start + 2 * i for start in range(1000, 90_000, 20_000) for i in range(300)}
+    spans = row_spans(clustered, max_spans=len(clustered)) or []
+    assert len(spans) == 1500
+    merged = cheaper_spans(spans, MAX_FILTER_SPANS, width=20, tab_rows=100_002, columns=2)
+    assert merged is not None
+    assert len(merged) == 5
+    spread = row_spans(range(3, 100_003, 50), max_spans=10**6) or []
+    assert cheaper_spans(spread, MAX_FILTER_SPANS, width=20, tab_rows=100_002, columns=2) is None
+
+
+def test_clustered_archives_are_guarded_by_merged_spans(
+    tmp_path: Path,
+    make_sheet: MakeSheet,
+    make_connector: MakeConnector,
+    clean_sandbox: SandboxServer,
+) -> None:
+    """Over MAX_FILTER_SPANS spans close together: one batchGet of merged spans, not the
+    whole tab, and the cycle is right."""
+    rows = customer_rows(12_000)
+    lost = range(1, 2 * (MAX_FILTER_SPANS + 50), 2)
+    for i in lost:
+        rows[i][3] = "lost"
+    sid = make_sheet({"Main": rows, "History": [HEADER[:6]]})
+    conn = make_connector(sid)
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    try:
+        result = run_cycle(ledger_for(sid), conn, store, datetime(2026, 3, 2, tzinfo=UTC))
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    assert result.archived == len(lost)
+    assert conn.calls["values.batchGetByDataFilter"] == 0
+    assert conn.calls["values.batchGet"] == 3  # read, merged-span guard, post-write check
+    reads = [r for r in clean_sandbox.request_log if r.path.endswith("values:batchGet")]
+    guard = unquote(reads[1].query)
+    assert "'Main'!2:" in guard  # the merged span from the first touched row …
+    assert "ranges='Main'&" not in guard
+    assert not guard.endswith("ranges='Main'")
+    left = conn.read([TabRequest("Main")]).tables["Main"]
+    assert len(left.rows) == 12_000 - len(lost)
+    assert all(r[3] == "active" for r in left.rows)
