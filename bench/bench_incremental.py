@@ -202,7 +202,9 @@ def syncer_main(pipe: Connection, url: str, creds: str, sid: str, db: str) -> No
             conn.close()
             pipe.send({"maxrss_mib": usage.ru_maxrss / 1024})
             return
-        if cmd == "fetch":
+        if cmd == "rss":
+            pipe.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        elif cmd == "fetch":
             t0 = time.perf_counter()
             snap = conn.read(tab_requests(ledger))
             wall = time.perf_counter() - t0
@@ -282,6 +284,7 @@ def run(rows: int, rounds: int, scenarios: Sequence[str]) -> dict[str, Any]:
     for label in ("first", "settle"):
         out = cycle("setup", 0)
         print(f"{label} cycle: {out['s']:.1f} s, {out['ops']} ops", file=sys.stderr)
+    rss_setup = syncer.ask("rss")
     fetches: dict[str, list[float]] = {"steady": [], "heavy": []}
     runs: dict[str, list[dict[str, Any]]] = {s: [] for s in scenarios}
 
@@ -298,6 +301,7 @@ def run(rows: int, rounds: int, scenarios: Sequence[str]) -> dict[str, Any]:
                 fetch("steady")
             runs[scenario].append(cycle(scenario, k))
     fetch("steady")
+    rss_steady = syncer.ask("rss")
     if "heavy" in scenarios:
         for k in range(rounds):
             fetch("heavy")
@@ -312,6 +316,8 @@ def run(rows: int, rounds: int, scenarios: Sequence[str]) -> dict[str, Any]:
         "fetch_heavy_s": statistics.median(fetches["heavy"]) if fetches["heavy"] else None,
         "fetches": fetches,
         "peak_rss_mib": round(rss["maxrss_mib"], 1),
+        "peak_rss_after_first_cycle_mib": round(rss_setup, 1),
+        "peak_rss_after_steady_mib": round(rss_steady, 1),
         "scenarios": {},
     }
     for scenario, got in runs.items():
@@ -351,7 +357,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"rows {summary['rows']}: bare fetch {summary['fetch_s']:.2f} s", end="")
     if summary["fetch_heavy_s"] is not None:
         print(f" (heavy phase {summary['fetch_heavy_s']:.2f} s)", end="")
-    print(f"; syncer peak RSS {summary['peak_rss_mib']:.0f} MiB")
+    print(
+        f"; syncer peak RSS {summary['peak_rss_mib']:.0f} MiB (after the first cycle "
+        f"{summary['peak_rss_after_first_cycle_mib']:.0f}, after the steady rounds "
+        f"{summary['peak_rss_after_steady_mib']:.0f})"
+    )
     print("| scenario | median cycle s | ratio to fetch | Sheets calls | stages (s) | core s |")
     print("|---|---:|---:|---|---|---:|")
     for name, s in summary["scenarios"].items():

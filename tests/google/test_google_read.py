@@ -17,6 +17,7 @@ from syncer.connectors.google.builders import MAX_FILTER_SPANS, SheetMeta, row_s
 from syncer.connectors.google.guard_ranges import (
     GuardPart,
     cheaper_spans,
+    column_bands,
     guard_parts,
     guard_snapshot,
     merge_spans,
@@ -299,3 +300,31 @@ def test_clustered_archives_are_guarded_by_merged_spans(
     left = conn.read([TabRequest("Main")]).tables["Main"]
     assert len(left.rows) == 12_000 - len(lost)
     assert all(r[3] == "active" for r in left.rows)
+
+
+@given(st.lists(st.lists(json_cell, max_size=4), max_size=8))
+def test_a_band_of_adjacent_columns_reads_like_single_columns(grid: list[list[Any]]) -> None:
+    """Adjacent written columns read as one range give the fresh Table that reading each
+    column alone gives."""
+    meta = {"Main": SheetMeta(3, "Main", 100, 5)}
+    header = ["id", "a", "b", "c"]
+    below = [row[:4] for row in grid]
+
+    def column(pos: int) -> list[list[Any]]:
+        cells = [[r[pos]] if len(r) > pos and r[pos] not in ("", None) else [] for r in below]
+        while cells and not cells[-1]:
+            cells.pop()
+        return cells
+
+    band_rows = [r[1:3] for r in below]
+    while band_rows and not any(v not in ("", None) for v in band_rows[-1]):
+        band_rows.pop()
+    base = [GuardPart("Main", 1, 0, "header"), GuardPart("Main", 1, 0, "key")]
+    single = [GuardPart("Main", 1, 0, "column", col_pos=p) for p in (1, 2)]
+    band = [GuardPart("Main", 1, 0, "column", col_pos=1, col_count=2)]
+    one = guard_snapshot([*base, *single], [[header], column(0), column(1), column(2)], meta)
+    two = guard_snapshot([*base, *band], [[header], column(0), band_rows], meta)
+    assert one.tables["Main"] == two.tables["Main"]
+    assert band[0].a1() == "'Main'!B2:C"
+    assert band[0].grid_range(3)["gridRange"]["endColumnIndex"] == 3
+    assert column_bands([5, 1, 2, 7, 6]) == [(1, 2), (5, 3)]

@@ -38,8 +38,10 @@ class GuardPart:
     #: First and last sheet row (1-based, inclusive) of a ``rows`` part.
     first: int = 0
     last: int = 0
-    #: The 0-based position of a ``column`` part's column.
+    #: The 0-based position of a ``column`` part's (first) column.
     col_pos: int | None = None
+    #: How many adjacent columns a ``column`` part reads (one range for a band).
+    col_count: int = 1
     #: For an ``all`` part: the written columns (0-based) to keep typed for every row.
     columns: tuple[int, ...] = ()
 
@@ -58,7 +60,8 @@ class GuardPart:
             pos = self.column_pos()
             assert pos is not None
             letter = column_letter(pos)
-            return f"{q}!{letter}{self.header_row + 1}:{letter}"
+            last = column_letter(pos + self.col_count - 1) if self.kind == "column" else letter
+            return f"{q}!{letter}{self.header_row + 1}:{last}"
         return f"{q}!{self.first}:{self.last}"
 
     def grid_range(self, sheet_id: int) -> dict[str, Any]:
@@ -72,7 +75,7 @@ class GuardPart:
             grid.update(
                 startRowIndex=self.header_row,
                 startColumnIndex=pos,
-                endColumnIndex=pos + 1,
+                endColumnIndex=pos + (self.col_count if self.kind == "column" else 1),
             )
         elif self.kind == "rows":
             grid.update(startRowIndex=self.first - 1, endRowIndex=self.last)
@@ -150,12 +153,25 @@ def guard_parts(
         if key_pos is not None:
             parts.append(GuardPart(req.name, header_row, key_pos, "key"))
             parts.extend(
-                GuardPart(req.name, header_row, key_pos, "column", col_pos=pos) for pos in written
+                GuardPart(req.name, header_row, key_pos, "column", col_pos=first, col_count=n)
+                for first, n in column_bands(written)
             )
         parts.extend(
             GuardPart(req.name, header_row, key_pos, "rows", start, end) for start, end in spans
         )
     return parts
+
+
+def column_bands(positions: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted column positions as (first, count) runs of adjacent columns: adjacent
+    written columns are read as one range (the same cells, one range fewer)."""
+    bands: list[tuple[int, int]] = []
+    for pos in sorted(set(positions)):
+        if bands and pos == bands[-1][0] + bands[-1][1]:
+            bands[-1] = (bands[-1][0], bands[-1][1] + 1)
+        else:
+            bands.append((pos, 1))
+    return bands
 
 
 #: The read cost model, in cells read, measured on the sandbox at 100k x 20
@@ -256,7 +272,12 @@ def guard_snapshot(
             keys[part.tab] = vals
         elif part.kind == "column":
             assert part.col_pos is not None
-            extra.setdefault(part.tab, {})[part.col_pos] = vals
+            found_columns = extra.setdefault(part.tab, {})
+            if part.col_count == 1:
+                found_columns[part.col_pos] = vals
+            else:  # a band of adjacent columns: one value range per column
+                for i in range(part.col_count):
+                    found_columns[part.col_pos + i] = [[r[i]] if len(r) > i else [] for r in vals]
         else:
             found = rows.setdefault(part.tab, {})
             for offset, row in enumerate(vals):
