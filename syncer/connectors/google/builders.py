@@ -4,7 +4,8 @@ Nothing here does I/O. :func:`build_writes` turns the operations the guard kept 
 one ``spreadsheets.batchUpdate`` worth of requests (see docs/google.md): ``updateCells``
 with *typed* values (``stringValue`` for text, so user text starting with ``=``, ``+``,
 ``-`` or ``@`` is never parsed; dates as serial numbers with a date format),
-``appendCells`` for history rows, then ``deleteDimension`` of archived rows bottom-up.
+``appendCells`` for history rows, then ``deleteDimension`` of archived rows bottom-up;
+the errors tab is written by difference (:func:`replace_requests`).
 """
 
 from __future__ import annotations

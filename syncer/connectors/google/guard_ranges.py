@@ -5,6 +5,9 @@ rows the plan touches (merged into spans). Each :class:`GuardPart` can be named 
 range (for a ``values.batchGet``, whose URL carries at most
 :data:`~syncer.connectors.google.builders.MAX_GUARD_SPANS` spans) or as a ``gridRange``
 data filter (for a ``values.batchGetByDataFilter`` POST, which has no such limit).
+Touched rows forming more spans than a read may name are merged into fewer spans when
+:func:`cheaper_spans` rates that cheaper than reading the tab whole; adjacent written
+columns are one range (:func:`column_bands`).
 """
 
 from __future__ import annotations
