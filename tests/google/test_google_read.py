@@ -328,3 +328,69 @@ def test_a_band_of_adjacent_columns_reads_like_single_columns(grid: list[list[An
     assert band[0].a1() == "'Main'!B2:C"
     assert band[0].grid_range(3)["gridRange"]["endColumnIndex"] == 3
     assert column_bands([5, 1, 2, 7, 6]) == [(1, 2), (5, 3)]
+
+
+def fresh_table_per_row(
+    header_row: int,
+    header_values: list[Any],
+    key_pos: int | None,
+    key_values: list[list[Any]],
+    full_rows: dict[int, list[Any]],
+    columns: dict[int, list[list[Any]]],
+) -> Table:
+    """The guard's fresh Table built row by row, cell by cell (the previous build)."""
+    n = max([len(key_values), *(len(v) for v in columns.values())])
+    if full_rows:
+        n = max(n, max(full_rows) - header_row)
+    header = tuple(str(v).strip() if v is not None else "" for v in parse_row(header_values))
+    whole = {key_pos: key_values} if key_pos is not None else {}
+    whole.update(columns)
+    typed = {pos: [parse_cell(c[0] if c else None) for c in vals] for pos, vals in whole.items()}
+    width = max(typed, default=-1) + 1
+    rows: list[tuple[Any, ...]] = []
+    for i in range(n):
+        full = full_rows.get(header_row + 1 + i)
+        if full is not None:
+            rows.append(parse_row(full))
+            continue
+        cells: list[Any] = [None] * width
+        for pos, values in typed.items():
+            if i < len(values) and not is_blank(values[i]):
+                cells[pos] = values[i]
+        while cells and cells[-1] is None:
+            cells.pop()
+        rows.append(tuple(cells))
+    while rows and not rows[-1]:
+        rows.pop()
+    names = frozenset(header[p] for p in typed if p < len(header))
+    return Table("t", header_row, header, tuple(rows), sheet_id=2, whole_columns=names)
+
+
+one_cell = st.lists(st.one_of(json_cell, st.just("\u3000"), st.just("客户")), max_size=1)
+
+
+@given(
+    st.integers(1, 3),
+    st.lists(json_cell, max_size=5),
+    st.one_of(st.none(), st.integers(0, 3)),
+    st.lists(one_cell, max_size=8),
+    st.dictionaries(st.integers(2, 14), st.lists(json_cell, max_size=5), max_size=4),
+    st.dictionaries(st.integers(0, 6), st.lists(one_cell, max_size=9), max_size=3),
+)
+def test_columnwise_fresh_table_equals_the_per_row_build(
+    header_row: int,
+    header_values: list[Any],
+    key_pos: int | None,
+    key_values: list[list[Any]],
+    full_rows: dict[int, list[Any]],
+    columns: dict[int, list[list[Any]]],
+) -> None:
+    """The column-wise guard Table equals the row-by-row build, whole columns included."""
+    full = {r: v for r, v in full_rows.items() if r > header_row}
+    extra = {p: v for p, v in columns.items() if p != key_pos}
+    want = fresh_table_per_row(header_row, header_values, key_pos, key_values, full, extra)
+    got = fresh_table("t", header_row, header_values, key_pos, key_values, full, 2, extra)
+    assert got == want
+    assert [[v.__class__ for v in r] for r in got.rows] == [
+        [v.__class__ for v in r] for r in want.rows
+    ]

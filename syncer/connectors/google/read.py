@@ -14,8 +14,10 @@ import contextlib
 import gc
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
+from itertools import repeat
+from operator import getitem
 from typing import Any
 
 from syncer.connectors.tabular import header_text, trim_row
@@ -163,19 +165,28 @@ def fresh_table(
     whole.update(columns)
     typed = {pos: parse_values([c[0] if c else None for c in vals]) for pos, vals in whole.items()}
     width = max(typed, default=-1) + 1
-    rows: list[tuple[CellValue, ...]] = []
-    for i in range(n):
-        full = full_rows.get(header_row + 1 + i)
-        if full is not None:
-            rows.append(parse_row(full))
+    # Column by column: blanks as None, padded to n; each row ends after its last
+    # non-empty typed cell (C-level zip and slicing instead of a loop per row and cell).
+    end = [0] * n
+    grid: list[Iterable[CellValue]] = []
+    for pos in range(width):
+        values = typed.get(pos)
+        if values is None:
+            grid.append(repeat(None, n))
             continue
-        cells: list[CellValue] = [None] * width
-        for pos, values in typed.items():
-            if i < len(values) and not is_blank(values[i]):
-                cells[pos] = values[i]
-        while cells and cells[-1] is None:
-            cells.pop()
-        rows.append(tuple(cells))
+        blank = {v for v in set(values) if v.__class__ is str and not v.strip()}
+        if blank:
+            values = [None if v.__class__ is str and v in blank else v for v in values]
+        values.extend(repeat(None, n - len(values)))
+        end = [e if v is None else pos + 1 for v, e in zip(values, end, strict=True)]
+        grid.append(values)
+    rows: list[tuple[CellValue, ...]] = (
+        list(map(getitem, zip(*grid, strict=True), map(slice, end))) if width else [()] * n
+    )
+    for row, full in full_rows.items():
+        i = row - header_row - 1
+        if 0 <= i < n:
+            rows[i] = parse_row(full)
     while rows and not rows[-1]:
         rows.pop()
     names = frozenset(header[p] for p in typed if p < len(header))
