@@ -19,7 +19,7 @@ from typing import Any
 from gspread.exceptions import NoValidUrlKeyFound
 from gspread.utils import extract_id_from_url
 
-from syncer.connectors.google.read import parse_cell
+from syncer.connectors.google.read import parse_cell, parse_values
 from syncer.errors import ConfigError
 from syncer.guard import Resolved
 from syncer.model import (
@@ -398,6 +398,8 @@ def build_writes(
     return out
 
 
+#: Cells whose read-back :func:`parse_values` gives (text, numbers, booleans, empty).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 #: What one more request costs in a write, in cells (its range and framing in the body).
 REQUEST_CELLS = 4
 
@@ -440,7 +442,8 @@ def _same_cells(read: Sequence[Any], shown: Sequence[CellValue]) -> bool:
 def _changed_span(new: Sequence[CellValue], shown: Sequence[CellValue]) -> tuple[int, int] | None:
     """The 0-based column span ``[lo, hi)`` of ``new`` (a row to write) that differs from
     ``shown`` (the row as read), or None when writing it changes nothing a read shows."""
-    read = [as_read(v) for v in new]
+    plain = all(v.__class__ in _PLAIN for v in new)
+    read: list[Any] = parse_values(new) if plain else [as_read(v) for v in new]
     end = len(read)
     while end and read[end - 1] is None:
         end -= 1
@@ -477,23 +480,26 @@ def replace_requests(
     the header line is always written. The tab then reads exactly as after a full
     rewrite; when the difference would cost as much as the rewrite, the rewrite is sent.
     """
-    full = [
-        {
-            "updateCells": {
-                "range": {
-                    "sheetId": sheet_id,
-                    "startRowIndex": 0,
-                    "endRowIndex": grid_rows,
-                    "startColumnIndex": 0,
-                    "endColumnIndex": grid_cols,
-                },
-                "rows": [row_data(r) for r in rows],
-                "fields": "userEnteredValue",
+
+    def full() -> list[dict[str, Any]]:
+        return [
+            {
+                "updateCells": {
+                    "range": {
+                        "sheetId": sheet_id,
+                        "startRowIndex": 0,
+                        "endRowIndex": grid_rows,
+                        "startColumnIndex": 0,
+                        "endColumnIndex": grid_cols,
+                    },
+                    "rows": [row_data(r) for r in rows],
+                    "fields": "userEnteredValue",
+                }
             }
-        }
-    ]
+        ]
+
     if old is None or old.header_row != 1:
-        return full
+        return full()
     width = max([1, *(len(r) for r in rows)])
     full_cost = len(rows) * width + REQUEST_CELLS
     shown: list[Sequence[CellValue]] = [(_NEVER,) * max(len(old.header), 1), *old.rows]
@@ -523,7 +529,7 @@ def replace_requests(
         end -= 1
     clear = end > len(rows)
     if cost + (REQUEST_CELLS if clear else 0) >= full_cost:
-        return full
+        return full()
     out: list[dict[str, Any]] = []
     for first, last, lo, hi in blocks:
         data = [

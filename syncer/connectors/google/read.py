@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from itertools import repeat
-from operator import getitem
 from typing import Any
 
 from syncer.connectors.tabular import header_text, trim_row
@@ -181,7 +180,7 @@ def fresh_table(
         end = [e if v is None else pos + 1 for v, e in zip(values, end, strict=True)]
         grid.append(values)
     rows: list[tuple[CellValue, ...]] = (
-        list(map(getitem, zip(*grid, strict=True), map(slice, end))) if width else [()] * n
+        [r[:e] for r, e in zip(zip(*grid, strict=True), end, strict=True)] if width else [()] * n
     )
     for row, full in full_rows.items():
         i = row - header_row - 1
