@@ -258,8 +258,15 @@ def _replace_tab(book: EditableBook, tabs: dict[str, _TabState], op: ReplaceTab)
         for c in range(1, width + 1):
             value = values[c - 1] if c <= len(values) else None
             if value is not None or (r <= old_rows and c <= old_cols):
-                if value is None and book.get(op.tab, r, c) is None:
-                    continue
+                if r <= old_rows and c <= old_cols:
+                    now = book.get(op.tab, r, c)
+                    # only the cells that change: a line already right is left alone
+                    if (
+                        now.__class__ is value.__class__
+                        and now == value
+                        and not book.is_formula(op.tab, r, c)
+                    ):
+                        continue
                 book.set(op.tab, r, c, value)
     header = [header_text(v) for v in op.rows[0]] if op.rows else []
     tabs[op.tab] = _TabState(1, header, len(op.rows) + 1)

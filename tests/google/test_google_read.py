@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from syncer.connectors.base import TabRequest
-from syncer.connectors.google.builders import MAX_FILTER_SPANS, SheetMeta
-from syncer.connectors.google.guard_ranges import GuardPart, guard_parts, guard_snapshot
+from syncer.connectors.google.builders import MAX_FILTER_SPANS, SheetMeta, row_spans
+from syncer.connectors.google.guard_ranges import (
+    GuardPart,
+    cheaper_spans,
+    column_bands,
+    guard_parts,
+    guard_snapshot,
+    merge_spans,
+)
 from syncer.connectors.google.read import (
     fresh_table,
     key_texts,
@@ -23,6 +32,7 @@ from syncer.connectors.google.read import (
 from syncer.connectors.tabular import table_from_rows
 from syncer.engine import run_cycle
 from syncer.model import MoveRow, Plan, RowRef, Snapshot, Table, canonical, is_blank
+from syncer.sandbox import SandboxServer
 from syncer.state import StateStore
 
 from .conftest import HEADER, MakeConnector, MakeSheet, customer_rows, ledger_for
@@ -233,3 +243,154 @@ def test_lean_whole_tab_guard_types_exactly_the_rows_it_checks() -> None:
     assert lean.header == full.header
     assert [lean.rows[i] == full.rows[i] for i in range(8)] == [i in (1, 6) for i in range(8)]
     assert [lean.rows[i][0] for i in range(8)] == [f"K{i}" for i in range(8)]
+
+
+@given(st.sets(st.integers(3, 3000), min_size=1, max_size=400), st.integers(1, 50))
+def test_merged_spans_cover_every_touched_row(rows: set[int], limit: int) -> None:
+    """Merging spans under the cost model keeps every touched row inside a span, in order,
+    and never leaves more spans than the limit."""
+    spans = row_spans(rows, max_spans=len(rows)) or []
+    merged = merge_spans(spans, limit, width=20, tab_rows=3000)
+    assert len(merged) <= limit
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(merged))
+    assert all(any(first <= r <= last for first, last in merged) for r in rows)
+
+
+def test_clustered_rows_are_merged_and_spread_rows_read_whole() -> None:
+    """1,500 touched rows in five clusters make five spans; 2% of a 100k tab spread all
+    over it (one row in 50) is cheaper to read whole."""
+    clustered = {start + 2 * i for start in range(1000, 90_000, 20_000) for i in range(300)}
+    spans = row_spans(clustered, max_spans=len(clustered)) or []
+    assert len(spans) == 1500
+    merged = cheaper_spans(spans, MAX_FILTER_SPANS, width=20, tab_rows=100_002, columns=2)
+    assert merged is not None
+    assert len(merged) == 5
+    spread = row_spans(range(3, 100_003, 50), max_spans=10**6) or []
+    assert cheaper_spans(spread, MAX_FILTER_SPANS, width=20, tab_rows=100_002, columns=2) is None
+
+
+def test_clustered_archives_are_guarded_by_merged_spans(
+    tmp_path: Path,
+    make_sheet: MakeSheet,
+    make_connector: MakeConnector,
+    clean_sandbox: SandboxServer,
+) -> None:
+    """Over MAX_FILTER_SPANS spans close together: one batchGet of merged spans, not the
+    whole tab, and the cycle is right."""
+    rows = customer_rows(12_000)
+    lost = range(1, 2 * (MAX_FILTER_SPANS + 50), 2)
+    for i in lost:
+        rows[i][3] = "lost"
+    sid = make_sheet({"Main": rows, "History": [HEADER[:6]]})
+    conn = make_connector(sid)
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    try:
+        result = run_cycle(ledger_for(sid), conn, store, datetime(2026, 3, 2, tzinfo=UTC))
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    assert result.archived == len(lost)
+    assert conn.calls["values.batchGetByDataFilter"] == 0
+    assert conn.calls["values.batchGet"] == 3  # read, merged-span guard, post-write check
+    reads = [r for r in clean_sandbox.request_log if r.path.endswith("values:batchGet")]
+    guard = unquote(reads[1].query)
+    assert "'Main'!2:" in guard  # the merged span from the first touched row …
+    assert "ranges='Main'&" not in guard
+    assert not guard.endswith("ranges='Main'")
+    left = conn.read([TabRequest("Main")]).tables["Main"]
+    assert len(left.rows) == 12_000 - len(lost)
+    assert all(r[3] == "active" for r in left.rows)
+
+
+@given(st.lists(st.lists(json_cell, max_size=4), max_size=8))
+def test_a_band_of_adjacent_columns_reads_like_single_columns(grid: list[list[Any]]) -> None:
+    """Adjacent written columns read as one range give the fresh Table that reading each
+    column alone gives."""
+    meta = {"Main": SheetMeta(3, "Main", 100, 5)}
+    header = ["id", "a", "b", "c"]
+    below = [row[:4] for row in grid]
+
+    def column(pos: int) -> list[list[Any]]:
+        cells = [[r[pos]] if len(r) > pos and r[pos] not in ("", None) else [] for r in below]
+        while cells and not cells[-1]:
+            cells.pop()
+        return cells
+
+    band_rows = [r[1:3] for r in below]
+    while band_rows and not any(v not in ("", None) for v in band_rows[-1]):
+        band_rows.pop()
+    base = [GuardPart("Main", 1, 0, "header"), GuardPart("Main", 1, 0, "key")]
+    single = [GuardPart("Main", 1, 0, "column", col_pos=p) for p in (1, 2)]
+    band = [GuardPart("Main", 1, 0, "column", col_pos=1, col_count=2)]
+    one = guard_snapshot([*base, *single], [[header], column(0), column(1), column(2)], meta)
+    two = guard_snapshot([*base, *band], [[header], column(0), band_rows], meta)
+    assert one.tables["Main"] == two.tables["Main"]
+    assert band[0].a1() == "'Main'!B2:C"
+    assert band[0].grid_range(3)["gridRange"]["endColumnIndex"] == 3
+    assert column_bands([5, 1, 2, 7, 6]) == [(1, 2), (5, 3)]
+
+
+def fresh_table_per_row(
+    header_row: int,
+    header_values: list[Any],
+    key_pos: int | None,
+    key_values: list[list[Any]],
+    full_rows: dict[int, list[Any]],
+    columns: dict[int, list[list[Any]]],
+) -> Table:
+    """The guard's fresh Table built row by row, cell by cell (the previous build)."""
+    n = max([len(key_values), *(len(v) for v in columns.values())])
+    if full_rows:
+        n = max(n, max(full_rows) - header_row)
+    header = tuple(str(v).strip() if v is not None else "" for v in parse_row(header_values))
+    whole = {key_pos: key_values} if key_pos is not None else {}
+    whole.update(columns)
+    typed = {pos: [parse_cell(c[0] if c else None) for c in vals] for pos, vals in whole.items()}
+    width = max(typed, default=-1) + 1
+    rows: list[tuple[Any, ...]] = []
+    for i in range(n):
+        full = full_rows.get(header_row + 1 + i)
+        if full is not None:
+            rows.append(parse_row(full))
+            continue
+        cells: list[Any] = [None] * width
+        for pos, values in typed.items():
+            if i < len(values) and not is_blank(values[i]):
+                cells[pos] = values[i]
+        while cells and cells[-1] is None:
+            cells.pop()
+        rows.append(tuple(cells))
+    while rows and not rows[-1]:
+        rows.pop()
+    names = frozenset(header[p] for p in typed if p < len(header))
+    return Table("t", header_row, header, tuple(rows), sheet_id=2, whole_columns=names)
+
+
+one_cell = st.lists(st.one_of(json_cell, st.just("\u3000"), st.just("客户")), max_size=1)
+
+
+@given(
+    st.integers(1, 3),
+    st.lists(json_cell, max_size=5),
+    st.one_of(st.none(), st.integers(0, 3)),
+    st.lists(one_cell, max_size=8),
+    st.dictionaries(st.integers(2, 14), st.lists(json_cell, max_size=5), max_size=4),
+    st.dictionaries(st.integers(0, 6), st.lists(one_cell, max_size=9), max_size=3),
+)
+def test_columnwise_fresh_table_equals_the_per_row_build(
+    header_row: int,
+    header_values: list[Any],
+    key_pos: int | None,
+    key_values: list[list[Any]],
+    full_rows: dict[int, list[Any]],
+    columns: dict[int, list[list[Any]]],
+) -> None:
+    """The column-wise guard Table equals the row-by-row build, whole columns included."""
+    full = {r: v for r, v in full_rows.items() if r > header_row}
+    extra = {p: v for p, v in columns.items() if p != key_pos}
+    want = fresh_table_per_row(header_row, header_values, key_pos, key_values, full, extra)
+    got = fresh_table("t", header_row, header_values, key_pos, key_values, full, 2, extra)
+    assert got == want
+    assert [[v.__class__ for v in r] for r in got.rows] == [
+        [v.__class__ for v in r] for r in want.rows
+    ]

@@ -15,14 +15,18 @@ Calls per cycle (see docs/google.md):
   rows form more spans than a GET URL can name; the tab whole, typed only where the
   guard looks, when they are spread all over it); :func:`syncer.guard.guard` decides on a fresh
   :class:`Snapshot` built from it (rows not re-read carry only their key, so an
-  operation on a row that moved is dropped and re-planned next cycle). Tabs the plan
+  operation on a row that moved is dropped and re-planned next cycle). Over the span
+  limits, spans are merged when a cost model rates that cheaper than the whole tab
+  (:func:`~syncer.connectors.google.guard_ranges.cheaper_spans`). Tabs the plan
   creates are added *before* the guard read, so nothing but local work separates the
   guard read from the write.
 * **write** — one ``spreadsheets.batchUpdate`` (chunked under 2 MB), atomic per chunk,
   instead of ``values.batchUpdate`` + ``spreadsheets.batchUpdate`` (see docs/google.md):
   ``updateCells`` for cell writes and headers with *typed* values (``stringValue`` for
   text, so user text starting with ``=``, ``+``, ``-`` or ``@`` is never parsed; dates
-  as serial numbers with a date format), ``updateCells`` over the errors tab, one
+  as serial numbers with a date format), ``updateCells`` of the errors tab's changed
+  lines (by difference against the tab as read; see
+  :func:`~syncer.connectors.google.builders.replace_requests`), one
   ``appendCells`` per 500 history rows, then ``deleteDimension`` of archived rows
   bottom-up. Tabs the plan creates cost one extra ``addSheet`` call before the guard.
   A batch needing several chunks sends its deletions last, after one more read that
@@ -73,6 +77,7 @@ from syncer.connectors.google.guard_ranges import (
 )
 from syncer.connectors.google.limits import over_limits
 from syncer.connectors.google.read import (
+    decode_json,
     effective_value,
     key_texts,
     parse_cell,
@@ -205,15 +210,17 @@ class GoogleSheetsConnector(Connector):
     def _batch_get(self, ranges: Sequence[str]) -> list[list[list[Any]]]:
         if not ranges:
             return []
-        body = self.http.values_batch_get(
-            self.spreadsheet_id,
-            list(ranges),
+        response = self.http.request(
+            "get",
+            f"{SHEETS_BASE}/{self.spreadsheet_id}/values:batchGet",
             params={
+                "ranges": list(ranges),
                 "valueRenderOption": "UNFORMATTED_VALUE",
                 "dateTimeRenderOption": "FORMATTED_STRING",
                 "majorDimension": "ROWS",
             },
         )
+        body = decode_json(response.content)
         return [list(vr.get("values", [])) for vr in body.get("valueRanges", [])]
 
     def _batch_get_known(self, ranges_by_tab: Sequence[tuple[str, str]]) -> list[list[list[Any]]]:
@@ -304,11 +311,13 @@ class GoogleSheetsConnector(Connector):
             "dateTimeRenderOption": "FORMATTED_STRING",
             "majorDimension": "ROWS",
         }
-        answer = self.http.request(
-            "post",
-            f"{SHEETS_BASE}/{self.spreadsheet_id}/values:batchGetByDataFilter",
-            json=body,
-        ).json()
+        answer = decode_json(
+            self.http.request(
+                "post",
+                f"{SHEETS_BASE}/{self.spreadsheet_id}/values:batchGetByDataFilter",
+                json=body,
+            ).content
+        )
         ranges = answer.get("valueRanges", [])
         if len(ranges) != len(parts):
             raise ConnectorError(

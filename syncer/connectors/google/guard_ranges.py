@@ -5,6 +5,9 @@ rows the plan touches (merged into spans). Each :class:`GuardPart` can be named 
 range (for a ``values.batchGet``, whose URL carries at most
 :data:`~syncer.connectors.google.builders.MAX_GUARD_SPANS` spans) or as a ``gridRange``
 data filter (for a ``values.batchGetByDataFilter`` POST, which has no such limit).
+Touched rows forming more spans than a read may name are merged into fewer spans when
+:func:`cheaper_spans` rates that cheaper than reading the tab whole; adjacent written
+columns are one range (:func:`column_bands`).
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ class GuardPart:
     #: First and last sheet row (1-based, inclusive) of a ``rows`` part.
     first: int = 0
     last: int = 0
-    #: The 0-based position of a ``column`` part's column.
+    #: The 0-based position of a ``column`` part's (first) column.
     col_pos: int | None = None
+    #: How many adjacent columns a ``column`` part reads (one range for a band).
+    col_count: int = 1
     #: For an ``all`` part: the written columns (0-based) to keep typed for every row.
     columns: tuple[int, ...] = ()
 
@@ -58,7 +63,8 @@ class GuardPart:
             pos = self.column_pos()
             assert pos is not None
             letter = column_letter(pos)
-            return f"{q}!{letter}{self.header_row + 1}:{letter}"
+            last = column_letter(pos + self.col_count - 1) if self.kind == "column" else letter
+            return f"{q}!{letter}{self.header_row + 1}:{last}"
         return f"{q}!{self.first}:{self.last}"
 
     def grid_range(self, sheet_id: int) -> dict[str, Any]:
@@ -72,7 +78,7 @@ class GuardPart:
             grid.update(
                 startRowIndex=self.header_row,
                 startColumnIndex=pos,
-                endColumnIndex=pos + 1,
+                endColumnIndex=pos + (self.col_count if self.kind == "column" else 1),
             )
         elif self.kind == "rows":
             grid.update(startRowIndex=self.first - 1, endRowIndex=self.last)
@@ -135,6 +141,14 @@ def guard_parts(
                 if old and (pos := old.index_of(name)) is not None and pos != key_pos
             )
         )
+        if spans is None and rows and limit and old is not None and key_pos is not None:
+            spans = cheaper_spans(
+                row_spans(rows, max_spans=len(rows)) or [],
+                limit,
+                width=max(len(old.header), 1),
+                tab_rows=header_row + len(old.rows),
+                columns=1 + len(written),
+            )
         if spans is None:
             parts.append(GuardPart(req.name, header_row, key_pos, "all", columns=written))
             continue
@@ -142,12 +156,78 @@ def guard_parts(
         if key_pos is not None:
             parts.append(GuardPart(req.name, header_row, key_pos, "key"))
             parts.extend(
-                GuardPart(req.name, header_row, key_pos, "column", col_pos=pos) for pos in written
+                GuardPart(req.name, header_row, key_pos, "column", col_pos=first, col_count=n)
+                for first, n in column_bands(written)
             )
         parts.extend(
             GuardPart(req.name, header_row, key_pos, "rows", start, end) for start, end in spans
         )
     return parts
+
+
+def column_bands(positions: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted column positions as (first, count) runs of adjacent columns: adjacent
+    written columns are read as one range (the same cells, one range fewer)."""
+    bands: list[tuple[int, int]] = []
+    for pos in sorted(set(positions)):
+        if bands and pos == bands[-1][0] + bands[-1][1]:
+            bands[-1] = (bands[-1][0], bands[-1][1] + 1)
+        else:
+            bands.append((pos, 1))
+    return bands
+
+
+#: The read cost model, in cells read, measured on the sandbox at 100k x 20
+#: (docs/benchmarks.md, "Incremental cycles"): each row a range covers costs about as much
+#: as 14 cells besides its cells, and each range of a multi-range read about
+#: 0.07 cells per row of its tab (the server walks the tab once per range).
+ROW_CELLS = 14
+RANGE_CELLS_PER_TAB_ROW = 0.07
+
+
+def read_cost(rows: int, width: int, tab_rows: int) -> float:
+    """What one range of ``rows`` x ``width`` cells of a ``tab_rows``-row tab costs."""
+    return RANGE_CELLS_PER_TAB_ROW * tab_rows + rows * (ROW_CELLS + width)
+
+
+def merge_spans(
+    spans: Sequence[tuple[int, int]], limit: int, width: int, tab_rows: int
+) -> list[tuple[int, int]]:
+    """``spans`` (sorted, disjoint) merged over the gaps whose rows cost less to read than
+    one more range, then over the smallest gaps until at most ``limit`` are left. Every
+    row of ``spans`` stays inside a merged span."""
+    if not spans:
+        return []
+    gaps = sorted((spans[i + 1][0] - spans[i][1] - 1, i) for i in range(len(spans) - 1))
+    fixed = RANGE_CELLS_PER_TAB_ROW * tab_rows
+    must = max(0, len(spans) - max(limit, 1))
+    merge: set[int] = set()
+    for n, (gap, i) in enumerate(gaps):
+        if n < must or gap * (ROW_CELLS + width) <= fixed:
+            merge.add(i)
+        else:
+            break
+    out = [spans[0]]
+    for i in range(1, len(spans)):
+        if i - 1 in merge:
+            out[-1] = (out[-1][0], spans[i][1])
+        else:
+            out.append(spans[i])
+    return out
+
+
+def cheaper_spans(
+    spans: Sequence[tuple[int, int]], limit: int, width: int, tab_rows: int, columns: int
+) -> list[tuple[int, int]] | None:
+    """Spans merged to fit ``limit`` (:func:`merge_spans`) when the guard read they make —
+    header, ``columns`` whole columns and the merged spans — costs less than reading the
+    tab whole (:func:`read_cost`); None (read it whole) otherwise."""
+    merged = merge_spans(spans, limit, width, tab_rows)
+    if len(merged) > limit:
+        return None
+    cost = read_cost(1, width, tab_rows) + columns * read_cost(tab_rows, 1, tab_rows)
+    cost += sum(read_cost(last - first + 1, width, tab_rows) for first, last in merged)
+    return merged if cost < read_cost(tab_rows, width, tab_rows) else None
 
 
 def row_parts(tab: str, table: Table | None, rows: set[int]) -> list[GuardPart]:
@@ -195,7 +275,12 @@ def guard_snapshot(
             keys[part.tab] = vals
         elif part.kind == "column":
             assert part.col_pos is not None
-            extra.setdefault(part.tab, {})[part.col_pos] = vals
+            found_columns = extra.setdefault(part.tab, {})
+            if part.col_count == 1:
+                found_columns[part.col_pos] = vals
+            else:  # a band of adjacent columns: one value range per column
+                for i in range(part.col_count):
+                    found_columns[part.col_pos + i] = [[r[i]] if len(r) > i else [] for r in vals]
         else:
             found = rows.setdefault(part.tab, {})
             for offset, row in enumerate(vals):
