@@ -31,7 +31,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 import structlog
@@ -40,6 +40,7 @@ from syncer import metrics
 from syncer.connectors.base import Connector, TabRequest
 from syncer.errors import ConnectorError, SourceChanged, StateError, SyncerError
 from syncer.guard import guard
+from syncer.incremental import DEFAULT_FULL_PASS_EVERY, CycleMemo, full_pass_reason
 from syncer.journal import Journal, intent_of
 from syncer.ledger import LedgerConfig
 from syncer.model import ApplyReport, Dropped, Finding, MoveRow, Plan, SetCell, Snapshot
@@ -48,6 +49,7 @@ from syncer.reconcile import reconcile
 from syncer.rules import ledger_zone, time_rule_due
 from syncer.state import LedgerMark, RunRecord, StateStore
 from syncer.validate import validate
+from syncer.validate.incremental import validate_incremental
 from syncer.verify import verify
 
 log = structlog.get_logger("syncer.engine")
@@ -81,6 +83,12 @@ class CycleResult:
     findings_at: datetime | None = None
     #: an idle or failed cycle: the count of the last cycle that computed findings
     carried_findings: int | None = None
+    #: why the cycle validated every row (see :mod:`syncer.incremental`), None when it
+    #: validated only the changed rows (or did not validate)
+    full_pass: str | None = None
+    #: main-tab rows the cycle validated (the others' results were kept); None when it
+    #: did not validate
+    rows_checked: int | None = None
 
     @property
     def finding_count(self) -> int:
@@ -161,6 +169,7 @@ def run_cycle(
     cycle_id: str | None = None,
     clock: Callable[[], datetime] | None = None,
     before_removal: BeforeRemoval | None = None,
+    full_pass_every: timedelta = DEFAULT_FULL_PASS_EVERY,
 ) -> CycleResult:
     """Run one cycle. Never raises for a broken sheet: failures are in the result.
 
@@ -169,6 +178,8 @@ def run_cycle(
     gives the finishing time for the run record; without it ``finished == now``.
     ``before_removal`` (optional) runs after planning and before applying, e.g. the
     pre-removal backup; if it raises a SyncerError the cycle fails and nothing is applied.
+    ``full_pass_every`` (``SYNCER_FULL_PASS_HOURS``) bounds the time between full passes of
+    validation (:mod:`syncer.incremental`); zero makes every cycle one.
     """
     if now.tzinfo is None:
         raise ValueError("run_cycle needs a timezone-aware `now`")
@@ -178,7 +189,9 @@ def run_cycle(
     with structlog.contextvars.bound_contextvars(ledger=ledger.name, cycle_id=cid):
         calls = connector.calls_made()
         try:
-            _cycle(ledger, connector, store, now, dry_run, result, before_removal)
+            _cycle(
+                ledger, connector, store, now, dry_run, result, before_removal, full_pass_every
+            )
         except ConnectorError as exc:
             result.outcome = "failed"
             result.error = _connector_error(ledger, connector.describe(), exc)
@@ -210,6 +223,8 @@ def run_cycle(
             archived=result.archived,
             api_calls=result.api_calls,
             incidents=len(result.report.incidents) if result.report else 0,
+            full_pass=result.full_pass,
+            rows_checked=result.rows_checked,
             error=result.error,
         )
     return result
@@ -230,13 +245,15 @@ def _cycle(
     dry_run: bool,
     result: CycleResult,
     before_removal: BeforeRemoval | None = None,
+    full_pass_every: timedelta = DEFAULT_FULL_PASS_EVERY,
 ) -> None:
     read_token = connector.change_token()
     writes_before = connector.write_calls()
     journal = Journal(store)
+    mark = None if dry_run else store.mark(ledger.name)
     if (
         not dry_run
-        and is_idle(ledger, store.mark(ledger.name), read_token, now)
+        and is_idle(ledger, mark, read_token, now)
         and not journal.interrupted(ledger.name)  # an interrupted cycle is never idle
     ):
         result.outcome = "idle"
@@ -247,7 +264,18 @@ def _cycle(
             f"tab {ledger.tabs.main!r} not found; rename the tab back or fix tabs.main in the"
             " ledger file. Nothing was written"
         )
-    result.findings = validate(ledger, snapshot)
+    memo = store.memo(ledger.name)
+    if dry_run:  # `syncer plan`: the full pass, nothing kept
+        result.full_pass = "dry_run"
+        result.findings = validate(ledger, snapshot)
+        validation = None
+    else:
+        reason = full_pass_reason(memo, mark, config_hash(ledger), now, full_pass_every)
+        kept = memo.validation if reason is None and isinstance(memo, CycleMemo) else None
+        result.findings, validation = validate_incremental(ledger, snapshot, kept)
+        result.full_pass = reason
+    main_rows = snapshot.tables[ledger.tabs.main].rows
+    result.rows_checked = validation.checked if validation is not None else len(main_rows)
     previous = store.load(ledger.name)
     recent = journal.entries(ledger.name, limit=RECENT_JOURNAL)
     interrupted = [e for e in recent if e.status == "open"]
@@ -300,6 +328,8 @@ def _cycle(
         config_hash=config_hash(ledger),
         now=now,
     )
+    full_at = memo.full_at if result.full_pass is None and isinstance(memo, CycleMemo) else now
+    store.keep_memo(ledger.name, CycleMemo(validation, full_at, (config_hash(ledger), now)))
     moved = [op.target.key for op in report.applied if isinstance(op, MoveRow) and op.target.key]
     if moved:
         store.forget_keys(ledger.name, moved)
