@@ -40,7 +40,12 @@ from syncer import metrics
 from syncer.connectors.base import Connector, TabRequest
 from syncer.errors import ConnectorError, SourceChanged, StateError, SyncerError
 from syncer.guard import guard
-from syncer.incremental import DEFAULT_FULL_PASS_EVERY, CycleMemo, full_pass_reason
+from syncer.incremental import (
+    DEFAULT_FULL_PASS_EVERY,
+    CycleMemo,
+    RuleRunner,
+    full_pass_reason,
+)
 from syncer.journal import Journal, intent_of
 from syncer.ledger import LedgerConfig
 from syncer.model import ApplyReport, Dropped, Finding, MoveRow, Plan, SetCell, Snapshot
@@ -265,15 +270,18 @@ def _cycle(
             " ledger file. Nothing was written"
         )
     memo = store.memo(ledger.name)
+    runner: RuleRunner | None = None
     if dry_run:  # `syncer plan`: the full pass, nothing kept
         result.full_pass = "dry_run"
         result.findings = validate(ledger, snapshot)
         validation = None
     else:
         reason = full_pass_reason(memo, mark, config_hash(ledger), now, full_pass_every)
-        kept = memo.validation if reason is None and isinstance(memo, CycleMemo) else None
+        usable = memo if reason is None and isinstance(memo, CycleMemo) else None
+        kept = usable.validation if usable is not None else None
         result.findings, validation = validate_incremental(ledger, snapshot, kept)
         result.full_pass = reason
+        runner = RuleRunner(validation, usable.flagged if usable is not None else {})
     main_rows = snapshot.tables[ledger.tabs.main].rows
     result.rows_checked = validation.checked if validation is not None else len(main_rows)
     previous = store.load(ledger.name)
@@ -287,7 +295,10 @@ def _cycle(
             writes_planned=entry.writes_planned,
         )
     repairs = reconcile(ledger, snapshot.tables, recent)
-    planned = build_plan(ledger, snapshot, result.findings, previous, now)
+    if runner is None:
+        planned = build_plan(ledger, snapshot, result.findings, previous, now)
+    else:
+        planned = build_plan(ledger, snapshot, result.findings, previous, now, runner=runner)
     result.findings, result.findings_at = list(planned.findings), now
     plan = Plan(ledger.name, (*planned.plan.ops, *repairs.ops), planned.plan.key_column)
     result.plan = plan
@@ -329,7 +340,9 @@ def _cycle(
         now=now,
     )
     full_at = memo.full_at if result.full_pass is None and isinstance(memo, CycleMemo) else now
-    store.keep_memo(ledger.name, CycleMemo(validation, full_at, (config_hash(ledger), now)))
+    flagged = runner.flagged_now if runner is not None else {}
+    saved = (config_hash(ledger), now)
+    store.keep_memo(ledger.name, CycleMemo(validation, full_at, saved, flagged=flagged))
     moved = [op.target.key for op in report.applied if isinstance(op, MoveRow) and op.target.key]
     if moved:
         store.forget_keys(ledger.name, moved)

@@ -63,6 +63,12 @@ class ValidationMemo:
     rows: dict[object, RowEntry]
     #: rows validated by the cycle that built this memo (the others were found in it)
     checked: int = 0
+    #: the content key of each data row of the read this memo was built from (blank rows
+    #: included; the rows themselves when no cell is a boolean)
+    keys: Sequence[object] = ()
+    #: data rows of that read whose content the previous memo did not hold (every row on
+    #: a full pass), and blank rows: the rows whose per-row decisions are new
+    unknown: tuple[int, ...] = ()
 
 
 def ledger_signature(ledger: LedgerConfig) -> str:
@@ -126,7 +132,11 @@ def validate_incremental(
     out.sort(key=itemgetter(0, 1, 2))
     findings.extend(f for *_order, f in out)
     memo_rows = dict(zip(kept_keys, entries, strict=True))
-    return findings, ValidationMemo(signature, memo_rows, len(dirty))
+    unknown = [kept[p] for p in dirty]
+    if keep is not None:
+        blank = set(range(len(rows))).difference(kept)
+        unknown = sorted(blank.union(unknown))
+    return findings, ValidationMemo(signature, memo_rows, len(dirty), keys, tuple(unknown))
 
 
 def _check_rows(

@@ -19,7 +19,7 @@ from syncer.config import load_ledger
 from syncer.connectors.memory import MemoryConnector
 from syncer.engine import CycleResult, run_cycle
 from syncer.examples import HEADER, HEADER_ROW, MIN_ROWS, messy_rows
-from syncer.incremental import CycleMemo, full_pass_reason
+from syncer.incremental import CycleMemo, RuleRunner, full_pass_reason
 from syncer.ledger import LedgerConfig
 from syncer.model import CellValue, Finding, Snapshot, Table, canonical
 from syncer.planner import build_plan
@@ -227,9 +227,12 @@ def test_a_changed_header_or_ledger_discards_the_memo() -> None:
 @given(steps=st.lists(st.lists(edits(), min_size=1, max_size=5), min_size=1, max_size=4))
 def test_plans_from_incremental_findings_equal_full_plans(steps: list[list[Edit]]) -> None:
     """The plan (operations, observed values, first-seen, listed findings) built on the
-    incremental findings equals the full pass's, cycle after cycle."""
+    incremental findings, with normalize run on the changed and flagged rows only,
+    equals the full pass's, cycle after cycle (the plans are not applied, so proposed
+    normalizations stay due)."""
     rows = [list(r) for r in BASE]
     memo: ValidationMemo | None = None
+    flagged: dict[int, frozenset[object]] = {}
     previous = PreviousState()
     now = NOW
     for number, batch in enumerate(steps):
@@ -237,7 +240,9 @@ def test_plans_from_incremental_findings_equal_full_plans(steps: list[list[Edit]
             edit(rows)
         snapshot = Snapshot(tables={LEDGER.tabs.main: table_of(rows)})
         got, memo = validate_incremental(LEDGER, snapshot, memo)
-        planned = build_plan(LEDGER, snapshot, got, previous, now)
+        runner = RuleRunner(memo, flagged)
+        planned = build_plan(LEDGER, snapshot, got, previous, now, runner=runner)
+        flagged = runner.flagged_now
         full = build_plan(LEDGER, snapshot, validate(LEDGER, snapshot), previous, now)
         assert repr(planned.plan) == repr(full.plan)
         assert planned.observed == full.observed
@@ -377,3 +382,26 @@ def test_engine_validates_only_edited_rows(tmp_path: Path) -> None:
         assert shown(dry.findings) == shown(edited.findings)
     finally:
         store.close()
+
+
+def test_normalize_runs_on_new_blank_and_flagged_rows_only() -> None:
+    """After one edit, normalize runs on the edited row, the blank rows and the rows it
+    proposed a write for last time, and its plan is the full run's."""
+    rows = [list(r) for r in BASE]
+    snapshot = Snapshot({LEDGER.tabs.main: table_of(rows)})
+    got, memo = validate_incremental(LEDGER, snapshot, None)
+    runner = RuleRunner(memo, {})
+    build_plan(LEDGER, snapshot, got, PreviousState(), NOW, runner=runner)
+    assert runner.rows_run == len(rows)
+    flagged = runner.flagged_now
+    assert flagged[0], "the messy rows have phones and dates to normalize"
+    rows[-1][COLUMN["联系方式"]] = "１３６００１３６０００"  # a clean row until now
+    snapshot = Snapshot({LEDGER.tabs.main: table_of(rows)})
+    got, memo = validate_incremental(LEDGER, snapshot, memo)
+    assert memo is not None
+    runner = RuleRunner(memo, flagged)
+    planned = build_plan(LEDGER, snapshot, got, PreviousState(), NOW, runner=runner)
+    blank = len(rows) - len([r for r in rows if any(r)])
+    assert runner.rows_run == 1 + blank + len(flagged[0])
+    full = build_plan(LEDGER, snapshot, validate(LEDGER, snapshot), PreviousState(), NOW)
+    assert repr(planned.plan) == repr(full.plan)
