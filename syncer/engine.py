@@ -281,7 +281,11 @@ def _cycle(
         kept = usable.validation if usable is not None else None
         result.findings, validation = validate_incremental(ledger, snapshot, kept)
         result.full_pass = reason
-        runner = RuleRunner(validation, usable.flagged if usable is not None else {})
+        runner = (
+            RuleRunner(validation, usable.flagged, usable.saved[1])
+            if usable is not None
+            else RuleRunner(validation, {})
+        )
     main_rows = snapshot.tables[ledger.tabs.main].rows
     result.rows_checked = validation.checked if validation is not None else len(main_rows)
     previous = store.load(ledger.name)

@@ -17,11 +17,15 @@ keeps a :class:`CycleMemo` in the state store's per-ledger memory
 * the last full pass is older than ``SYNCER_FULL_PASS_HOURS`` (``scheduled``; 0 makes
   every cycle a full pass).
 
-Rules: ``normalize`` runs only on the rows the validation did not know (new content,
-blank rows) and the rows it proposed a write for at the last cycle (:class:`RuleRunner`):
+Rules (:class:`RuleRunner`): ``normalize`` runs only on the rows the validation did not
+know (new content, blank rows) and the rows it proposed a write for at the last cycle:
 its decisions depend on a row's own values, so a known row it left alone is left alone
-again. The other rule kinds run on every row (their decisions read the previous state,
-the time or other rows).
+again. ``archive`` runs on the rows the validation did not know, the rows its condition
+matched at the last cycle, and the rows where a time-based part of the condition
+(``older_than``/``newer_than``, evaluated on its date column alone for every row, at the
+last cycle's time and now) changed its answer: any other row is one the condition did
+not match and still does not. ``assign_id`` and ``stamp_on_change`` run on every row
+(they read other rows and the previous state).
 
 ``syncer plan`` (a dry run) always takes the full pass and keeps nothing. The result of
 an incremental cycle equals the full pass's on the same snapshot and state; the property
@@ -36,9 +40,11 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from syncer.conditions import All, AnyOf, Compare, Condition, evaluate
 from syncer.ledger_parts import RuleBase
-from syncer.model import Operation, SetCell, Table
+from syncer.model import MoveRow, Operation, SetCell, Table
 from syncer.rules import run_rule
+from syncer.rules.archive import Archive
 from syncer.rules.base import RuleContext, RuleResult, ledger_row_keys
 from syncer.rules.normalize import Normalize
 from syncer.state import LedgerMark
@@ -59,7 +65,7 @@ class CycleMemo:
     saved: tuple[str | None, datetime | None]
     version: int = VERSION
     #: per normalize rule (its place in the ledger's rules): the content keys of the rows
-    #: it proposed a write for
+    #: it proposed a write for; per archive rule: of the rows its condition matched
     flagged: Mapping[int, frozenset[object]] = field(default_factory=dict)
 
 
@@ -88,30 +94,34 @@ def full_pass_reason(
 
 
 class RuleRunner:
-    """Runs one cycle's rules like :func:`~syncer.rules.run_rule`, ``normalize`` on the
-    rows that may have a new answer only: rows ``validation`` did not know (new content,
-    blank rows) and rows whose content it flagged at the last cycle. Its operations are
-    the full run's, in the same order (rows keep their relative order).
+    """Runs one cycle's rules like :func:`~syncer.rules.run_rule`, ``normalize`` and
+    ``archive`` on the rows that may have a new answer only (see the module doc); their
+    operations are the full run's, in the same order (rows keep their relative order).
 
-    ``flagged`` is the last cycle's :attr:`CycleMemo.flagged` (empty on a full pass);
-    after the plan, :attr:`flagged_now` is this cycle's.
+    ``flagged`` is the last cycle's :attr:`CycleMemo.flagged` and ``since`` its time
+    (empty and None after a full pass); after the plan, :attr:`flagged_now` is this
+    cycle's.
     """
 
     def __init__(
-        self, validation: ValidationMemo | None, flagged: Mapping[int, frozenset[object]]
+        self,
+        validation: ValidationMemo | None,
+        flagged: Mapping[int, frozenset[object]],
+        since: datetime | None = None,
     ) -> None:
         self.validation = validation
         self.flagged = flagged
+        self.since = since
         self.flagged_now: dict[int, frozenset[object]] = {}
-        #: rows normalize ran on (all rules together), for tests and logs
-        self.rows_run = 0
+        #: rows each normalize and archive rule (by its place in the rules) ran on
+        self.rows_run: dict[int, int] = {}
 
     def __call__(self, rule: RuleBase, ctx: RuleContext) -> RuleResult:
         """The result of ``rule`` over ``ctx`` (see the class doc)."""
         table = ctx.snapshot.get(ctx.ledger.tabs.main)
         memo = self.validation
         if (
-            not isinstance(rule, Normalize)
+            not isinstance(rule, Normalize | Archive)
             or not rule.enabled
             or table is None
             or memo is None
@@ -120,31 +130,68 @@ class RuleRunner:
             return run_rule(rule, ctx)
         number = next(i for i, r in enumerate(ctx.ledger.rules) if r is rule)
         keys = memo.keys
-        before = self.flagged.get(number, frozenset())
         picked = set(memo.unknown)
+        before = self.flagged.get(number)
+        if isinstance(rule, Archive):
+            if before is None or self.since is None:
+                picked = set(range(len(table.rows)))
+            else:
+                picked.update(_time_changed(rule.when, table, ctx, self.since))
         if before:
             hits = np.fromiter(map(before.__contains__, keys), dtype=bool, count=len(keys))
             picked.update(np.flatnonzero(hits).tolist())
         rows = sorted(picked)
-        self.rows_run += len(rows)
+        self.rows_run[number] = len(rows)
         if len(rows) == len(table.rows):
-            result = run_rule(rule, ctx)
+            result, sub, rows = run_rule(rule, ctx), table, list(range(len(table.rows)))
         elif not rows:
-            result = RuleResult()
+            result, sub = RuleResult(), table
         else:
-            result = _on_rows(rule, ctx, table, rows)
+            result, sub = _on_rows(rule, ctx, table, rows)
         first = table.header_row + 1
-        self.flagged_now[number] = frozenset(
-            keys[op.target.row - first]
-            for op in result.ops
-            if isinstance(op, SetCell) and op.tab == table.name
-        )
+        if isinstance(rule, Archive):
+            matched = evaluate(rule.when, sub, ctx.ledger, ctx.now, ctx.cache) if rows else []
+            self.flagged_now[number] = frozenset(
+                keys[rows[j]] for j, hit in enumerate(matched) if hit
+            )
+        else:
+            self.flagged_now[number] = frozenset(
+                keys[op.target.row - first]
+                for op in result.ops
+                if isinstance(op, SetCell) and op.tab == table.name
+            )
         return result
 
 
-def _on_rows(rule: RuleBase, ctx: RuleContext, table: Table, rows: list[int]) -> RuleResult:
+def _time_leaves(condition: Condition) -> list[Compare]:
+    """The ``older_than``/``newer_than`` comparisons of ``condition``."""
+    if isinstance(condition, Compare):
+        return [condition] if condition.op in ("older_than", "newer_than") else []
+    if isinstance(condition, All):
+        return [leaf for child in condition.all for leaf in _time_leaves(child)]
+    if isinstance(condition, AnyOf):
+        return [leaf for child in condition.any for leaf in _time_leaves(child)]
+    return _time_leaves(condition.not_)
+
+
+def _time_changed(
+    condition: Condition, table: Table, ctx: RuleContext, since: datetime
+) -> list[int]:
+    """Data rows where a time-based comparison of ``condition`` answers differently now
+    than at ``since`` (each evaluated on its date column alone, for every row)."""
+    changed = np.zeros(len(table.rows), dtype=bool)
+    for leaf in _time_leaves(condition):
+        then = evaluate(leaf, table, ctx.ledger, since, ctx.cache)
+        now = evaluate(leaf, table, ctx.ledger, ctx.now, ctx.cache)
+        changed |= np.asarray(then, dtype=bool) != np.asarray(now, dtype=bool)
+    return list(np.flatnonzero(changed).tolist())
+
+
+def _on_rows(
+    rule: RuleBase, ctx: RuleContext, table: Table, rows: list[int]
+) -> tuple[RuleResult, Table]:
     """``rule`` run on a tab holding only data rows ``rows`` of ``table`` (keys decided
-    over the whole tab), its operations moved back to the rows' sheet rows."""
+    over the whole tab), its operations moved back to the rows' sheet rows; and that tab."""
     sub = Table(table.name, table.header_row, table.header, tuple(table.rows[i] for i in rows))
     ledger = ctx.ledger
     everyone = ledger_row_keys(ledger, table, ctx.cache)
@@ -156,8 +203,8 @@ def _on_rows(rule: RuleBase, ctx: RuleContext, table: Table, rows: list[int]) ->
     first = table.header_row + 1
     moved: list[Operation] = []
     for op in result.ops:
-        if isinstance(op, SetCell) and op.tab == sub.name:
+        if isinstance(op, SetCell | MoveRow) and op.tab == sub.name:
             real = table.sheet_row(rows[op.target.row - first])
             op = replace(op, target=replace(op.target, row=real))
         moved.append(op)
-    return RuleResult(moved, result.observed)
+    return RuleResult(moved, result.observed), sub

@@ -21,7 +21,7 @@ from syncer.engine import CycleResult, run_cycle
 from syncer.examples import HEADER, HEADER_ROW, MIN_ROWS, messy_rows
 from syncer.incremental import CycleMemo, RuleRunner, full_pass_reason
 from syncer.ledger import LedgerConfig
-from syncer.model import CellValue, Finding, Snapshot, Table, canonical
+from syncer.model import CellValue, Finding, MoveRow, Snapshot, Table, canonical
 from syncer.planner import build_plan
 from syncer.rules.base import PreviousState
 from syncer.state import LedgerMark, StateStore
@@ -227,12 +227,13 @@ def test_a_changed_header_or_ledger_discards_the_memo() -> None:
 @given(steps=st.lists(st.lists(edits(), min_size=1, max_size=5), min_size=1, max_size=4))
 def test_plans_from_incremental_findings_equal_full_plans(steps: list[list[Edit]]) -> None:
     """The plan (operations, observed values, first-seen, listed findings) built on the
-    incremental findings, with normalize run on the changed and flagged rows only,
-    equals the full pass's, cycle after cycle (the plans are not applied, so proposed
-    normalizations stay due)."""
+    incremental findings, with normalize and archive run on the changed, flagged and
+    (archive) time-changed rows only, equals the full pass's, cycle after cycle, as days
+    pass (the plans are not applied, so proposed writes and moves stay due)."""
     rows = [list(r) for r in BASE]
     memo: ValidationMemo | None = None
     flagged: dict[int, frozenset[object]] = {}
+    since: datetime | None = None
     previous = PreviousState()
     now = NOW
     for number, batch in enumerate(steps):
@@ -240,9 +241,9 @@ def test_plans_from_incremental_findings_equal_full_plans(steps: list[list[Edit]
             edit(rows)
         snapshot = Snapshot(tables={LEDGER.tabs.main: table_of(rows)})
         got, memo = validate_incremental(LEDGER, snapshot, memo)
-        runner = RuleRunner(memo, flagged)
+        runner = RuleRunner(memo, flagged, since)
         planned = build_plan(LEDGER, snapshot, got, previous, now, runner=runner)
-        flagged = runner.flagged_now
+        flagged, since = runner.flagged_now, now
         full = build_plan(LEDGER, snapshot, validate(LEDGER, snapshot), previous, now)
         assert repr(planned.plan) == repr(full.plan)
         assert planned.observed == full.observed
@@ -251,7 +252,7 @@ def test_plans_from_incremental_findings_equal_full_plans(steps: list[list[Edit]
         previous = PreviousState(
             watched={**previous.watched, **full.observed}, first_seen=full.first_seen
         )
-        now += timedelta(days=number % 3 * 20)
+        now += timedelta(days=(0, 1, 20, 45)[number % 4])
 
 
 # --- the engine: an incremental store against a full-pass store ------------------------
@@ -392,7 +393,7 @@ def test_normalize_runs_on_new_blank_and_flagged_rows_only() -> None:
     got, memo = validate_incremental(LEDGER, snapshot, None)
     runner = RuleRunner(memo, {})
     build_plan(LEDGER, snapshot, got, PreviousState(), NOW, runner=runner)
-    assert runner.rows_run == len(rows)
+    assert runner.rows_run[0] == len(rows)
     flagged = runner.flagged_now
     assert flagged[0], "the messy rows have phones and dates to normalize"
     rows[-1][COLUMN["联系方式"]] = "１３６００１３６０００"  # a clean row until now
@@ -402,6 +403,35 @@ def test_normalize_runs_on_new_blank_and_flagged_rows_only() -> None:
     runner = RuleRunner(memo, flagged)
     planned = build_plan(LEDGER, snapshot, got, PreviousState(), NOW, runner=runner)
     blank = len(rows) - len([r for r in rows if any(r)])
-    assert runner.rows_run == 1 + blank + len(flagged[0])
+    assert runner.rows_run[0] == 1 + blank + len(flagged[0])
     full = build_plan(LEDGER, snapshot, validate(LEDGER, snapshot), PreviousState(), NOW)
+    assert repr(planned.plan) == repr(full.plan)
+
+
+def test_archive_reaches_rows_only_through_time_or_change() -> None:
+    """With no edit, a day later archive runs on the blank rows, the rows it matched and
+    the rows whose follow-up date crossed 90 days overnight, and moves the same rows as
+    the full run."""
+    rows = [list(r) for r in BASE]
+    crossing = TODAY - timedelta(days=89)  # under 90 days old now, over it tomorrow
+    rows[-1][COLUMN["最近跟进时间"]] = crossing
+    snapshot = Snapshot({LEDGER.tabs.main: table_of(rows)})
+    got, memo = validate_incremental(LEDGER, snapshot, None)
+    runner = RuleRunner(memo, {})
+    first = build_plan(LEDGER, snapshot, got, PreviousState(), NOW, runner=runner)
+    archive = next(i for i, r in enumerate(LEDGER.rules) if r.kind == "archive")
+    matched = runner.flagged_now[archive]
+    assert matched
+    assert tuple(rows[-1]) not in matched
+    moved_before = {op.target.row for op in first.plan if isinstance(op, MoveRow)}
+    tomorrow = NOW + timedelta(days=1)
+    got, memo = validate_incremental(LEDGER, Snapshot({LEDGER.tabs.main: table_of(rows)}), memo)
+    assert memo is not None
+    runner = RuleRunner(memo, runner.flagged_now, NOW)
+    planned = build_plan(LEDGER, snapshot, got, PreviousState(), tomorrow, runner=runner)
+    blank = len(rows) - len([r for r in rows if any(r)])
+    assert runner.rows_run[archive] == blank + len(matched) + 1
+    moved = {op.target.row for op in planned.plan if isinstance(op, MoveRow)}
+    assert moved == moved_before | {table_of(rows).sheet_row(len(rows) - 1)}
+    full = build_plan(LEDGER, snapshot, validate(LEDGER, snapshot), PreviousState(), tomorrow)
     assert repr(planned.plan) == repr(full.plan)
