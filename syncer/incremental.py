@@ -37,15 +37,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 
-from syncer.conditions import All, AnyOf, Compare, Condition, evaluate
+from syncer.conditions import All, AnyOf, Compare, Condition, age_test, evaluate
 from syncer.ledger_parts import RuleBase
 from syncer.model import MoveRow, Operation, SetCell, Table
 from syncer.rules import run_rule
 from syncer.rules.archive import Archive
-from syncer.rules.base import RuleContext, RuleResult, ledger_row_keys
+from syncer.rules.base import RuleContext, RuleResult, column, ledger_row_keys
 from syncer.rules.normalize import Normalize
 from syncer.state import LedgerMark
 from syncer.validate.incremental import VERSION, ValidationMemo
@@ -178,13 +179,24 @@ def _time_changed(
     condition: Condition, table: Table, ctx: RuleContext, since: datetime
 ) -> list[int]:
     """Data rows where a time-based comparison of ``condition`` answers differently now
-    than at ``since`` (each evaluated on its date column alone, for every row)."""
-    changed = np.zeros(len(table.rows), dtype=bool)
+    than at ``since``: each is decided once per distinct cell of its date column (by type
+    and value where the column mixes types, as the condition's evaluation does), and only
+    the rows holding a cell whose answer changed are looked for."""
+    found: set[int] = set()
     for leaf in _time_leaves(condition):
-        then = evaluate(leaf, table, ctx.ledger, since, ctx.cache)
-        now = evaluate(leaf, table, ctx.ledger, ctx.now, ctx.cache)
-        changed |= np.asarray(then, dtype=bool) != np.asarray(now, dtype=bool)
-    return list(np.flatnonzero(changed).tolist())
+        values = column(table, leaf.column, ctx.cache)
+        then, now = age_test(leaf, since), age_test(leaf, ctx.now)
+        mixed = len(set(map(type, values)) - {type(None)}) > 1
+        slots: list[Any] = list(zip(map(type, values), values, strict=True)) if mixed else values
+        flips = {
+            slot
+            for slot in set(slots)
+            if then(slot[1] if mixed else slot) != now(slot[1] if mixed else slot)
+        }
+        if flips:
+            hits = np.fromiter(map(flips.__contains__, slots), dtype=bool, count=len(slots))
+            found.update(np.flatnonzero(hits).tolist())
+    return sorted(found)
 
 
 def _on_rows(
