@@ -125,7 +125,7 @@ def time_incremental(
     snap: Snapshot,
     previous: PreviousState,
     memo: ValidationMemo | None,
-    flagged: dict[int, frozenset[object]],
+    tracked: frozenset[int],
 ) -> tuple[float, float, int, int, int]:
     """(validate s, plan s, findings, operations, rows validated) of the incremental cycle
     on a fresh snapshot object; asserts that it equals the full pass."""
@@ -134,7 +134,7 @@ def time_incremental(
     findings, after = validate_incremental(ledger, snap, memo)
     t1 = CLOCK()
     planned = build_plan(
-        ledger, snap, findings, previous, NOW, runner=RuleRunner(after, flagged)
+        ledger, snap, findings, previous, NOW, runner=RuleRunner(after, tracked, NOW)
     )
     t2 = CLOCK()
     full = validate(ledger, snap)
@@ -159,14 +159,14 @@ def incremental(ledger: LedgerConfig, tables: dict[int, Table], sizes: list[int]
         snap = snapshot_of(ledger, tables[n])
         prev = previous_for(ledger, snap)
         findings, memo = validate_incremental(ledger, snap, None)
-        runner = RuleRunner(memo, {})
+        runner = RuleRunner(memo)
         build_plan(ledger, snap, findings, prev, NOW, runner=runner)
         for count in (36, n // 50):
             after = edited(snap, count)
             time_once(ledger, after, prev)  # warm-up
             full = [time_once(ledger, after, prev) for _ in range(runs)]
             inc = [
-                time_incremental(ledger, after, prev, memo, runner.flagged_now)
+                time_incremental(ledger, after, prev, memo, frozenset(runner.tracked_now))
                 for _ in range(runs)
             ]
             for path, samples, checked in (

@@ -282,9 +282,9 @@ def _cycle(
         result.findings, validation = validate_incremental(ledger, snapshot, kept)
         result.full_pass = reason
         runner = (
-            RuleRunner(validation, usable.flagged, usable.saved[1])
+            RuleRunner(validation, usable.tracked, usable.saved[1])
             if usable is not None
-            else RuleRunner(validation, {})
+            else RuleRunner(validation)
         )
     main_rows = snapshot.tables[ledger.tabs.main].rows
     result.rows_checked = validation.checked if validation is not None else len(main_rows)
@@ -344,9 +344,9 @@ def _cycle(
         now=now,
     )
     full_at = memo.full_at if result.full_pass is None and isinstance(memo, CycleMemo) else now
-    flagged = runner.flagged_now if runner is not None else {}
+    tracked = frozenset(runner.tracked_now) if runner is not None else frozenset()
     saved = (config_hash(ledger), now)
-    store.keep_memo(ledger.name, CycleMemo(validation, full_at, saved, flagged=flagged))
+    store.keep_memo(ledger.name, CycleMemo(validation, full_at, saved, tracked=tracked))
     moved = [op.target.key for op in report.applied if isinstance(op, MoveRow) and op.target.key]
     if moved:
         store.forget_keys(ledger.name, moved)

@@ -34,8 +34,7 @@ tests in ``tests/unit/test_incremental.py`` check it on random edit sequences.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,9 +64,10 @@ class CycleMemo:
     #: the ledger mark the cycle saved: (config hash, last cycle time)
     saved: tuple[str | None, datetime | None]
     version: int = VERSION
-    #: per normalize rule (its place in the ledger's rules): the content keys of the rows
-    #: it proposed a write for; per archive rule: of the rows its condition matched
-    flagged: Mapping[int, frozenset[object]] = field(default_factory=dict)
+    #: the normalize and archive rules (by their place in the ledger's rules) that ran
+    #: through the :class:`RuleRunner` and flagged rows in the validation memo's entries
+    #: (normalize: rows it proposed a write for; archive: rows its condition matched)
+    tracked: frozenset[int] = frozenset()
 
 
 def full_pass_reason(
@@ -99,21 +99,22 @@ class RuleRunner:
     ``archive`` on the rows that may have a new answer only (see the module doc); their
     operations are the full run's, in the same order (rows keep their relative order).
 
-    ``flagged`` is the last cycle's :attr:`CycleMemo.flagged` and ``since`` its time
-    (empty and None after a full pass); after the plan, :attr:`flagged_now` is this
-    cycle's.
+    ``tracked`` is the last cycle's :attr:`CycleMemo.tracked` and ``since`` its time
+    (empty and None after a full pass); the rows each rule flagged then are in the
+    validation memo's entries (:attr:`ValidationMemo.flagged`), and this cycle's flags
+    are written into them. After the plan, :attr:`tracked_now` is this cycle's.
     """
 
     def __init__(
         self,
         validation: ValidationMemo | None,
-        flagged: Mapping[int, frozenset[object]],
+        tracked: frozenset[int] = frozenset(),
         since: datetime | None = None,
     ) -> None:
         self.validation = validation
-        self.flagged = flagged
+        self.tracked = tracked
         self.since = since
-        self.flagged_now: dict[int, frozenset[object]] = {}
+        self.tracked_now: set[int] = set()
         #: rows each normalize and archive rule (by its place in the rules) ran on
         self.rows_run: dict[int, int] = {}
 
@@ -130,21 +131,16 @@ class RuleRunner:
         ):
             return run_rule(rule, ctx)
         number = next(i for i, r in enumerate(ctx.ledger.rules) if r is rule)
-        keys = memo.keys
-        picked = set(memo.unknown)
-        before = self.flagged.get(number)
-        if isinstance(rule, Archive):
-            if before is None or self.since is None:
-                picked = set(range(len(table.rows)))
-            else:
+        if number not in self.tracked or (isinstance(rule, Archive) and self.since is None):
+            picked = set(range(len(table.rows)))
+        else:
+            picked = set(memo.unknown).union(memo.flagged.get(number, ()))
+            if isinstance(rule, Archive) and self.since is not None:
                 picked.update(_time_changed(rule.when, table, ctx, self.since))
-        if before:
-            hits = np.fromiter(map(before.__contains__, keys), dtype=bool, count=len(keys))
-            picked.update(np.flatnonzero(hits).tolist())
         rows = sorted(picked)
         self.rows_run[number] = len(rows)
         if len(rows) == len(table.rows):
-            result, sub, rows = run_rule(rule, ctx), table, list(range(len(table.rows)))
+            result, sub = run_rule(rule, ctx), table
         elif not rows:
             result, sub = RuleResult(), table
         else:
@@ -152,15 +148,15 @@ class RuleRunner:
         first = table.header_row + 1
         if isinstance(rule, Archive):
             matched = evaluate(rule.when, sub, ctx.ledger, ctx.now, ctx.cache) if rows else []
-            self.flagged_now[number] = frozenset(
-                keys[rows[j]] for j, hit in enumerate(matched) if hit
-            )
+            flagged = {rows[j] for j, hit in enumerate(matched) if hit}
         else:
-            self.flagged_now[number] = frozenset(
-                keys[op.target.row - first]
+            flagged = {
+                op.target.row - first
                 for op in result.ops
                 if isinstance(op, SetCell) and op.tab == table.name
-            )
+            }
+        memo.flag(number, flagged, memo.keys)
+        self.tracked_now.add(number)
         return result
 
 

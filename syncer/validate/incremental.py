@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -51,8 +51,10 @@ from syncer.validate.schema import build_schema
 VERSION = 1
 
 #: What the memo keeps per row content: the row's own findings (rows and values are
-#: filled in at the row's current position) and its identity over each unique column.
-RowEntry = tuple[tuple[Finding, ...], tuple[Any, ...]]
+#: filled in at the row's current position), its identity over each unique column, and
+#: the rules (by their place in the ledger's rules) that flagged it at the last cycle
+#: (see :class:`syncer.incremental.RuleRunner`; set after the plan).
+RowEntry = tuple[tuple[Finding, ...], tuple[Any, ...], frozenset[int]]
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,19 @@ class ValidationMemo:
     #: data rows of that read whose content the previous memo did not hold (every row on
     #: a full pass), and blank rows: the rows whose per-row decisions are new
     unknown: tuple[int, ...] = ()
+    #: rule number → data rows of that read whose content the rule flagged last cycle
+    flagged: dict[int, list[int]] = field(default_factory=dict)
+
+    def flag(self, rule: int, rows: set[int], keys: Sequence[object]) -> None:
+        """Record that ``rule`` flags data rows ``rows`` of this memo's read, and no
+        other row (the memo's entries say so for the next cycle)."""
+        for index in rows.union(self.flagged.get(rule, ())):
+            entry = self.rows.get(keys[index])
+            if entry is None:  # a blank row: never in the memo, always looked at
+                continue
+            flags = entry[2] | {rule} if index in rows else entry[2] - {rule}
+            if flags != entry[2]:
+                self.rows[keys[index]] = (entry[0], entry[1], flags)
 
 
 def ledger_signature(ledger: LedgerConfig) -> str:
@@ -132,11 +147,17 @@ def validate_incremental(
     out.sort(key=itemgetter(0, 1, 2))
     findings.extend(f for *_order, f in out)
     memo_rows = dict(zip(kept_keys, entries, strict=True))
+    flagged: dict[int, list[int]] = {}
+    marked = np.fromiter(map(len, map(itemgetter(2), entries)), dtype=np.int64)
+    for p in np.flatnonzero(marked).tolist():
+        for rule in entries[p][2]:
+            flagged.setdefault(rule, []).append(kept[p])
     unknown = [kept[p] for p in dirty]
     if keep is not None:
         blank = set(range(len(rows))).difference(kept)
         unknown = sorted(blank.union(unknown))
-    return findings, ValidationMemo(signature, memo_rows, len(dirty), keys, tuple(unknown))
+    built = ValidationMemo(signature, memo_rows, len(dirty), keys, tuple(unknown), flagged)
+    return findings, built
 
 
 def _check_rows(
@@ -164,7 +185,8 @@ def _check_rows(
             own[finding.row - sub.header_row - 1].append(finding)
     identities = [views[c].identity.to_numpy() for c in uniques]
     return [
-        (tuple(own[j]), tuple(values[j] for values in identities)) for j in range(len(indexes))
+        (tuple(own[j]), tuple(values[j] for values in identities), frozenset())
+        for j in range(len(indexes))
     ]
 
 

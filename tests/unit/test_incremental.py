@@ -232,7 +232,7 @@ def test_plans_from_incremental_findings_equal_full_plans(steps: list[list[Edit]
     pass (the plans are not applied, so proposed writes and moves stay due)."""
     rows = [list(r) for r in BASE]
     memo: ValidationMemo | None = None
-    flagged: dict[int, frozenset[object]] = {}
+    tracked: frozenset[int] = frozenset()
     since: datetime | None = None
     previous = PreviousState()
     now = NOW
@@ -241,9 +241,9 @@ def test_plans_from_incremental_findings_equal_full_plans(steps: list[list[Edit]
             edit(rows)
         snapshot = Snapshot(tables={LEDGER.tabs.main: table_of(rows)})
         got, memo = validate_incremental(LEDGER, snapshot, memo)
-        runner = RuleRunner(memo, flagged, since)
+        runner = RuleRunner(memo, tracked, since)
         planned = build_plan(LEDGER, snapshot, got, previous, now, runner=runner)
-        flagged, since = runner.flagged_now, now
+        tracked, since = frozenset(runner.tracked_now), now
         full = build_plan(LEDGER, snapshot, validate(LEDGER, snapshot), previous, now)
         assert repr(planned.plan) == repr(full.plan)
         assert planned.observed == full.observed
@@ -391,21 +391,23 @@ def test_normalize_runs_on_new_blank_and_flagged_rows_only() -> None:
     rows = [list(r) for r in BASE]
     snapshot = Snapshot({LEDGER.tabs.main: table_of(rows)})
     got, memo = validate_incremental(LEDGER, snapshot, None)
-    runner = RuleRunner(memo, {})
+    runner = RuleRunner(memo)
     build_plan(LEDGER, snapshot, got, PreviousState(), NOW, runner=runner)
     assert runner.rows_run[0] == len(rows)
-    flagged = runner.flagged_now
-    assert flagged[0], "the messy rows have phones and dates to normalize"
     rows[-1][COLUMN["联系方式"]] = "１３６００１３６０００"  # a clean row until now
     snapshot = Snapshot({LEDGER.tabs.main: table_of(rows)})
     got, memo = validate_incremental(LEDGER, snapshot, memo)
     assert memo is not None
-    runner = RuleRunner(memo, flagged)
+    flagged = memo.flagged[0]
+    assert flagged, "the messy rows have phones and dates to normalize"
+    assert len(rows) - 1 not in flagged
+    runner = RuleRunner(memo, frozenset({0}), NOW)
     planned = build_plan(LEDGER, snapshot, got, PreviousState(), NOW, runner=runner)
     blank = len(rows) - len([r for r in rows if any(r)])
-    assert runner.rows_run[0] == 1 + blank + len(flagged[0])
+    assert runner.rows_run[0] == 1 + blank + len(flagged)
     full = build_plan(LEDGER, snapshot, validate(LEDGER, snapshot), PreviousState(), NOW)
     assert repr(planned.plan) == repr(full.plan)
+    assert memo.rows[memo.keys[len(rows) - 1]][2] == {0}  # flagged for the next cycle
 
 
 def test_archive_reaches_rows_only_through_time_or_change() -> None:
@@ -417,17 +419,17 @@ def test_archive_reaches_rows_only_through_time_or_change() -> None:
     rows[-1][COLUMN["最近跟进时间"]] = crossing
     snapshot = Snapshot({LEDGER.tabs.main: table_of(rows)})
     got, memo = validate_incremental(LEDGER, snapshot, None)
-    runner = RuleRunner(memo, {})
+    runner = RuleRunner(memo)
     first = build_plan(LEDGER, snapshot, got, PreviousState(), NOW, runner=runner)
     archive = next(i for i, r in enumerate(LEDGER.rules) if r.kind == "archive")
-    matched = runner.flagged_now[archive]
-    assert matched
-    assert tuple(rows[-1]) not in matched
     moved_before = {op.target.row for op in first.plan if isinstance(op, MoveRow)}
     tomorrow = NOW + timedelta(days=1)
     got, memo = validate_incremental(LEDGER, Snapshot({LEDGER.tabs.main: table_of(rows)}), memo)
     assert memo is not None
-    runner = RuleRunner(memo, runner.flagged_now, NOW)
+    matched = memo.flagged[archive]
+    assert matched
+    assert len(rows) - 1 not in matched
+    runner = RuleRunner(memo, frozenset(runner.tracked_now), NOW)
     planned = build_plan(LEDGER, snapshot, got, PreviousState(), tomorrow, runner=runner)
     blank = len(rows) - len([r for r in rows if any(r)])
     assert runner.rows_run[archive] == blank + len(matched) + 1
