@@ -326,7 +326,8 @@ def _cycle(
         log.warning("cycle.incident", incident=incident)
     if report.incidents:
         metrics.record_incidents(ledger.name, len(report.incidents))
-    observed = _recordable(planned.observed, _unrecorded_keys(report))
+    unrecorded = _unrecorded_keys(report)
+    observed = _recordable(planned.observed, unrecorded)
     # The token the cycle read, advanced only by syncer's own writes: an edit made while
     # it wrote leaves the recorded token behind, so the next cycle reads. A dropped
     # operation or a repair leaves no token at all: the next cycle re-plans.
@@ -343,11 +344,14 @@ def _cycle(
         config_hash=config_hash(ledger),
         now=now,
     )
+    moved = [op.target.key for op in report.applied if isinstance(op, MoveRow) and op.target.key]
     full_at = memo.full_at if result.full_pass is None and isinstance(memo, CycleMemo) else now
-    tracked = frozenset(runner.tracked_now) if runner is not None else frozenset()
+    tracked: frozenset[int] = frozenset()
+    if runner is not None:
+        runner.unrecorded(unrecorded | set(moved))
+        tracked = frozenset(runner.tracked_now)
     saved = (config_hash(ledger), now)
     store.keep_memo(ledger.name, CycleMemo(validation, full_at, saved, tracked=tracked))
-    moved = [op.target.key for op in report.applied if isinstance(op, MoveRow) and op.target.key]
     if moved:
         store.forget_keys(ledger.name, moved)
     journal.finish(ledger.name, result.cycle_id, now)

@@ -47,6 +47,7 @@ from syncer.rules import run_rule
 from syncer.rules.archive import Archive
 from syncer.rules.base import RuleContext, RuleResult, column, ledger_row_keys
 from syncer.rules.normalize import Normalize
+from syncer.rules.stamp_on_change import StampOnChange
 from syncer.state import LedgerMark
 from syncer.validate.incremental import VERSION, ValidationMemo
 
@@ -64,9 +65,10 @@ class CycleMemo:
     #: the ledger mark the cycle saved: (config hash, last cycle time)
     saved: tuple[str | None, datetime | None]
     version: int = VERSION
-    #: the normalize and archive rules (by their place in the ledger's rules) that ran
-    #: through the :class:`RuleRunner` and flagged rows in the validation memo's entries
-    #: (normalize: rows it proposed a write for; archive: rows its condition matched)
+    #: the normalize, archive and stamp rules (by their place in the ledger's rules) that
+    #: ran through the :class:`RuleRunner` and flagged rows in the validation memo's
+    #: entries (normalize: rows it proposed a write for; archive: rows its condition
+    #: matched; stamp: rows whose watched values were not recorded under their key)
     tracked: frozenset[int] = frozenset()
 
 
@@ -115,19 +117,23 @@ class RuleRunner:
         self.tracked = tracked
         self.since = since
         self.tracked_now: set[int] = set()
-        #: rows each normalize and archive rule (by its place in the rules) ran on
+        #: rows each normalize, archive and stamp rule (by its place in the rules) ran on
         self.rows_run: dict[int, int] = {}
+        #: the stamp rules run here, and each data row's key (None: not usable)
+        self._stamps: list[int] = []
+        self._keys: list[str | None] = []
 
     def __call__(self, rule: RuleBase, ctx: RuleContext) -> RuleResult:
         """The result of ``rule`` over ``ctx`` (see the class doc)."""
         table = ctx.snapshot.get(ctx.ledger.tabs.main)
         memo = self.validation
         if (
-            not isinstance(rule, Normalize | Archive)
+            not isinstance(rule, Normalize | Archive | StampOnChange)
             or not rule.enabled
             or table is None
             or memo is None
             or len(memo.keys) != len(table.rows)
+            or (isinstance(rule, StampOnChange) and not _stamps_incremental(ctx))
         ):
             return run_rule(rule, ctx)
         number = next(i for i, r in enumerate(ctx.ledger.rules) if r is rule)
@@ -149,6 +155,10 @@ class RuleRunner:
         if isinstance(rule, Archive):
             matched = evaluate(rule.when, sub, ctx.ledger, ctx.now, ctx.cache) if rows else []
             flagged = {rows[j] for j, hit in enumerate(matched) if hit}
+        elif isinstance(rule, StampOnChange):
+            self._keys = ledger_row_keys(ctx.ledger, table, ctx.cache)
+            self._stamps.append(number)
+            flagged = {i for i in rows if self._keys[i] is None}
         else:
             flagged = {
                 op.target.row - first
@@ -158,6 +168,30 @@ class RuleRunner:
         memo.flag(number, flagged, memo.keys)
         self.tracked_now.add(number)
         return result
+
+    def unrecorded(self, keys: set[str]) -> None:
+        """After the write: the watched values of ``keys`` were not recorded (an
+        operation on the row was dropped or missed) or were forgotten (the row moved to
+        history), so the stamp rules look at their rows again next cycle."""
+        memo = self.validation
+        if not keys or not self._stamps or memo is None:
+            return
+        rows = {i for i, key in enumerate(self._keys) if key is not None and key in keys}
+        for number in self._stamps:
+            memo.flag(number, rows, memo.keys, only=False)
+
+
+def _stamps_incremental(ctx: RuleContext) -> bool:
+    """True when no stamp rule watches a column the robot writes (the annotation column,
+    a stamp target, the key): a planned write there changes the recorded values of a
+    row the rule would skip (see the module doc)."""
+    ledger = ctx.ledger
+    written = {*ledger.owned_columns(), ledger.key}
+    return not any(
+        written.intersection(rule.watch)
+        for rule in ledger.rules
+        if isinstance(rule, StampOnChange)
+    )
 
 
 def _time_leaves(condition: Condition) -> list[Compare]:

@@ -74,10 +74,12 @@ class ValidationMemo:
     #: rule number → data rows of that read whose content the rule flagged last cycle
     flagged: dict[int, list[int]] = field(default_factory=dict)
 
-    def flag(self, rule: int, rows: set[int], keys: Sequence[object]) -> None:
-        """Record that ``rule`` flags data rows ``rows`` of this memo's read, and no
-        other row (the memo's entries say so for the next cycle)."""
-        for index in rows.union(self.flagged.get(rule, ())):
+    def flag(
+        self, rule: int, rows: set[int], keys: Sequence[object], *, only: bool = True
+    ) -> None:
+        """Record that ``rule`` flags data rows ``rows`` of this memo's read, and (with
+        ``only``) no other row: the memo's entries say so for the next cycle."""
+        for index in rows.union(self.flagged.get(rule, ()) if only else ()):
             entry = self.rows.get(keys[index])
             if entry is None:  # a blank row: never in the memo, always looked at
                 continue

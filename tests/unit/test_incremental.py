@@ -27,6 +27,7 @@ from syncer.rules.base import PreviousState
 from syncer.state import LedgerMark, StateStore
 from syncer.validate import validate
 from syncer.validate.incremental import ValidationMemo, validate_incremental
+from tests.staged import Staged
 
 ROOT = Path(__file__).resolve().parents[2]
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -226,10 +227,11 @@ def test_a_changed_header_or_ledger_discards_the_memo() -> None:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(st.lists(edits(), min_size=1, max_size=5), min_size=1, max_size=4))
 def test_plans_from_incremental_findings_equal_full_plans(steps: list[list[Edit]]) -> None:
-    """The plan (operations, observed values, first-seen, listed findings) built on the
-    incremental findings, with normalize and archive run on the changed, flagged and
-    (archive) time-changed rows only, equals the full pass's, cycle after cycle, as days
-    pass (the plans are not applied, so proposed writes and moves stay due)."""
+    """The plan (operations, first-seen, listed findings, and the state it records) built
+    on the incremental findings, with normalize, archive and the stamps run on the
+    changed, flagged and (archive) time-changed rows only, equals the full pass's, cycle
+    after cycle, as days pass (the plans are not applied, so proposed writes and moves
+    stay due)."""
     rows = [list(r) for r in BASE]
     memo: ValidationMemo | None = None
     tracked: frozenset[int] = frozenset()
@@ -246,13 +248,23 @@ def test_plans_from_incremental_findings_equal_full_plans(steps: list[list[Edit]
         tracked, since = frozenset(runner.tracked_now), now
         full = build_plan(LEDGER, snapshot, validate(LEDGER, snapshot), previous, now)
         assert repr(planned.plan) == repr(full.plan)
-        assert planned.observed == full.observed
+        assert recorded(previous, planned.observed) == recorded(previous, full.observed)
         assert planned.first_seen == full.first_seen
         assert shown(list(planned.findings)) == shown(list(full.findings))
         previous = PreviousState(
             watched={**previous.watched, **full.observed}, first_seen=full.first_seen
         )
         now += timedelta(days=(0, 1, 20, 45)[number % 4])
+
+
+def recorded(
+    previous: PreviousState, observed: dict[str, dict[str, str]]
+) -> dict[str, dict[str, str]]:
+    """The watched values a state holds once ``observed`` is saved over ``previous``."""
+    state = {key: dict(values) for key, values in previous.watched.items()}
+    for key, values in observed.items():
+        state.setdefault(key, {}).update(values)
+    return state
 
 
 # --- the engine: an incremental store against a full-pass store ------------------------
@@ -291,17 +303,21 @@ def outcome(result: CycleResult) -> tuple[Any, ...]:
         st.tuples(
             st.lists(edits(), min_size=0, max_size=5),
             st.sampled_from([timedelta(0), timedelta(hours=1), timedelta(days=1), DAYS_40]),
+            st.lists(edits(), min_size=0, max_size=2),
+            st.sampled_from(["reread", "write"]),
         ),
         min_size=1,
         max_size=4,
     )
 )
 def test_incremental_cycles_equal_full_pass_cycles(
-    steps: list[tuple[list[Edit], timedelta]],
+    steps: list[tuple[list[Edit], timedelta, list[Edit], str]],
 ) -> None:
     """Two daemons on the same sheet history, one incremental and one making a full pass
     every cycle, find, plan, write and record exactly the same (archives by status and by
-    date crossing older_than, new ids, stamps, duplicates and the errors tab included)."""
+    date crossing older_than, new ids, stamps, duplicates, the errors tab included, and
+    people editing between the read and the guard read (operations dropped) or between
+    the guard read and the write (the whole plan dropped, nothing recorded for it))."""
     with tempfile.TemporaryDirectory() as folder:
         stores = [
             StateStore(f"sqlite:///{Path(folder) / 'incremental.db'}"),
@@ -311,15 +327,19 @@ def test_incremental_cycles_equal_full_pass_cycles(
         books = [MemoryConnector(workbook([list(r) for r in BASE])) for _ in stores]
         now = NOW
         try:
-            for number, (batch, wait) in enumerate([([], timedelta(0)), *steps]):
+            for number, (batch, wait, race, stage) in enumerate(
+                [([], timedelta(0), [], "read"), *steps]
+            ):
                 for edit in batch:
                     for book in books:
                         person(book, edit)
                 now += wait
-                results = [
-                    run_cycle(LEDGER, book, store, now, full_pass_every=gap)
-                    for book, store, gap in zip(books, stores, every, strict=True)
-                ]
+                results = []
+                for book, store, gap in zip(books, stores, every, strict=True):
+                    staged = Staged(book)
+                    if race:
+                        staged.on(stage, lambda b=book, r=race: [person(b, e) for e in r])
+                    results.append(run_cycle(LEDGER, staged, store, now, full_pass_every=gap))
                 incremental, full = results
                 assert outcome(incremental) == outcome(full)
                 if full.outcome == "ok":
@@ -437,3 +457,45 @@ def test_archive_reaches_rows_only_through_time_or_change() -> None:
     assert moved == moved_before | {table_of(rows).sheet_row(len(rows) - 1)}
     full = build_plan(LEDGER, snapshot, validate(LEDGER, snapshot), PreviousState(), tomorrow)
     assert repr(planned.plan) == repr(full.plan)
+
+
+def test_a_plan_dropped_whole_is_planned_again_incrementally(tmp_path: Path) -> None:
+    """A stamp planned for a row is lost with the whole plan (a person saved the sheet
+    between the guard read and the write); the next cycle, although that row did not
+    change since, stamps it — as the full pass does — because nothing was recorded."""
+    stores = [StateStore(f"sqlite:///{tmp_path / name}") for name in ("inc.db", "full.db")]
+    books = [MemoryConnector(workbook([list(r) for r in BASE])) for _ in stores]
+    every = [timedelta(days=3650), timedelta(0)]
+
+    def follow(rows: list[list[CellValue]]) -> None:
+        rows[20][COLUMN["跟进内容"]] = "新的跟进"
+
+    def elsewhere(rows: list[list[CellValue]]) -> None:
+        rows[5][COLUMN["客户名称"]] = "抢先改名"
+
+    try:
+        now = NOW
+        for step in range(3):
+            now += timedelta(minutes=5)
+            results = []
+            for book, store, gap in zip(books, stores, every, strict=True):
+                staged = Staged(book)
+                if step == 1:
+                    person(book, follow)
+                    staged.on("write", lambda b=book: person(b, elsewhere))
+                results.append(run_cycle(LEDGER, staged, store, now, full_pass_every=gap))
+            assert outcome(results[0]) == outcome(results[1])
+            if step == 1:
+                assert results[0].report is not None
+                assert results[0].report.dropped
+                assert not results[0].report.applied
+            if step == 2:
+                assert results[0].full_pass is None
+                assert results[0].rows_checked == 1  # the row edited during the write
+                assert results[0].plan is not None
+                assert any(op.rule == "记录状态变更时间" or op.rule == "更新最近跟进时间"
+                           for op in results[0].plan)
+        assert books[0].workbook == books[1].workbook
+    finally:
+        for store in stores:
+            store.close()
