@@ -24,12 +24,20 @@ again. ``archive`` runs on the rows the validation did not know, the rows its co
 matched at the last cycle, and the rows where a time-based part of the condition
 (``older_than``/``newer_than``, evaluated on its date column alone for every row, at the
 last cycle's time and now) changed its answer: any other row is one the condition did
-not match and still does not. ``assign_id`` and ``stamp_on_change`` run on every row
-(they read other rows and the previous state).
+not match and still does not. ``stamp_on_change`` runs on the rows the validation did
+not know and the rows whose watched values the last cycle did not record under their
+key (no usable key then, an operation on the row dropped or lost with its plan, the row
+moved to history: :meth:`RuleRunner.unrecorded`): every other row still shows the values
+recorded for its key, so it is not stamped, and recording it again changes nothing (it
+is left out of the observed values; the state saved is the same). That holds while no
+robot-written column (the annotation column, a stamp target, the key) is watched;
+otherwise the stamp rules run on every row. ``assign_id`` runs on every row (it reads
+every id).
 
 ``syncer plan`` (a dry run) always takes the full pass and keeps nothing. The result of
-an incremental cycle equals the full pass's on the same snapshot and state; the property
-tests in ``tests/unit/test_incremental.py`` check it on random edit sequences.
+an incremental cycle (findings, plan, writes, recorded state) equals the full pass's on
+the same snapshot and state; the property tests in ``tests/unit/test_incremental.py``
+check it on random edit sequences.
 """
 
 from __future__ import annotations
@@ -97,9 +105,11 @@ def full_pass_reason(
 
 
 class RuleRunner:
-    """Runs one cycle's rules like :func:`~syncer.rules.run_rule`, ``normalize`` and
-    ``archive`` on the rows that may have a new answer only (see the module doc); their
-    operations are the full run's, in the same order (rows keep their relative order).
+    """Runs one cycle's rules like :func:`~syncer.rules.run_rule`, ``normalize``,
+    ``archive`` and ``stamp_on_change`` on the rows that may have a new answer only (see
+    the module doc): their operations are the full run's, in the same order (rows keep
+    their relative order), and their observed values differ only by rows whose recorded
+    values they repeat.
 
     ``tracked`` is the last cycle's :attr:`CycleMemo.tracked` and ``since`` its time
     (empty and None after a full pass); the rows each rule flagged then are in the
