@@ -365,33 +365,38 @@ class _Evaluator:
         return self._age(node)
 
     def _age(self, node: Compare) -> BoolArray:
-        days = parse_duration_days(str(node.value))
-        if days is None:  # the ledger model rejects this at load; stay safe anyway
-            return np.zeros(self.size, dtype=bool)
-        limit = timedelta(days=days)
-        now = self.now
-        zone = now.tzinfo
+        return self._by_value(node.column, age_test(node, self.now))
 
-        def age(value: CellValue) -> timedelta | None:
-            moment = parse_datetime(value)
-            if moment is None:
-                return None
-            if moment.tzinfo is None and zone is not None:
-                moment = moment.replace(tzinfo=zone)
-            elif moment.tzinfo is not None and zone is None:
-                moment = moment.replace(tzinfo=None)
-            return now - moment
 
-        if node.op == "older_than":
+def age_test(node: Compare, now: datetime) -> Callable[[CellValue], bool]:
+    """The answer of an ``older_than``/``newer_than`` comparison for one cell at ``now``
+    (a cell that is not a date or date-time answers False)."""
+    days = parse_duration_days(str(node.value))
+    if days is None:  # the ledger model rejects this at load; stay safe anyway
+        return lambda _value: False
+    limit = timedelta(days=days)
+    zone = now.tzinfo
 
-            def older(value: CellValue) -> bool:
-                found = age(value)
-                return found is not None and found > limit
+    def age(value: CellValue) -> timedelta | None:
+        moment = parse_datetime(value)
+        if moment is None:
+            return None
+        if moment.tzinfo is None and zone is not None:
+            moment = moment.replace(tzinfo=zone)
+        elif moment.tzinfo is not None and zone is None:
+            moment = moment.replace(tzinfo=None)
+        return now - moment
 
-            return self._by_value(node.column, older)
+    if node.op == "older_than":
 
-        def newer(value: CellValue) -> bool:
+        def older(value: CellValue) -> bool:
             found = age(value)
-            return found is not None and found < limit
+            return found is not None and found > limit
 
-        return self._by_value(node.column, newer)
+        return older
+
+    def newer(value: CellValue) -> bool:
+        found = age(value)
+        return found is not None and found < limit
+
+    return newer

@@ -32,7 +32,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 import structlog
@@ -48,6 +48,12 @@ from syncer.errors import (
     WriteNotSent,
 )
 from syncer.guard import guard
+from syncer.incremental import (
+    DEFAULT_FULL_PASS_EVERY,
+    CycleMemo,
+    RuleRunner,
+    full_pass_reason,
+)
 from syncer.journal import Journal, intent_of
 from syncer.ledger import LedgerConfig
 from syncer.model import (
@@ -65,6 +71,7 @@ from syncer.reconcile import reconcile
 from syncer.rules import ledger_zone, time_rule_due
 from syncer.state import LedgerMark, RunRecord, StateStore
 from syncer.validate import validate
+from syncer.validate.incremental import validate_incremental
 from syncer.verify import verify
 
 log = structlog.get_logger("syncer.engine")
@@ -103,6 +110,12 @@ class CycleResult:
     findings_at: datetime | None = None
     #: an idle or failed cycle: the count of the last cycle that computed findings
     carried_findings: int | None = None
+    #: why the cycle validated every row (see :mod:`syncer.incremental`), None when it
+    #: validated only the changed rows (or did not validate)
+    full_pass: str | None = None
+    #: main-tab rows the cycle validated (the others' results were kept); None when it
+    #: did not validate
+    rows_checked: int | None = None
 
     @property
     def finding_count(self) -> int:
@@ -183,6 +196,7 @@ def run_cycle(
     cycle_id: str | None = None,
     clock: Callable[[], datetime] | None = None,
     before_removal: BeforeRemoval | None = None,
+    full_pass_every: timedelta = DEFAULT_FULL_PASS_EVERY,
 ) -> CycleResult:
     """Run one cycle. Never raises for a broken sheet: failures are in the result.
 
@@ -191,6 +205,8 @@ def run_cycle(
     gives the finishing time for the run record; without it ``finished == now``.
     ``before_removal`` (optional) runs after planning and before applying, e.g. the
     pre-removal backup; if it raises a SyncerError the cycle fails and nothing is applied.
+    ``full_pass_every`` (``SYNCER_FULL_PASS_HOURS``) bounds the time between full passes of
+    validation (:mod:`syncer.incremental`); zero makes every cycle one.
     """
     if now.tzinfo is None:
         raise ValueError("run_cycle needs a timezone-aware `now`")
@@ -200,7 +216,9 @@ def run_cycle(
     with structlog.contextvars.bound_contextvars(ledger=ledger.name, cycle_id=cid):
         calls = connector.calls_made()
         try:
-            _cycle(ledger, connector, store, now, dry_run, result, before_removal)
+            _cycle(
+                ledger, connector, store, now, dry_run, result, before_removal, full_pass_every
+            )
         except ConnectorError as exc:
             result.outcome = "failed"
             result.error = _connector_error(ledger, connector.describe(), exc)
@@ -232,6 +250,8 @@ def run_cycle(
             archived=result.archived,
             api_calls=result.api_calls,
             incidents=len(result.report.incidents) if result.report else 0,
+            full_pass=result.full_pass,
+            rows_checked=result.rows_checked,
             error=result.error,
         )
     return result
@@ -252,13 +272,15 @@ def _cycle(
     dry_run: bool,
     result: CycleResult,
     before_removal: BeforeRemoval | None = None,
+    full_pass_every: timedelta = DEFAULT_FULL_PASS_EVERY,
 ) -> None:
     read_token = connector.change_token()
     writes_before = connector.write_calls()
     journal = Journal(store)
+    mark = None if dry_run else store.mark(ledger.name)
     if (
         not dry_run
-        and is_idle(ledger, store.mark(ledger.name), read_token, now)
+        and is_idle(ledger, mark, read_token, now)
         and not journal.interrupted(ledger.name)  # an interrupted cycle is never idle
     ):
         result.outcome = "idle"
@@ -269,7 +291,25 @@ def _cycle(
             f"tab {ledger.tabs.main!r} not found; rename the tab back or fix tabs.main in the"
             " ledger file. Nothing was written"
         )
-    result.findings = validate(ledger, snapshot)
+    memo = store.memo(ledger.name)
+    runner: RuleRunner | None = None
+    if dry_run:  # `syncer plan`: the full pass, nothing kept
+        result.full_pass = "dry_run"
+        result.findings = validate(ledger, snapshot)
+        validation = None
+    else:
+        reason = full_pass_reason(memo, mark, config_hash(ledger), now, full_pass_every)
+        usable = memo if reason is None and isinstance(memo, CycleMemo) else None
+        kept = usable.validation if usable is not None else None
+        result.findings, validation = validate_incremental(ledger, snapshot, kept)
+        result.full_pass = reason
+        runner = (
+            RuleRunner(validation, usable.tracked, usable.saved[1])
+            if usable is not None
+            else RuleRunner(validation)
+        )
+    main_rows = snapshot.tables[ledger.tabs.main].rows
+    result.rows_checked = validation.checked if validation is not None else len(main_rows)
     previous = store.load(ledger.name)
     recent = journal.entries(ledger.name, limit=RECENT_JOURNAL)
     interrupted = [e for e in recent if e.status == "open"]
@@ -281,7 +321,10 @@ def _cycle(
             writes_planned=entry.writes_planned,
         )
     repairs = reconcile(ledger, snapshot.tables, recent)
-    planned = build_plan(ledger, snapshot, result.findings, previous, now)
+    if runner is None:
+        planned = build_plan(ledger, snapshot, result.findings, previous, now)
+    else:
+        planned = build_plan(ledger, snapshot, result.findings, previous, now, runner=runner)
     result.findings, result.findings_at = list(planned.findings), now
     plan = Plan(ledger.name, (*planned.plan.ops, *repairs.ops), planned.plan.key_column)
     result.plan = plan
@@ -305,7 +348,8 @@ def _cycle(
         log.warning("cycle.incident", incident=incident)
     if report.incidents:
         metrics.record_incidents(ledger.name, len(report.incidents))
-    observed = _recordable(planned.observed, _unrecorded_keys(report))
+    unrecorded = _unrecorded_keys(report)
+    observed = _recordable(planned.observed, unrecorded)
     # The token the cycle read, advanced only by syncer's own writes: an edit made while
     # it wrote leaves the recorded token behind, so the next cycle reads. A dropped
     # operation or a repair leaves no token at all: the next cycle re-plans.
@@ -323,6 +367,13 @@ def _cycle(
         now=now,
     )
     moved = [op.target.key for op in report.applied if isinstance(op, MoveRow) and op.target.key]
+    full_at = memo.full_at if result.full_pass is None and isinstance(memo, CycleMemo) else now
+    tracked: frozenset[int] = frozenset()
+    if runner is not None:
+        runner.unrecorded(unrecorded | set(moved))
+        tracked = frozenset(runner.tracked_now)
+    saved = (config_hash(ledger), now)
+    store.keep_memo(ledger.name, CycleMemo(validation, full_at, saved, tracked=tracked))
     if moved:
         store.forget_keys(ledger.name, moved)
     journal.finish(ledger.name, result.cycle_id, now)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -34,6 +34,7 @@ from syncer.annotate import (
     recover_first_seen,
 )
 from syncer.ledger import LedgerConfig
+from syncer.ledger_parts import RuleBase
 from syncer.model import (
     AddColumn,
     CellValue,
@@ -49,7 +50,7 @@ from syncer.model import (
     canonical,
 )
 from syncer.rules import KINDS, run_rule
-from syncer.rules.base import PreviousState, RuleContext, cell_text
+from syncer.rules.base import PreviousState, RuleContext, RuleResult, cell_text
 from syncer.values import mask_phone
 
 
@@ -75,8 +76,14 @@ def build_plan(
     findings: Sequence[Finding],
     previous: PreviousState,
     now: datetime,
+    *,
+    runner: Callable[[RuleBase, RuleContext], RuleResult] = run_rule,
 ) -> Planned:
-    """Pure: the ordered operations for one cycle. Touches nothing."""
+    """Pure: the ordered operations for one cycle. Touches nothing.
+
+    ``runner`` runs one rule: :func:`~syncer.rules.run_rule`, or the engine's incremental
+    runner, which gives the same results from the changed rows (:mod:`syncer.incremental`).
+    """
     ctx = RuleContext(ledger, snapshot, findings, previous, now)
     structure: list[Operation] = []
     built: set[tuple[str, str]] = set()
@@ -87,7 +94,7 @@ def build_plan(
         for rule in ledger.rules:
             if rule.kind != kind:
                 continue
-            result = run_rule(rule, ctx)
+            result = runner(rule, ctx)
             if not observed:
                 observed = result.observed
             else:

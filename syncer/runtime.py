@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -131,6 +131,7 @@ class Runtime:
                     cycle_id=cycle_id,
                     clock=clock,
                     before_removal=before_removal,
+                    full_pass_every=timedelta(hours=self.settings.full_pass_hours),
                 )
         except SyncerError as exc:  # the connector could not be opened
             return CycleResult(

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     status_basic_auth: SecretStr | None = None
     #: Public address of the status page, linked from messages (unset: no link).
     status_url: str | None = None
+    #: Cycles validate only the rows that changed since the last cycle; a full pass over
+    #: every row runs at least this often (hours; 0: every cycle is a full pass), besides
+    #: on a changed ledger file, a new process or a state written elsewhere.
+    full_pass_hours: float = Field(default=24.0, ge=0)
     #: Backups: the retention keeps at least this many newest intact snapshots of each
     #: reason (before_removal, manual, scheduled) per ledger, besides daily/weekly ones.
     backup_keep_last: int = Field(default=3, ge=1)

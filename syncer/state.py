@@ -153,6 +153,8 @@ class StateStore:
             migrations.prepare(self.engine, self.shown)
             #: per ledger: the watched map this store last read or wrote (see module doc)
             self._kept: dict[str, _Kept] = {}
+            #: per ledger: the engine's memo of its last cycle (see :meth:`keep_memo`)
+            self._memos: dict[str, object] = {}
         except (SQLAlchemyError, OSError, ValueError) as exc:
             raise StateError(
                 f"state database {self.shown} cannot be opened ({exc}); check SYNCER_STATE_URL and"
@@ -330,6 +332,19 @@ class StateStore:
                     findings_at=_utc(run.findings_at) if run.findings_at is not None else None,
                 )
             )
+
+    def memo(self, ledger: str) -> object | None:
+        """What :meth:`keep_memo` kept for ``ledger`` in this process (None: nothing)."""
+        return self._memos.get(ledger)
+
+    def keep_memo(self, ledger: str, memo: object | None) -> None:
+        """Keep the engine's in-memory memo of ``ledger``'s last cycle (the incremental
+        validation's, :mod:`syncer.incremental`), beside the kept watched maps; None
+        forgets it. Never stored in the database: a new process starts with a full pass."""
+        if memo is None:
+            self._memos.pop(ledger, None)
+        else:
+            self._memos[ledger] = memo
 
     def close(self) -> None:
         """Dispose of the engine."""

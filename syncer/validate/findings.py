@@ -15,6 +15,65 @@ from syncer.model import CellValue, Finding, Table, canonical, is_blank
 from syncer.validate.duplicates import DuplicateFinding, Groups, Uniques
 from syncer.validate.messages import check_message, duplicate_message
 
+#: Order of a row's findings on one column: the column's own checks, then its ``unique``
+#: check, then the ``unique_together`` groups it closes (by group). Explicit, so findings
+#: merged from several sources (see :mod:`syncer.validate.incremental`) sort the same.
+_CHECK_RANK = {
+    "required": 0,
+    "choice_spaces": 1,
+    "choice": 1,
+    "pattern": 4,
+    "max_length": 5,
+    "min": 6,
+    "max": 7,
+    "unique": 8,
+}
+
+
+def check_rank(check: str) -> int:
+    """Where a failed check (pandera's name) sorts among one row's findings on one column:
+    ``required``, the type (or ``choice``), ``pattern``, ``max_length``, ``min``, ``max``,
+    ``unique``, then ``unique_together:<g>`` by group."""
+    if check.startswith("unique_together:"):
+        return 10 + int(check.split(":", 1)[1])
+    return _CHECK_RANK.get(check, 3)
+
+
+def duplicate_finding(
+    ledger: LedgerConfig,
+    table: Table,
+    row: int,
+    check: str,
+    column: str,
+    twins: list[int],
+    key: str | None,
+    value: CellValue,
+) -> tuple[str, DuplicateFinding]:
+    """(target column, finding) of a failed ``unique`` (on ``column``) or
+    ``unique_together:<g>`` check of data row ``row``; ``twins`` are the other data rows
+    with the same identity, ``value`` the target cell of the row."""
+    group: tuple[str, ...]
+    if check == "unique":
+        group, target, check_name = (column,), column, "unique"
+    else:
+        group = tuple(ledger.unique_together[int(check.split(":", 1)[1])])
+        target, check_name = group[-1], "unique_together"
+    sheet_row = table.sheet_row(row)
+    quoted = tuple(table.sheet_row(i) for i in twins)
+    return target, DuplicateFinding(
+        table.name,
+        sheet_row,
+        key,
+        target,
+        value,
+        check_name,
+        duplicate_message(ledger.locale, check_name, group, quoted),
+        read_row=sheet_row,
+        twins=quoted,
+        columns=group,
+        locale=ledger.locale,
+    )
+
 
 def row_findings(
     ledger: LedgerConfig,
@@ -36,7 +95,7 @@ def row_findings(
     key_column = ledger.key if ledger.key in views else None
     order = {c: i for i, c in enumerate(ledger.columns)}
     groups = Groups(uniques)
-    out: list[tuple[int, int, Finding]] = []
+    out: list[tuple[int, int, int, Finding]] = []
     broken = cases[cases["index"].isna() & cases["check"].notna()]
     if not broken.empty:  # a check raised: a bug in syncer, never a finding about the sheet
         raise RuntimeError(f"validation check failed to run: {broken.to_dict('records')}")
@@ -57,24 +116,20 @@ def row_findings(
         finding: Finding
         group: tuple[str, ...]
         if name == "unique" or name.startswith("unique_together:"):
-            if name == "unique":
-                group, target, check_name = (str(column),), str(column), "unique"
-            else:
-                group = tuple(ledger.unique_together[int(name.split(":", 1)[1])])
-                target, check_name = group[-1], "unique_together"
-            twins = tuple(table.sheet_row(i) for i in groups.others(group, row))
-            finding = DuplicateFinding(
-                table.name,
-                sheet_row,
+            group = (
+                (str(column),)
+                if name == "unique"
+                else tuple(ledger.unique_together[int(name.split(":", 1)[1])])
+            )
+            target, finding = duplicate_finding(
+                ledger,
+                table,
+                row,
+                name,
+                str(column),
+                groups.others(group, row),
                 key,
-                target,
-                cell(row, target),
-                check_name,
-                duplicate_message(locale, check_name, group, twins),
-                read_row=sheet_row,
-                twins=twins,
-                columns=group,
-                locale=locale,
+                cell(row, group[-1]),
             )
         else:
             target = str(column)
@@ -90,6 +145,6 @@ def row_findings(
                 check_name,
                 messages[(name, target)],
             )
-        out.append((row, order.get(target, 0), finding))
-    out.sort(key=lambda item: (item[0], item[1]))
-    return [f for _r, _c, f in out]
+        out.append((row, order.get(target, 0), check_rank(name), finding))
+    out.sort(key=lambda item: (item[0], item[1], item[2]))
+    return [f for _r, _c, _k, f in out]

@@ -22,15 +22,23 @@ def _check(name: str, fn: Callable[[pd.Series], pd.Series]) -> pa.Check:
 
 
 def build_schema(
-    ledger: LedgerConfig, views: dict[str, ColumnView], uniques: Uniques | None = None
+    ledger: LedgerConfig,
+    views: dict[str, ColumnView],
+    uniques: Uniques | None = None,
+    *,
+    uniqueness: bool = True,
 ) -> pa.DataFrameSchema:
-    """The pandera schema of the columns in ``views`` (their checks read the views)."""
+    """The pandera schema of the columns in ``views`` (their checks read the views).
+
+    ``uniqueness=False`` leaves out the ``unique`` and ``unique_together`` checks: the
+    schema then checks each row on its own values only (the incremental validation
+    checks changed rows so, and duplicates over the whole column)."""
     shared = uniques if uniques is not None else Uniques(views)
     columns: dict[str, pa.Column] = {}
     for name, view in views.items():
         columns[name] = pa.Column(
             dtype=None,
-            checks=_column_checks(view, shared),
+            checks=_column_checks(view, shared, uniqueness),
             nullable=True,
             required=False,
             name=name,
@@ -38,12 +46,12 @@ def build_schema(
     frame_checks = [
         _check(f"unique_together:{g}", _together_check(shared, tuple(group)))
         for g, group in enumerate(ledger.unique_together)
-        if all(c in views for c in group)
+        if uniqueness and all(c in views for c in group)
     ]
     return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, coerce=False)
 
 
-def _column_checks(view: ColumnView, uniques: Uniques) -> list[pa.Check]:
+def _column_checks(view: ColumnView, uniques: Uniques, uniqueness: bool) -> list[pa.Check]:
     spec = view.spec
     checks: list[pa.Check] = []
     if spec.required:
@@ -71,7 +79,7 @@ def _column_checks(view: ColumnView, uniques: Uniques) -> list[pa.Check]:
         if spec.max is not None:
             high = spec.max
             checks.append(_check("max", lambda _s: ~(view.numbers > high)))
-    if spec.unique:
+    if spec.unique and uniqueness:
         name = view.values.name
         checks.append(_check("unique", lambda _s: uniques.ok((str(name),))))
     return checks

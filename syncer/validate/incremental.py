@@ -1,0 +1,277 @@
+"""Incremental validation: check only the rows whose content changed since the last cycle.
+
+A row's own findings (type, placeholder, pattern, length, phone, required, min/max …)
+depend on nothing but the row's values, and so does its *identity* over the unique
+columns (the folded text, canonical phone or date a ``unique`` check compares). Both are
+kept per row content in a :class:`ValidationMemo` (position independent: a row that moved,
+or a sorted tab, finds its entry again). A cycle then
+
+1. looks every non-blank row up by its exact content (the row tuple; with the cells'
+   types too when the tab holds a boolean, since ``True == 1``);
+2. validates only the rows not found, with the same pandera schema minus the
+   uniqueness checks (:func:`~syncer.validate.schema.build_schema` ``uniqueness=False``);
+3. decides ``unique`` and ``unique_together`` over whole columns from the kept
+   identities (factorized codes, :func:`~syncer.validate.duplicates.duplicate_mask`), so
+   a row whose twin changed is reported (or cleared) even though it did not change;
+4. fills in each finding's sheet row and value at the row's current position and
+   orders everything as :func:`~syncer.validate.validate` does.
+
+The result equals :func:`~syncer.validate.validate` on the same snapshot (the property
+tests in ``tests/unit/test_incremental.py`` check it on random edit sequences). The memo
+describes the rows of the last snapshot only (it is rebuilt every cycle), so it holds
+one snapshot's row tuples, shared with that snapshot, and no history.
+
+The memo is valid for one ledger configuration, header and :data:`VERSION` of this code;
+any difference and every row is checked again (a full pass).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from itertools import chain
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandera.errors import SchemaErrors
+
+from syncer.ledger import LedgerConfig
+from syncer.model import CellValue, Finding, Snapshot, Table, canonical, is_blank
+from syncer.validate.column_view import ColumnView
+from syncer.validate.duplicates import Uniques, duplicate_mask
+from syncer.validate.findings import check_rank, duplicate_finding, row_findings
+from syncer.validate.frame import build_frame, kept_rows
+from syncer.validate.header import header_findings
+from syncer.validate.schema import build_schema
+
+#: Bumped whenever what a memo entry means changes: an older memo is never used.
+VERSION = 1
+
+#: What the memo keeps per row content: the row's own findings (rows and values are
+#: filled in at the row's current position), its identity over each unique column, and
+#: the rules (by their place in the ledger's rules) that flagged it at the last cycle
+#: (see :class:`syncer.incremental.RuleRunner`; set after the plan).
+RowEntry = tuple[tuple[Finding, ...], tuple[Any, ...], frozenset[int]]
+
+
+@dataclass(frozen=True)
+class ValidationMemo:
+    """Per row content, the row's own findings and identities (see the module doc)."""
+
+    signature: tuple[object, ...]
+    rows: dict[object, RowEntry]
+    #: rows validated by the cycle that built this memo (the others were found in it)
+    checked: int = 0
+    #: the content key of each data row of the read this memo was built from (blank rows
+    #: included; the rows themselves when no cell is a boolean)
+    keys: Sequence[object] = ()
+    #: data rows of that read whose content the previous memo did not hold (every row on
+    #: a full pass), and blank rows: the rows whose per-row decisions are new
+    unknown: tuple[int, ...] = ()
+    #: rule number → data rows of that read whose content the rule flagged last cycle
+    flagged: dict[int, list[int]] = field(default_factory=dict)
+
+    def flag(
+        self, rule: int, rows: set[int], keys: Sequence[object], *, only: bool = True
+    ) -> None:
+        """Record that ``rule`` flags data rows ``rows`` of this memo's read, and (with
+        ``only``) no other row: the memo's entries say so for the next cycle."""
+        for index in rows.union(self.flagged.get(rule, ()) if only else ()):
+            entry = self.rows.get(keys[index])
+            if entry is None:  # a blank row: never in the memo, always looked at
+                continue
+            flags = entry[2] | {rule} if index in rows else entry[2] - {rule}
+            if flags != entry[2]:
+                self.rows[keys[index]] = (entry[0], entry[1], flags)
+
+
+def ledger_signature(ledger: LedgerConfig) -> str:
+    """A hash of everything of the ledger file that validation reads (the whole file)."""
+    return hashlib.sha256(ledger.model_dump_json().encode()).hexdigest()[:32]
+
+
+def _typed(rows: Sequence[tuple[CellValue, ...]]) -> bool:
+    """True when some cell is a boolean: ``True == 1 == 1.0`` would let a row look up
+    another's entry, so the cells' types become part of each row's key. (An int and a
+    float that compare equal validate alike; their findings take the current value.)"""
+    return bool in set(map(type, chain.from_iterable(rows)))
+
+
+def _typed_key(row: tuple[CellValue, ...]) -> tuple[object, ...]:
+    return (row, tuple(map(type, row)))
+
+
+def unique_columns(ledger: LedgerConfig, present: Sequence[str]) -> list[str]:
+    """The present columns a ``unique`` or complete ``unique_together`` check compares."""
+    wanted = [c for c in present if ledger.columns[c].unique]
+    for group in ledger.unique_together:
+        if all(c in present for c in group):
+            wanted.extend(group)
+    return list(dict.fromkeys(wanted))
+
+
+def validate_incremental(
+    ledger: LedgerConfig, snapshot: Snapshot, memo: ValidationMemo | None
+) -> tuple[list[Finding], ValidationMemo | None]:
+    """Every finding of the main tab — the same list :func:`~syncer.validate.validate`
+    gives — checking only the rows ``memo`` does not know; and the memo for the next
+    cycle (None when the tab has nothing to validate)."""
+    from syncer.validate import validate
+
+    table = snapshot.get(ledger.tabs.main)
+    if table is None:
+        return validate(ledger, snapshot), None
+    findings = header_findings(ledger, table)
+    present = [c for c in ledger.columns if table.index_of(c) is not None]
+    keep = kept_rows(table.rows)
+    if not present or not table.rows or keep == []:
+        return findings, None
+    rows = table.rows
+    kept: list[int] = list(range(len(rows))) if keep is None else keep
+    typed = _typed(rows)
+    keys: Sequence[object] = list(map(_typed_key, rows)) if typed else rows
+    signature = (VERSION, ledger_signature(ledger), table.header, typed)
+    known = memo.rows if memo is not None and memo.signature == signature else {}
+    kept_keys = list(map(keys.__getitem__, kept))
+    found: list[RowEntry | None] = list(map(known.get, kept_keys))
+    uniques = unique_columns(ledger, present)
+    dirty = [p for p, entry in enumerate(found) if entry is None]
+    if dirty:
+        fresh = iter(_check_rows(ledger, table, present, [kept[p] for p in dirty], uniques))
+        for p in dirty:
+            found[p] = next(fresh)
+    entries: list[RowEntry] = found  # type: ignore[assignment]  # every gap is filled
+    out = _own_findings(ledger, table, kept, entries)
+    out.extend(_duplicate_findings(ledger, table, present, kept, entries, uniques))
+    out.sort(key=itemgetter(0, 1, 2))
+    findings.extend(f for *_order, f in out)
+    memo_rows = dict(zip(kept_keys, entries, strict=True))
+    flagged: dict[int, list[int]] = {}
+    marked = np.fromiter(map(len, map(itemgetter(2), entries)), dtype=np.int64)
+    for p in np.flatnonzero(marked).tolist():
+        for rule in entries[p][2]:
+            flagged.setdefault(rule, []).append(kept[p])
+    unknown = [kept[p] for p in dirty]
+    if keep is not None:
+        blank = set(range(len(rows))).difference(kept)
+        unknown = sorted(blank.union(unknown))
+    built = ValidationMemo(signature, memo_rows, len(dirty), keys, tuple(unknown), flagged)
+    return findings, built
+
+
+def _check_rows(
+    ledger: LedgerConfig,
+    table: Table,
+    present: list[str],
+    indexes: list[int],
+    uniques: list[str],
+) -> list[RowEntry]:
+    """The memo entries of data rows ``indexes`` (none of them blank), computed with the
+    schema minus its uniqueness checks on a tab holding just those rows."""
+    sub = Table(table.name, table.header_row, table.header, tuple(table.rows[i] for i in indexes))
+    frame = build_frame(sub, present, None)
+    views = {
+        c: ColumnView(frame[c], ledger.columns[c], ledger.placeholders_for(c)) for c in present
+    }
+    shared = Uniques(views)
+    schema = build_schema(ledger, views, shared, uniqueness=False)
+    own: list[list[Finding]] = [[] for _ in indexes]
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        for finding in row_findings(ledger, sub, shared, errors.failure_cases):
+            assert finding.row is not None
+            own[finding.row - sub.header_row - 1].append(finding)
+    identities = [views[c].identity.to_numpy() for c in uniques]
+    return [
+        (tuple(own[j]), tuple(values[j] for values in identities), frozenset())
+        for j in range(len(indexes))
+    ]
+
+
+def _cell(table: Table, index: int, column: str | None) -> CellValue:
+    return table.cell(index, column) if column is not None else None
+
+
+def _own_findings(
+    ledger: LedgerConfig, table: Table, kept: list[int], entries: list[RowEntry]
+) -> list[tuple[int, int, int, Finding]]:
+    """The rows' own findings at the rows' current positions, with sort keys."""
+    order = {c: i for i, c in enumerate(ledger.columns)}
+    out: list[tuple[int, int, int, Finding]] = []
+    for p in np.flatnonzero(np.fromiter(map(len, map(itemgetter(0), entries)), dtype=np.int64)):
+        index = kept[int(p)]
+        sheet_row = table.sheet_row(index)
+        for finding in entries[int(p)][0]:
+            target = finding.column or ""
+            value = _cell(table, index, finding.column)
+            out.append(
+                (
+                    index,
+                    order.get(target, 0),
+                    check_rank(finding.check),
+                    replace(finding, row=sheet_row, value=value),
+                )
+            )
+    return out
+
+
+def _duplicate_findings(
+    ledger: LedgerConfig,
+    table: Table,
+    present: list[str],
+    kept: list[int],
+    entries: list[RowEntry],
+    uniques: list[str],
+) -> list[tuple[int, int, int, Finding]]:
+    """``unique`` and ``unique_together`` findings over whole columns, from the rows'
+    identities (the same rows, twins and messages the full validation gives)."""
+    if not uniques:
+        return []
+    index = pd.Index(kept)
+    ids = list(map(itemgetter(1), entries))
+    series = {
+        c: pd.Series(list(map(itemgetter(j), ids)), index=index, dtype=object)
+        for j, c in enumerate(uniques)
+    }
+    checks: list[tuple[str, tuple[str, ...]]] = [
+        ("unique", (c,)) for c in present if ledger.columns[c].unique
+    ]
+    checks.extend(
+        (f"unique_together:{g}", tuple(group))
+        for g, group in enumerate(ledger.unique_together)
+        if all(c in present for c in group)
+    )
+    key_column = ledger.key if ledger.key in present else None
+    order = {c: i for i, c in enumerate(ledger.columns)}
+    out: list[tuple[int, int, int, Finding]] = []
+    for check, group in checks:
+        mask = duplicate_mask([series[c] for c in group])
+        positions = np.flatnonzero(mask).tolist()
+        if not positions:
+            continue
+        arrays = [series[c].to_numpy() for c in group]
+        members: dict[tuple[Any, ...], list[int]] = {}
+        for p in positions:
+            members.setdefault(tuple(a[p] for a in arrays), []).append(kept[p])
+        rank = check_rank(check)
+        for p in positions:
+            row = kept[p]
+            same = members[tuple(a[p] for a in arrays)]
+            key_value = _cell(table, row, key_column)
+            key = None if is_blank(key_value) else canonical(key_value)
+            target, finding = duplicate_finding(
+                ledger,
+                table,
+                row,
+                check,
+                group[0],
+                [i for i in same if i != row],
+                key,
+                table.cell(row, group[-1]),
+            )
+            out.append((row, order.get(target, 0), rank, finding))
+    return out
