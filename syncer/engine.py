@@ -30,7 +30,7 @@ import hashlib
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -38,7 +38,7 @@ from functools import partial
 import structlog
 
 from syncer import metrics
-from syncer.connectors.base import Connector, TabRequest
+from syncer.connectors.base import Connector, Progress, TabRequest
 from syncer.connectors.retry import RetryPolicy
 from syncer.errors import (
     ConnectorError,
@@ -61,6 +61,7 @@ from syncer.model import (
     Dropped,
     Finding,
     MoveRow,
+    Operation,
     Plan,
     SetCell,
     Snapshot,
@@ -389,7 +390,7 @@ def _cycle(
     result.outcome = "ok"
 
 
-@dataclass(frozen=True)
+@dataclass
 class JournalContext:
     """Where :func:`apply_plan` journals a cycle that changes rows."""
 
@@ -397,6 +398,18 @@ class JournalContext:
     ledger: str
     cycle_id: str
     now: datetime
+    begun: bool = False
+
+    def intend(self, ops: Sequence[Operation], key_column: str | None) -> Progress | None:
+        """Record the intent of ``ops`` before the write (a retry after a refused write
+        replaces it); the per-call progress recorder once the cycle has an entry."""
+        intent = intent_of(ops, key_column)
+        if intent and self.begun:
+            self.journal.revise(self.ledger, self.cycle_id, intent)
+        elif intent:
+            self.journal.begin(self.ledger, self.cycle_id, self.now, intent, 1)
+            self.begun = True
+        return partial(self.journal.progress, self.ledger, self.cycle_id) if self.begun else None
 
 
 def apply_plan(
@@ -466,7 +479,6 @@ def _guarded_write(
     A write Google refuses before applying any of it (:class:`WriteNotSent`) is not
     repeated as it was — it was checked against a read that is old by then: after a wait,
     the guard read and the guard run again (up to :data:`WRITE_ATTEMPTS` tries)."""
-    begun = False
     for attempt in range(WRITE_ATTEMPTS):
         try:
             fresh = connector.reread(plan, snapshot)
@@ -474,20 +486,8 @@ def _guarded_write(
             if not checked.kept:
                 report.dropped.extend(checked.dropped)
                 return None
-            progress = None
-            if journal is not None:
-                intent = intent_of([r.op for r in checked.kept], plan.key_column)
-                if intent and begun:
-                    journal.journal.revise(journal.ledger, journal.cycle_id, intent)
-                elif intent:
-                    journal.journal.begin(
-                        journal.ledger, journal.cycle_id, journal.now, intent, 1
-                    )
-                    begun = True
-                if begun:
-                    progress = partial(
-                        journal.journal.progress, journal.ledger, journal.cycle_id
-                    )
+            kept = [r.op for r in checked.kept]
+            progress = journal.intend(kept, plan.key_column) if journal is not None else None
             written = connector.write(checked.kept, fresh, snapshot, progress)
         except SourceChanged as exc:
             log.info("cycle.source_changed", reason=str(exc))

@@ -79,8 +79,7 @@ from syncer.connectors.google.limits import over_limits
 from syncer.connectors.google.read import (
     decode_json,
     effective_value,
-    key_texts,
-    parse_cell,
+    keys_below_header,
     table_of_values,
 )
 from syncer.connectors.google.transport import PolicyHTTPClient, metric_kind
@@ -465,10 +464,7 @@ class GoogleSheetsConnector(Connector):
                 for grid in sheet.get("data", [])
                 for row in grid.get("rowData", [])
             ]
-            header_row = keys[tab].header_row
-            head = column[header_row - 1] if len(column) >= header_row else [None]
-            if canonical(parse_cell(head[0])).strip() == self.key_column:
-                out[tab] = key_texts(column[header_row:])
+            out[tab] = keys_below_header(column, keys[tab].header_row, keys[tab].name)
         return out
 
     def _still_in_place(
@@ -589,9 +585,8 @@ class GoogleSheetsConnector(Connector):
         for (tab, _range), grid in zip(plan, values, strict=True):
             header_row, key, pos = tabs[tab].header_row, tabs[tab].name, tabs[tab].position
             if pos is not None:
-                head = grid[header_row - 1] if len(grid) >= header_row else []
-                if head and canonical(parse_cell(head[0])).strip() == key:
-                    out[tab] = key_texts(grid[header_row:])
+                out[tab] = keys_below_header(grid, header_row, key)
+                if out[tab] is not None:
                     continue
                 grid = self._batch_get([quote_tab(tab)])[0]
             table = table_of_values(tab, header_row, grid)

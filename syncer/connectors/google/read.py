@@ -211,6 +211,17 @@ def effective_value(cell: Mapping[str, Any]) -> Any:
     return cell.get("formattedValue") or "#ERROR!"
 
 
+def keys_below_header(
+    column: Sequence[Sequence[Any]], header_row: int, key: str
+) -> list[str] | None:
+    """The key texts of a one-column range read from row 1, when row ``header_row``
+    still names ``key`` (None: the key column moved)."""
+    head = column[header_row - 1] if len(column) >= header_row else []
+    if head and canonical(parse_cell(head[0])).strip() == key:
+        return key_texts(column[header_row:])
+    return None
+
+
 def key_texts(column: Sequence[Sequence[Any]]) -> list[str]:
     """A one-column value range (the key column below the header) as canonical texts.
 
