@@ -54,7 +54,7 @@ from syncer.incremental import (
     RuleRunner,
     full_pass_reason,
 )
-from syncer.journal import Journal, intent_of
+from syncer.journal import Intent, Journal, intent_of
 from syncer.ledger import LedgerConfig
 from syncer.model import (
     ApplyReport,
@@ -279,13 +279,12 @@ def _cycle(
     writes_before = connector.write_calls()
     journal = Journal(store)
     mark = None if dry_run else store.mark(ledger.name)
-    if (
-        not dry_run
-        and is_idle(ledger, mark, read_token, now)
-        and not journal.interrupted(ledger.name)  # an interrupted cycle is never idle
-    ):
-        result.outcome = "idle"
+    left_open = [] if dry_run else journal.interrupted(ledger.name)
+    if not dry_run and is_idle(ledger, mark, read_token, now) and not left_open:
+        result.outcome = "idle"  # an interrupted cycle is never idle
         return
+    if left_open:  # a crash may have left a write lock held: the read releases it
+        connector.after_interruption()
     snapshot = connector.read(tab_requests(ledger))
     if snapshot.get(ledger.tabs.main) is None:
         raise ConnectorError(
@@ -400,6 +399,12 @@ class JournalContext:
     now: datetime
     begun: bool = False
 
+    def open(self) -> None:
+        """Begin the cycle's entry with no intent yet (before a write lock is taken)."""
+        if not self.begun:
+            self.journal.begin(self.ledger, self.cycle_id, self.now, Intent(), 1)
+            self.begun = True
+
     def intend(self, ops: Sequence[Operation], key_column: str | None) -> Progress | None:
         """Record the intent of ``ops`` before the write (a retry after a refused write
         replaces it); the per-call progress recorder once the cycle has an entry."""
@@ -433,6 +438,7 @@ def apply_plan(
     try:
         report = _write_half(connector, plan, snapshot, journal)
     finally:
+        connector.release_locks()  # a write lock outlives only a write that did not land
         report.api_calls = connector.calls_made() - calls
     return report
 
@@ -481,6 +487,8 @@ def _guarded_write(
     the guard read and the guard run again (up to :data:`WRITE_ATTEMPTS` tries)."""
     for attempt in range(WRITE_ATTEMPTS):
         try:
+            if journal is not None and connector.locks_writes:
+                journal.open()  # before the lock: a crash holding it is found and undone
             fresh = connector.reread(plan, snapshot)
             checked = guard(plan, snapshot, fresh)
             if not checked.kept:
@@ -494,6 +502,7 @@ def _guarded_write(
             report.dropped.extend(Dropped(op, str(exc)) for op in plan)
             return None
         except WriteNotSent as exc:
+            connector.release_locks()  # people are not kept out while syncer waits
             if attempt + 1 == WRITE_ATTEMPTS:
                 log.warning("cycle.write_refused", error=str(exc), attempts=attempt + 1)
                 report.dropped.extend(

@@ -99,6 +99,10 @@ class GoogleSource(Strict):
 
     connector: Literal["google"]
     spreadsheet: str
+    #: Protect the tabs a write changes from its guard read to the write (see
+    #: docs/google.md, "The write lock"); people's edits in that moment are refused
+    #: visibly instead of overwritten. The owner's edits pass any protection.
+    lock_while_writing: bool = True
 
     @field_validator("spreadsheet")
     @classmethod

@@ -139,5 +139,17 @@ class Connector(ABC):
             return None
         return read_token
 
+    #: True when :meth:`reread` locks the tabs the write changes until :meth:`write`
+    #: (see :mod:`syncer.connectors.google.write_lock`); the engine journals the cycle
+    #: before the lock so a crash that leaves it held is found.
+    locks_writes: bool = False
+
+    def release_locks(self) -> None:  # noqa: B027 - optional hook, most connectors lock nothing
+        """Release a write lock still held (a write that failed or was not sent)."""
+
+    def after_interruption(self) -> None:  # noqa: B027 - optional hook
+        """A cycle was interrupted (a crash): forget cached state, and have the next read
+        release anything the interrupted cycle left held."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release resources held by the connector."""

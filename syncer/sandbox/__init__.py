@@ -7,6 +7,7 @@ See docs/sandbox.md for the supported surface and every known deviation from Goo
 from __future__ import annotations
 
 from syncer.sandbox.faults import Fault, FaultInjector, FaultSpec
+from syncer.sandbox.protection import ProtectedEdit
 from syncer.sandbox.quotas import QuotaConfig
 from syncer.sandbox.requestlog import JsonLinesLog, LoggedRequest
 from syncer.sandbox.server import SandboxServer
@@ -17,6 +18,7 @@ __all__ = [
     "FaultSpec",
     "JsonLinesLog",
     "LoggedRequest",
+    "ProtectedEdit",
     "QuotaConfig",
     "SandboxServer",
 ]

@@ -20,10 +20,17 @@ class BatchContext:
     """What the handlers need besides the workbook copy."""
 
     def __init__(
-        self, workbook: Workbook, rng: random.Random, *, copy_on_write: bool = False
+        self,
+        workbook: Workbook,
+        rng: random.Random,
+        *,
+        copy_on_write: bool = False,
+        user: str | None = None,
     ) -> None:
         self.workbook = workbook
         self.rng = rng
+        #: Who sends the batch (None: a direct edit); protections are checked against it.
+        self.user = user
         #: Sheets still shared with the original workbook, cloned on first access.
         self._shared = {id(s) for s in workbook.sheets} if copy_on_write else set()
 

@@ -18,6 +18,7 @@ from syncer.sandbox.a1 import Bounds
 from syncer.sandbox.batch_context import BatchContext, Reply, RequestError, grid_bounds
 from syncer.sandbox.cell_data import append_plain_row, cell_paths, set_cell
 from syncer.sandbox.errors import ApiError, bad_request
+from syncer.sandbox.protection import ProtectedEdit, check_request
 from syncer.sandbox.sheet_props import all_paths, apply_properties, fields_of, title_free
 from syncer.sandbox.sheets_json import grid_range_json, sheet_properties
 from syncer.sandbox.state import DEFAULT_COLS, DEFAULT_ROWS, Sheet, Workbook
@@ -235,8 +236,6 @@ def append_dimension(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     return {}
 
 
-
-
 def update_cells(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     """updateCells (``start`` or ``range``), writing only the masked fields."""
     paths = cell_paths(request)
@@ -309,7 +308,6 @@ def append_cells(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     return {}
 
 
-
 def set_data_validation(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     """setDataValidation (no rule: clear it)."""
     sheet, b = grid_bounds(ctx, request.get("range"))
@@ -360,7 +358,9 @@ def add_protected_range(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     protected["protectedRangeId"] = ctx.workbook.next_protected_id
     ctx.workbook.next_protected_id += 1
     if not protected.get("warningOnly"):
-        protected.setdefault("editors", {"users": [ctx.workbook.owner]})
+        # Google lists the owner and whoever adds the protection as its editors.
+        users = [ctx.workbook.owner, *([ctx.user] if ctx.user else [])]
+        protected.setdefault("editors", {"users": list(dict.fromkeys(users))})
     protected.setdefault("requestingUserCanEdit", True)
     sheet.protected_ranges.append(protected)
     return {"addProtectedRange": {"protectedRange": copy.deepcopy(protected)}}
@@ -529,10 +529,13 @@ GROWING = frozenset(
 )
 
 
-def batch_update(workbook: Workbook, body: Any, rng: random.Random) -> tuple[Workbook, list[Reply]]:
+def batch_update(
+    workbook: Workbook, body: Any, rng: random.Random, user: str | None = None
+) -> tuple[Workbook, list[Reply]]:
     """Apply a batch to a copy of ``workbook``; return the new workbook and the replies.
 
-    Raises ApiError (nothing changed) if any request is invalid.
+    Raises ApiError (nothing changed) if any request is invalid, or if one would edit a
+    range protected from ``user`` (see ``protection.py``).
     """
     if not isinstance(body, dict):
         raise bad_request("Invalid JSON payload received.")
@@ -553,7 +556,7 @@ def batch_update(workbook: Workbook, body: Any, rng: random.Random) -> tuple[Wor
                 f"Invalid JSON payload received. Unknown name \"{kind}\" at 'requests[{i}]': "
                 "Cannot find field."
             )
-    ctx = BatchContext(workbook.clone(sheets=False), rng, copy_on_write=True)
+    ctx = BatchContext(workbook.clone(sheets=False), rng, copy_on_write=True, user=user)
     replies: list[Reply] = []
     run: RowDeletionRun | None = None
     run_sheet: int | None = None
@@ -571,11 +574,14 @@ def batch_update(workbook: Workbook, body: Any, rng: random.Random) -> tuple[Wor
         try:
             if not isinstance(payload, dict):
                 raise RequestError("request must be an object")
+            check_request(ctx.workbook, kind, payload, user)
             replies.append(handler(payload))
             if kind in GROWING:
                 ctx.check_limits()
         except RequestError as exc:
             raise bad_request(f"Invalid requests[{i}].{kind}: {exc}") from None
+        except ProtectedEdit:
+            raise
         except ApiError as exc:
             raise bad_request(f"Invalid requests[{i}].{kind}: {exc.message}") from None
         except (TypeError, ValueError, KeyError, AttributeError) as exc:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from syncer.sandbox.a1 import A1Error, parse_cells
+from syncer.sandbox.a1 import A1Error, Bounds, parse_cells
 from syncer.sandbox.auth import AuthRegistry
 from syncer.sandbox.drive_files import (
     FOLDER_MIME,
@@ -27,6 +27,7 @@ from syncer.sandbox.drive_files import (
     SharedDrive,
 )
 from syncer.sandbox.limits import CELL_CHARS_MESSAGE, too_long
+from syncer.sandbox.protection import check_edit
 from syncer.sandbox.state import Sheet, Workbook
 from syncer.sandbox.store import Store
 from syncer.sandbox.values import from_serial, normalize_number, typed_to_parsed
@@ -275,13 +276,25 @@ class DirectState:
                             grid[r][c] = moment.date() if nf["type"] == "DATE" else moment
             return grid
 
-    def set_values(self, spreadsheet_id: str, tab: str, a1: str, rows: list[list[Any]]) -> None:
-        """A human edit: typed rows written from the top-left of ``a1`` ("B2" or "B2:D2")."""
+    def set_values(
+        self,
+        spreadsheet_id: str,
+        tab: str,
+        a1: str,
+        rows: list[list[Any]],
+        *,
+        user: str | None = None,
+    ) -> None:
+        """A human edit: typed rows written from the top-left of ``a1`` ("B2" or "B2:D2").
+
+        With ``user`` the edit is that person's, refused (:class:`ProtectedEdit`) where a
+        protected range keeps them out, as the Sheets UI refuses it; without, the owner's."""
         row, col = self._cell(a1)
         with self._lock:
             wb, sheet = self._sheet(spreadsheet_id, tab)
             height = row + len(rows)
             width = col + max(map(len, rows), default=0)
+            check_edit(wb, sheet, Bounds(row, height, col, max(width, col + 1)), user)
             if height > sheet.row_count or width > sheet.column_count:
                 raise ValueError(
                     f"{tab}!{a1}: {len(rows)} rows do not fit the grid of "
@@ -298,19 +311,27 @@ class DirectState:
             sheet.set_note(row, col, note)
             wb.touch(self.now())
 
-    def insert_rows(self, spreadsheet_id: str, tab: str, at_row: int, count: int = 1) -> None:
-        """A human edit: insert ``count`` empty rows before 1-based row ``at_row``."""
+    def insert_rows(
+        self, spreadsheet_id: str, tab: str, at_row: int, count: int = 1, *, user: str | None = None
+    ) -> None:
+        """A human edit: insert ``count`` empty rows before 1-based row ``at_row``
+        (``user``: see :meth:`set_values`)."""
         with self._lock:
             wb, sheet = self._sheet(spreadsheet_id, tab)
+            check_edit(wb, sheet, Bounds(at_row - 1, at_row, 0, None), user)
             if not 1 <= at_row <= sheet.row_count + 1 or count < 1:
                 raise ValueError(f"cannot insert {count} rows at row {at_row} of {tab}")
             sheet.insert_rows(at_row - 1, count)
             wb.touch(self.now())
 
-    def delete_rows(self, spreadsheet_id: str, tab: str, at_row: int, count: int = 1) -> None:
-        """A human edit: delete ``count`` rows starting at 1-based row ``at_row``."""
+    def delete_rows(
+        self, spreadsheet_id: str, tab: str, at_row: int, count: int = 1, *, user: str | None = None
+    ) -> None:
+        """A human edit: delete ``count`` rows starting at 1-based row ``at_row``
+        (``user``: see :meth:`set_values`)."""
         with self._lock:
             wb, sheet = self._sheet(spreadsheet_id, tab)
+            check_edit(wb, sheet, Bounds(at_row - 1, at_row - 1 + count, 0, None), user)
             if not at_row >= 1 or at_row - 1 + count > sheet.row_count or count < 1:
                 raise ValueError(f"cannot delete {count} rows at row {at_row} of {tab}")
             sheet.delete_rows(at_row - 1, at_row - 1 + count)
@@ -326,10 +347,11 @@ class DirectState:
             sheet.title = new_title
             wb.touch(self.now())
 
-    def delete_tab(self, spreadsheet_id: str, tab: str) -> None:
-        """A human edit: delete a tab (not the last one)."""
+    def delete_tab(self, spreadsheet_id: str, tab: str, *, user: str | None = None) -> None:
+        """A human edit: delete a tab, not the last one (``user``: see :meth:`set_values`)."""
         with self._lock:
             wb, sheet = self._sheet(spreadsheet_id, tab)
+            check_edit(wb, sheet, Bounds(0, None, 0, None), user)
             if len(wb.sheets) == 1:
                 raise ValueError("cannot delete the last tab of a spreadsheet")
             wb.sheets.remove(sheet)
@@ -342,12 +364,22 @@ class DirectState:
         column_index: int,
         header_rows: int = 1,
         ascending: bool = True,
+        *,
+        user: str | None = None,
     ) -> None:
-        """A human edit: sort the rows below the header by a 0-based column."""
+        """A human edit: sort the rows below the header by a 0-based column (``user``: see
+        :meth:`set_values`)."""
         with self._lock:
             wb, sheet = self._sheet(spreadsheet_id, tab)
+            check_edit(wb, sheet, Bounds(header_rows, None, 0, None), user)
             sheet.sort_rows(header_rows, sheet.stored_rows(), [(column_index, ascending)])
             wb.touch(self.now())
+
+    def protected_ranges(self, spreadsheet_id: str, tab: str) -> list[dict[str, Any]]:
+        """A tab's protected ranges, as ``spreadsheets.get`` lists them."""
+        with self._lock:
+            _, sheet = self._sheet(spreadsheet_id, tab)
+            return json.loads(json.dumps(sheet.protected_ranges))
 
     def note(self, spreadsheet_id: str, tab: str, a1: str) -> str | None:
         """A cell's note."""

@@ -16,10 +16,12 @@ from werkzeug.wrappers import Request, Response
 
 from syncer.sandbox import drive, values_api
 from syncer.sandbox import drive_tree_api as tree_api
+from syncer.sandbox.a1 import Bounds
 from syncer.sandbox.batch_update import batch_update
-from syncer.sandbox.errors import bad_request, not_found, permission_denied
+from syncer.sandbox.errors import ApiError, bad_request, not_found, permission_denied
 from syncer.sandbox.fieldmask import apply_mask, mentions, parse_mask
 from syncer.sandbox.multipart import parse_upload
+from syncer.sandbox.protection import check_ranges
 from syncer.sandbox.quotas import QuotaTracker
 from syncer.sandbox.requestlog import Kind
 from syncer.sandbox.responses import json_object, json_response, parse_json
@@ -56,6 +58,31 @@ def _open(b: Backend, sid: str, user: str, kind: Kind) -> Workbook:
         raise permission_denied()
     return wb
 
+
+def _ranges_of(items: object, name: str | None) -> list[str]:
+    """The A1 ranges of a values batch body's ``data`` (``name="range"``) or ``ranges``."""
+    if not isinstance(items, list):
+        return []
+    picked = [item.get(name) if name and isinstance(item, dict) else item for item in items]
+    return [str(r) for r in picked if isinstance(r, str)]
+
+
+def _check_values_write(wb: Workbook, user: str, ranges: list[str], append: bool = False) -> None:
+    """Refuse a values write that meets a range protected from ``user``; ranges that do
+    not resolve are left to the method, which answers Google's message for them."""
+    targets = []
+    for text in ranges:
+        try:
+            target = values_api.resolve(wb, text)
+        except ApiError:
+            continue
+        area = target.bounds
+        if append:  # the rows land below the table the range names
+            area = Bounds(area.start_row, None, area.start_col, area.end_col)
+        targets.append((target.sheet, area))
+    check_ranges(wb, targets, user)
+
+
 def sheets_route(
     b: Backend, request: Request, body: bytes, user: str, kind: Kind, params: dict[str, list[str]]
 ) -> tuple[Response, str | None]:
@@ -66,9 +93,7 @@ def sheets_route(
     if path in ("", "/"):
         if method != "POST":
             raise not_found()
-        created = spreadsheets_create(
-            b.store, user, parse_json(body), b.now(), b.store.rng, b.url
-        )
+        created = spreadsheets_create(b.store, user, parse_json(body), b.now(), b.store.rng, b.url)
         return json_response(created, 200), created["spreadsheetId"]
     path = path[1:]
     if "/values/" in path:
@@ -76,6 +101,8 @@ def sheets_route(
         wb = _open(b, sid, user, kind)
         if method == "GET":
             return json_response(values_api.values_get(wb, range_text, params), 200), sid
+        written = range_text.removesuffix(":append").removesuffix(":clear")
+        _check_values_write(wb, user, [written], append=range_text.endswith(":append"))
         if method == "PUT":
             out = values_api.values_update(wb, range_text, params, json_object(body))
         elif method == "POST" and range_text.endswith(":append"):
@@ -103,15 +130,19 @@ def sheets_route(
             if method != "POST":
                 raise not_found()
             if suffix == "/values:batchUpdate":
-                out = values_api.values_batch_update(wb, json_object(body))
+                payload = json_object(body)
+                _check_values_write(wb, user, _ranges_of(payload.get("data"), "range"))
+                out = values_api.values_batch_update(wb, payload)
             elif suffix == "/values:batchClear":
-                out = values_api.values_batch_clear(wb, json_object(body))
+                payload = json_object(body)
+                _check_values_write(wb, user, _ranges_of(payload.get("ranges"), None))
+                out = values_api.values_batch_clear(wb, payload)
             elif suffix == "/values:batchGetByDataFilter":
                 out = values_api.values_batch_get_by_data_filter(wb, json_object(body))
                 return json_response(out, 200), sid
             else:
                 payload = parse_json(body)  # parsed once: batches can be megabytes
-                new, replies = batch_update(wb, payload, b.store.rng)
+                new, replies = batch_update(wb, payload, b.store.rng, user)
                 b.store.replace(new)
                 wb = new
                 out = {"spreadsheetId": sid, "replies": replies}
@@ -135,6 +166,7 @@ def sheets_route(
     wb = _open(b, path, user, kind)
     return json_response(spreadsheets_get(wb, params, b.url), 200), path
 
+
 def drive_route(
     b: Backend, request: Request, body: bytes, user: str, params: dict[str, list[str]]
 ) -> tuple[Response, str | None]:
@@ -150,17 +182,13 @@ def drive_route(
     now = b.now()
     if not parts:
         if method == "GET":
-            return json_response(
-                tree_api.files_list(b.store, user, params, b.url), 200
-            ), None
+            return json_response(tree_api.files_list(b.store, user, params, b.url), 200), None
         if method == "POST":
             payload = json_object(body)
             if payload.get("mimeType") == SPREADSHEET_MIME:
                 out = drive.files_create(b.store, user, params, payload, now, b.url)
             else:
-                out = tree_api.create_metadata_only(
-                    b.store, user, params, payload, now, b.url
-                )
+                out = tree_api.create_metadata_only(b.store, user, params, payload, now, b.url)
             return json_response(out, 200), str(out.get("id", "")) or None
         raise not_found()
     fid = parts[0]
@@ -177,9 +205,7 @@ def drive_route(
                     "fileNotDownloadable",
                     "alt",
                 )
-            return json_response(
-                drive.files_get(b.store, fid, user, params, b.url), 200
-            ), fid
+            return json_response(drive.files_get(b.store, fid, user, params, b.url), 200), fid
         if method == "DELETE":
             drive.files_delete(b.store, fid, user)
             return Response(b"", status=204), fid
@@ -206,6 +232,7 @@ def drive_route(
             return Response(b"", status=204), fid
     raise not_found()
 
+
 def _drive_tree(
     b: Backend,
     request: Request,
@@ -221,17 +248,13 @@ def _drive_tree(
             if (params.get("alt") or [""])[0] == "media":
                 data, mime = tree_api.download(b.store, fid, user, params)
                 return Response(data, status=200, content_type=mime)
-            return json_response(
-                tree_api.get_item(b.store, fid, user, params, b.url), 200
-            )
+            return json_response(tree_api.get_item(b.store, fid, user, params, b.url), 200)
         if method == "DELETE":
             tree_api.delete_item(b.store, fid, user, params)
             return Response(b"", status=204)
     if len(parts) >= 2 and parts[1] == "permissions":
         if len(parts) == 2 and method == "POST":
-            out = tree_api.permissions_create(
-                b.store, fid, user, params, json_object(body), now
-            )
+            out = tree_api.permissions_create(b.store, fid, user, params, json_object(body), now)
             return json_response(out, 200)
         if len(parts) == 2 and method == "GET":
             return json_response(tree_api.permissions_list(b.store, fid, user, params), 200)
@@ -241,6 +264,7 @@ def _drive_tree(
     if fid in b.store.tree.drives:
         raise drive.file_not_found(fid)  # a shared drive is not a file
     raise not_found()
+
 
 def _drive_upload(
     b: Backend, request: Request, body: bytes, user: str, params: dict[str, list[str]]
@@ -260,11 +284,10 @@ def _drive_upload(
                 "The sandbox does not replace a spreadsheet's content by upload.",
                 "badRequest",
             )
-        out = tree_api.update_content(
-            b.store, rest, user, params, content, b.now(), b.url
-        )
+        out = tree_api.update_content(b.store, rest, user, params, content, b.now(), b.url)
         return json_response(out, 200), rest
     raise not_found()
+
 
 def _shared_drives(
     b: Backend, request: Request, body: bytes, user: str, params: dict[str, list[str]]

@@ -114,7 +114,12 @@ def make_connector(clean_sandbox: SandboxServer, credentials: Path) -> MakeConne
     """A connector on the sandbox whose retries and rate limiter never really sleep."""
 
     def make(
-        spreadsheet: str, *, ledger: str = "t", key_column: str = "id", rate: int = 10_000
+        spreadsheet: str,
+        *,
+        ledger: str = "t",
+        key_column: str = "id",
+        rate: int = 10_000,
+        lock: bool = True,
     ) -> GoogleSheetsConnector:
         clock = FakeClock()
         auth = open_session(credentials, clean_sandbox.url)
@@ -125,6 +130,7 @@ def make_connector(clean_sandbox: SandboxServer, credentials: Path) -> MakeConne
             auth=auth,
             policy=RetryPolicy(sleep=clock.sleep, clock=clock, rng=random.Random(1)),
             limiter=RateLimiter(rate, rate, clock=clock, sleep=clock.sleep),
+            lock_while_writing=lock,
         )
 
     return make

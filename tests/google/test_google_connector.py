@@ -73,14 +73,15 @@ def test_calls_per_cycle_do_not_grow_with_rows(
     clean_sandbox: SandboxServer,
 ) -> None:
     """A cycle with findings, timestamps and archived rows makes the same few Sheets
-    calls at 10 rows and at 10,000 rows."""
+    calls at 10 rows and at 10,000 rows — one more at 10,000, where the guard read is
+    too large to ride in the write lock's answer and follows it."""
     small, _, (f1, _s1) = cycle_calls(tmp_path, make_sheet, make_connector, clean_sandbox, 10)
     large, _, (f2, s2) = cycle_calls(tmp_path, make_sheet, make_connector, clean_sandbox, 10_000)
     assert f2.archived == 2000
     assert f1.archived == 2
     assert s2.report is not None
     assert len(s2.report.applied) > 1000
-    assert small == large
+    assert large - small == 1
     assert large <= 4
 
 

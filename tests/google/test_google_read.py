@@ -125,7 +125,7 @@ def test_scattered_archives_are_guarded_by_one_data_filter_read(
 ) -> None:
     """More touched spans than a URL holds: one batchGetByDataFilter, no whole-tab re-read."""
     sid = make_sheet({"Main": customer_rows(600, lost_every=2), "History": [HEADER[:6]]})
-    conn = make_connector(sid)
+    conn = make_connector(sid, lock=False)  # the guard read's own paths (no write lock)
     store = StateStore(f"sqlite:///{tmp_path}/s.db")
     try:
         result = run_cycle(ledger_for(sid), conn, store, datetime(2026, 3, 2, tzinfo=UTC))
@@ -218,7 +218,7 @@ def test_spans_all_over_the_tab_are_guarded_by_one_whole_tab_read(
     """Over MAX_FILTER_SPANS spans: the tab is read whole once, and the cycle is right."""
     n = 2 * (MAX_FILTER_SPANS + 50)
     sid = make_sheet({"Main": customer_rows(n, lost_every=2), "History": [HEADER[:6]]})
-    conn = make_connector(sid)
+    conn = make_connector(sid, lock=False)  # the guard read's own paths (no write lock)
     store = StateStore(f"sqlite:///{tmp_path}/s.db")
     try:
         result = run_cycle(ledger_for(sid), conn, store, datetime(2026, 3, 2, tzinfo=UTC))
@@ -282,7 +282,7 @@ def test_clustered_archives_are_guarded_by_merged_spans(
     for i in lost:
         rows[i][3] = "lost"
     sid = make_sheet({"Main": rows, "History": [HEADER[:6]]})
-    conn = make_connector(sid)
+    conn = make_connector(sid, lock=False)  # the guard read's own paths (no write lock)
     store = StateStore(f"sqlite:///{tmp_path}/s.db")
     try:
         result = run_cycle(ledger_for(sid), conn, store, datetime(2026, 3, 2, tzinfo=UTC))

@@ -1,7 +1,7 @@
 """A write Google refuses for a temporary reason (429, 5xx) is never repeated as it was:
-syncer waits, reads and guards again, then writes what still holds — so an edit a person
-makes while syncer waits is kept, and the rate limiter never stands between the guard
-read and the write."""
+syncer releases its write lock, waits, locks, reads and guards again, then writes what
+still holds — so an edit a person makes while syncer waits is kept, and the rate limiter
+never stands between the lock (with the guard read in its answer) and the write."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_a_refused_write_is_guarded_again_and_keeps_an_edit_made_meanwhile(
     synced.pause("C000006")
     synced.pause("C000009")
     s.clear_log()
-    # The cycle's Sheets calls: the read, the guard read, then the write (3rd).
+    # The cycle's Sheets calls: the read, the lock with the guard read, the write (3rd).
     s.inject(status, on_request=3, api="sheets")
 
     def person(req: LoggedRequest) -> None:
@@ -94,11 +94,13 @@ def test_a_refused_write_is_guarded_again_and_keeps_an_edit_made_meanwhile(
     assert result.outcome == "ok", result.error
     assert sheets_calls(s) == [
         ("read", 200),  # the cycle's read
-        ("read", 200),  # the guard read
+        ("write", 200),  # the write lock; its answer holds the guard read
         ("write", status),  # refused: nothing applied
-        ("read", 200),  # guarded again, after the wait
+        ("write", 200),  # the lock released for the wait
+        ("write", 200),  # locked and guarded again, after the wait
         ("write", 200),  # its answer holds the key column: the verify reads nothing
     ]
+    assert s.protected_ranges(sid, "Main") == []
     assert cell(s, sid, "C000006", "changed") == "by hand"
     assert cell(s, sid, "C000009", "changed") not in (None, "")
     assert result.report is not None
@@ -113,8 +115,8 @@ def test_a_write_refused_every_time_is_dropped_and_planned_again_next_cycle(
     s, sid = synced.s, synced.sid
     synced.pause("C000009")
     s.clear_log()
-    for attempt in range(WRITE_ATTEMPTS):  # read, then (guard read, write) per try
-        s.inject(429, on_request=3 + 2 * attempt, api="sheets")
+    for attempt in range(WRITE_ATTEMPTS):  # read, then (lock + guard read, write, unlock)
+        s.inject(429, on_request=3 + 3 * attempt, api="sheets")
     refused = synced.cycle(5)
     assert refused.outcome == "ok", refused.error
     assert refused.report is not None
@@ -122,6 +124,7 @@ def test_a_write_refused_every_time_is_dropped_and_planned_again_next_cycle(
     assert refused.report.dropped
     assert "refused the write" in refused.report.dropped[0].reason
     assert cell(s, sid, "C000009", "changed") in (None, "")
+    assert s.protected_ranges(sid, "Main") == []
     mark = synced.store.mark(synced.ledger.name)
     assert mark is not None
     assert mark.change_token is None
@@ -136,8 +139,8 @@ def test_the_rate_limiter_waits_before_the_guard_read_not_after_it(
     clean_sandbox: SandboxServer,
     credentials: Path,
 ) -> None:
-    """With the write quota used up, the wait for a write token comes before the guard
-    read: the write follows its guard read with no wait in between."""
+    """With the write quota used up, the waits for write tokens come before the lock
+    (whose answer is the guard read): the write follows the lock with no wait between."""
     s = clean_sandbox
     sid = make_sheet({"Main": customer_rows(12)})
     ledger = ledger_for(sid)
@@ -165,10 +168,10 @@ def test_the_rate_limiter_waits_before_the_guard_read_not_after_it(
     finally:
         store.close()
     assert result.outcome == "ok", result.error
-    write = events.index("write")
-    assert events[write - 1] == "read", events  # the guard read, then at once the write
-    assert max(clock.sleeps) > 30  # the write token was waited for (1 a minute) …
-    assert "wait" in events[: write - 1]  # … before the guard read
+    lock = events.index("write")
+    assert events[lock + 1] == "write", events  # the lock, then at once the write
+    assert max(clock.sleeps) > 30  # the write tokens were waited for (1 a minute) …
+    assert "wait" in events[:lock]  # … before the lock
     assert cell(s, sid, "C000009", "changed") not in (None, "")
 
 
@@ -185,6 +188,6 @@ def test_the_write_answers_with_the_keys_unless_the_ledger_is_large(
     assert result.outcome == "ok", result.error
     assert (
         sheets_calls(synced.s)
-        == [("read", 200), ("read", 200), ("write", 200)] + [("read", 200)] * key_reads
+        == [("read", 200), ("write", 200), ("write", 200)] + [("read", 200)] * key_reads
     )
     assert cell(synced.s, synced.sid, "C000009", "changed") not in (None, "")

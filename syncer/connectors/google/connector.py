@@ -49,6 +49,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import structlog
 from gspread.utils import ExportFormat
 
 from syncer.a1 import column_letter
@@ -83,6 +84,17 @@ from syncer.connectors.google.read import (
     table_of_values,
 )
 from syncer.connectors.google.transport import PolicyHTTPClient, metric_kind
+from syncer.connectors.google.write_lock import (
+    LOCK_ANSWER_MAX_CELLS,
+    METADATA_FIELDS,
+    added_locks,
+    answered_values,
+    lock_fields,
+    lock_requests,
+    our_locks,
+    part_cells,
+    release_requests,
+)
 from syncer.connectors.ratelimit import RateLimiter, limiter_for
 from syncer.connectors.retry import RetryPolicy, Target
 from syncer.errors import (
@@ -98,6 +110,8 @@ from syncer.guard import Resolved
 from syncer.ledger import LedgerConfig
 from syncer.model import Dropped, EnsureTab, Plan, ReplaceTab, Snapshot, Written, canonical
 from syncer.settings import Settings
+
+log = structlog.get_logger("syncer.connectors.google")
 
 SHEETS_BASE = "https://sheets.googleapis.com/v4/spreadsheets"
 DRIVE_FILES = "https://www.googleapis.com/drive/v3/files"
@@ -134,8 +148,11 @@ class GoogleSheetsConnector(Connector):
         reads_per_minute: int = 55,
         writes_per_minute: int = 55,
         max_batch_bytes: int = MAX_BODY_BYTES,
+        lock_while_writing: bool = True,
     ) -> None:
         self.spreadsheet_id = spreadsheet_id(spreadsheet)
+        #: lock the tabs a write changes from the guard read to the write (write_lock.py)
+        self.locks_writes = lock_while_writing
         self.max_batch_bytes = max_batch_bytes
         #: the largest ledger (rows of the tabs written) whose write answers with its keys
         self.keys_in_answer_max_rows = KEYS_IN_ANSWER_MAX_ROWS
@@ -153,6 +170,10 @@ class GoogleSheetsConnector(Connector):
         self.http.refresh_token = self.auth.refresh
         self._meta: dict[str, SheetMeta] | None = None
         self._token: str | None = None
+        #: syncer's locks this connector holds, and those a crash left (found by their
+        #: description in metadata or a lock answer), removed by the next lock or read
+        self._held: set[int] = set()
+        self._stale: set[int] = set()
 
     @classmethod
     def for_ledger(
@@ -169,6 +190,7 @@ class GoogleSheetsConnector(Connector):
         kwargs.setdefault("reads_per_minute", settings.google_reads_per_minute)
         kwargs.setdefault("writes_per_minute", settings.google_writes_per_minute)
         kwargs.setdefault("max_batch_bytes", settings.google_max_batch_bytes)
+        kwargs.setdefault("lock_while_writing", getattr(source, "lock_while_writing", True))
         return cls(ref, ledger=ledger.name, key_column=ledger.key, **kwargs)
 
     # -- counters ------------------------------------------------------------------------
@@ -193,13 +215,15 @@ class GoogleSheetsConnector(Connector):
     # -- metadata ------------------------------------------------------------------------
 
     def metadata(self, *, refresh: bool = False) -> dict[str, SheetMeta]:
-        """Tabs by title (cached; ``refresh`` forces one ``spreadsheets.get``)."""
+        """Tabs by title (cached; ``refresh`` forces one ``spreadsheets.get``). Notes any
+        lock a crash left behind, for the next read to remove."""
         if self._meta is None or refresh:
             body = self.http.fetch_sheet_metadata(
                 self.spreadsheet_id,
-                params={"includeGridData": "false", "fields": "sheets.properties"},
+                params={"includeGridData": "false", "fields": METADATA_FIELDS},
             )
             self._meta = parse_metadata(body)
+            self._stale |= our_locks(body.get("sheets") or []) - self._held
         return self._meta
 
     def invalidate(self) -> None:
@@ -256,6 +280,8 @@ class GoogleSheetsConnector(Connector):
         """Every requested tab that exists, in one ``values.batchGet``."""
         for _ in range(2):
             meta = self.metadata()
+            if self._stale:
+                self.release_locks()
             present = [t for t in tabs if t.name in meta]
             try:
                 ranges = self._batch_get_known([(t.name, quote_tab(t.name)) for t in present])
@@ -282,21 +308,83 @@ class GoogleSheetsConnector(Connector):
         meta = self.metadata()
         touched = touched_rows(plan)
         parts = guard_parts(plan, snapshot, meta, self.key_column, MAX_GUARD_SPANS)
+        by_grid: list[GuardPart] | None = None
         if any(p.kind == "all" for p in parts):
             many = guard_parts(plan, snapshot, meta, self.key_column, MAX_FILTER_SPANS)
-            if not any(p.kind == "all" for p in many):
-                try:
-                    values = self._batch_get_by_grid(many, meta)
-                    return guard_snapshot(many, values, meta, touched)
-                except (PermissionDenied, SourceNotFound, TransientError):
-                    raise
-                except ConnectorError:  # a range outside a grid that shrank, a lost tab …
-                    meta = self.metadata(refresh=True)
-                    parts = guard_parts(plan, snapshot, meta, self.key_column, 0)
-            else:
+            if any(p.kind == "all" for p in many):
                 parts = many
+            else:
+                by_grid = many
+        if self.locks_writes and not self._held:
+            wanted = by_grid if by_grid is not None else parts
+            answered = sum(part_cells(p, meta[p.tab]) for p in wanted) <= LOCK_ANSWER_MAX_CELLS
+            values = self._lock(plan, wanted if answered else [])
+            if values is not None:
+                return guard_snapshot(wanted, values, meta, touched)
+        if by_grid is not None:
+            try:
+                values = self._batch_get_by_grid(by_grid, meta)
+                return guard_snapshot(by_grid, values, meta, touched)
+            except (PermissionDenied, SourceNotFound, TransientError):
+                raise
+            except ConnectorError:  # a range outside a grid that shrank, a lost tab …
+                meta = self.metadata(refresh=True)
+                parts = guard_parts(plan, snapshot, meta, self.key_column, 0)
         values = self._batch_get_known([(p.tab, p.a1()) for p in parts])
         return guard_snapshot(parts, values, meta, touched)
+
+    def _lock(self, plan: Plan, parts: Sequence[GuardPart]) -> list[list[list[Any]]] | None:
+        """One ``batchUpdate`` protecting every existing tab ``plan`` changes (and removing
+        locks a crash left); its answer carries ``parts`` read under the lock. Returns
+        their values (None when no parts were asked, or no tab needed a lock)."""
+        meta = self.metadata()
+        locked = sorted({op.tab for op in plan} | {getattr(op, "history_tab", "") for op in plan})
+        sheet_ids = [meta[tab].sheet_id for tab in locked if tab in meta]
+        if not sheet_ids:
+            return None
+        ranges = [p.a1() for p in parts] or [f"{quote_tab(t)}!A1" for t in locked if t in meta]
+        body = {
+            "requests": lock_requests(sheet_ids, self._stale),
+            "includeSpreadsheetInResponse": True,
+            "responseRanges": ranges,
+            "responseIncludeGridData": bool(parts),
+        }
+        try:
+            answer = self.http.request(
+                "post",
+                f"{SHEETS_BASE}/{self.spreadsheet_id}:batchUpdate",
+                json=body,
+                params={"fields": lock_fields(bool(parts))},
+            )
+        except (PermissionDenied, SourceNotFound, TransientError):
+            raise
+        except ConnectorError:  # a stale lock gone already, a range outside a shrunk grid …
+            self._stale.clear()
+            self.metadata(refresh=True)
+            raise _TabsChanged() from None
+        decoded = decode_json(answer.content)
+        self._held = added_locks(decoded)
+        sheets = (decoded.get("updatedSpreadsheet") or {}).get("sheets") or []
+        self._stale = our_locks(sheets) - self._held
+        return answered_values(decoded, parts) if parts else None
+
+    def release_locks(self) -> None:
+        """Remove syncer's locks still held or left by a crash: one ``batchUpdate``. When
+        that fails the metadata is refreshed so the next read finds what is left."""
+        ids = self._held | self._stale
+        if not ids:
+            return
+        try:
+            self.http.batch_update(self.spreadsheet_id, {"requests": release_requests(ids)})
+        except ConnectorError as exc:
+            log.warning("write_lock.release_failed", error=str(exc), locks=sorted(ids))
+            self.invalidate()
+        self._held.clear()
+        self._stale.clear()
+
+    def after_interruption(self) -> None:
+        """Forget the metadata: the next read fetches it and removes a lock left held."""
+        self.invalidate()
 
     def _batch_get_by_grid(
         self, parts: Sequence[GuardPart], meta: Mapping[str, SheetMeta]
@@ -335,7 +423,8 @@ class GoogleSheetsConnector(Connector):
         the tabs exist before the guard read, so nothing but local work separates it from
         the write."""
         self._create_planned_tabs(plan)
-        self.http.prepay_write()  # the write never waits on the rate limiter
+        # Neither the write nor the lock before it waits on the rate limiter.
+        self.http.prepay_write(2 if self.locks_writes and not self._held else 1)
         try:
             return self._guard_read(plan, snapshot)
         except _TabsChanged:
@@ -378,10 +467,15 @@ class GoogleSheetsConnector(Connector):
             # applied, the engine guards again; later, the cycle fails and the next one
             # reconciles (the journal holds the intent).
             keys = {} if relocate else self._key_columns(batch, fresh)
+            # The last call removes the write lock in the same atomic step.
+            unlock = [] if relocate else release_requests(self._held | self._stale)
             with self.http.single_attempt():
                 for n, chunk in enumerate(chunks, start=1):
+                    last = n == len(chunks)
+                    if last and unlock:
+                        chunk = [*chunk, *unlock]
                     try:
-                        if n == len(chunks) and keys:
+                        if last and keys:
                             written.keys_after = self._batch_update_with_keys(chunk, keys)
                         else:
                             self.http.batch_update(self.spreadsheet_id, {"requests": chunk})
@@ -390,6 +484,9 @@ class GoogleSheetsConnector(Connector):
                             raise
                         raise WriteNotSent(str(exc), exc.retry_after) from exc
                     sent += 1
+                    if last and unlock:
+                        self._held.clear()
+                        self._stale.clear()
                     if progress is not None:
                         progress(sent, total)
             if relocate:

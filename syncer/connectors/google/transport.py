@@ -80,10 +80,11 @@ class PolicyHTTPClient(HTTPClient):
         self.prepaid: Counter[Bucket] = Counter()
         self._single_attempt = False
 
-    def prepay_write(self) -> None:
-        """Take the next write call's rate-limiter token now, so that call never waits
-        for one: a guarded write goes out right after its guard read."""
-        if self.limiter is not None and not self.prepaid["write"]:
+    def prepay_write(self, calls: int = 1) -> None:
+        """Take the rate-limiter tokens of the next ``calls`` write calls now, so they
+        never wait for one: a guarded write goes out right after its guard read (or its
+        write lock)."""
+        while self.limiter is not None and self.prepaid["write"] < calls:
             self.limiter.acquire("write")
             self.prepaid["write"] += 1
 

@@ -1,0 +1,149 @@
+"""The write lock: the tabs a write changes are protected from the guard read to the write.
+
+Sheets has no conditional write. Without a lock, a person's edit landing between syncer's
+guard read and its write — a value typed into a cell syncer writes, a row inserted,
+deleted or sorted — is overwritten or displaced. With it, the guard read is the answer of
+the ``batchUpdate`` that adds a protection to every tab the write changes (or, for a
+large read, comes right after it), and the write's last call removes the protections in
+the same atomic step. Meanwhile Google refuses people's edits of those tabs with its
+"You are trying to edit a protected cell or object" message — visible, so the person
+types it again a moment later — instead of the edit being silently lost. The
+spreadsheet's owner passes any protection, so the owner's edits keep the old window.
+
+A lock a crash left behind carries :data:`LOCK_DESCRIPTION`; it is found by its
+description (in the metadata, in every lock answer) and removed by the next cycle.
+These are the pure parts: requests, the answer's field mask, and reading the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from syncer.connectors.google.builders import SheetMeta
+from syncer.connectors.google.guard_ranges import GuardPart
+from syncer.connectors.google.read import effective_value
+
+#: How syncer's protections are told apart from people's (shown in Sheets' "Protected
+#: sheets and ranges" panel while a write is under way).
+LOCK_DESCRIPTION = "syncer is writing; edits wait a moment (removed automatically)"
+
+#: The most cells the guard read may return inside the lock's answer; a larger guard read
+#: is a ``values.batchGet`` right after the lock (grid data costs several times a values
+#: read: docs/benchmarks.md).
+LOCK_ANSWER_MAX_CELLS = 20_000
+
+_ADDED = "replies.addProtectedRange.protectedRange.protectedRangeId"
+_SHEETS = "updatedSpreadsheet.sheets(properties.title,protectedRanges(protectedRangeId,description)"
+_DATA = (
+    ",data(startRow,startColumn,"
+    "rowData.values(effectiveValue,formattedValue,effectiveFormat.numberFormat.type))"
+)
+
+#: The metadata mask that also names the protections (a lock a crash left behind).
+METADATA_FIELDS = "sheets(properties,protectedRanges(protectedRangeId,description))"
+
+#: Number formats a ``FORMATTED_STRING`` values read renders as text.
+_DATE_FORMATS = frozenset({"DATE", "TIME", "DATE_TIME"})
+
+
+def lock_fields(with_data: bool) -> str:
+    """The lock answer's field mask: the new protections' ids, every protection of the
+    locked tabs, and (``with_data``) the guard read's cells as grid data."""
+    return f"{_ADDED},{_SHEETS}{_DATA if with_data else ''})"
+
+
+def lock_requests(sheet_ids: Iterable[int], stale: Iterable[int]) -> list[dict[str, Any]]:
+    """Remove the ``stale`` locks and protect each sheet whole."""
+    requests = release_requests(stale)
+    requests.extend(
+        {
+            "addProtectedRange": {
+                "protectedRange": {
+                    "range": {"sheetId": sid},
+                    "description": LOCK_DESCRIPTION,
+                    "warningOnly": False,
+                }
+            }
+        }
+        for sid in sorted(set(sheet_ids))
+    )
+    return requests
+
+
+def release_requests(ids: Iterable[int]) -> list[dict[str, Any]]:
+    """Remove the locks ``ids``."""
+    return [{"deleteProtectedRange": {"protectedRangeId": pid}} for pid in sorted(set(ids))]
+
+
+def our_locks(sheets: Iterable[Mapping[str, Any]]) -> set[int]:
+    """The ids of syncer's locks among the ``protectedRanges`` of ``sheets``."""
+    return {
+        int(pr["protectedRangeId"])
+        for sheet in sheets
+        for pr in sheet.get("protectedRanges") or []
+        if pr.get("description") == LOCK_DESCRIPTION and "protectedRangeId" in pr
+    }
+
+
+def added_locks(answer: Mapping[str, Any]) -> set[int]:
+    """The ids of the protections a lock call added."""
+    return {
+        int(reply["addProtectedRange"]["protectedRange"]["protectedRangeId"])
+        for reply in answer.get("replies") or []
+        if reply and "addProtectedRange" in reply
+    }
+
+
+def part_cells(part: GuardPart, meta: SheetMeta) -> int:
+    """At most how many cells a guard part reads (its tab's grid bounds it)."""
+    below = max(meta.rows - part.header_row, 0)
+    if part.kind == "header":
+        return meta.cols
+    if part.kind == "key":
+        return below
+    if part.kind == "column":
+        return below * part.col_count
+    if part.kind == "rows":
+        return (part.last - part.first + 1) * meta.cols
+    return meta.rows * meta.cols
+
+
+def rendered_value(cell: Mapping[str, Any]) -> Any:
+    """A ``CellData`` as an ``UNFORMATTED_VALUE`` read with ``FORMATTED_STRING`` dates
+    gives it: dates and times as their text, anything else as its effective value."""
+    kind = ((cell.get("effectiveFormat") or {}).get("numberFormat") or {}).get("type")
+    if kind in _DATE_FORMATS and "numberValue" in (cell.get("effectiveValue") or {}):
+        return cell.get("formattedValue")
+    return effective_value(cell)
+
+
+def grid_values(grid: Mapping[str, Any]) -> list[list[Any]]:
+    """One ``GridData`` as a values read gives its range: rows of values, trailing empty
+    cells and rows dropped."""
+    rows: list[list[Any]] = []
+    for row in grid.get("rowData") or []:
+        values = [rendered_value(cell) for cell in row.get("values") or []]
+        while values and values[-1] is None:
+            values.pop()
+        rows.append(values)
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
+
+
+def answered_values(answer: Mapping[str, Any], parts: Sequence[GuardPart]) -> list[list[list[Any]]]:
+    """The values of each guard part from a lock answer whose response ranges were the
+    parts' A1 ranges: a sheet's ``data`` lists its ranges in the order asked."""
+    by_tab: dict[str, list[Mapping[str, Any]]] = {}
+    for sheet in (answer.get("updatedSpreadsheet") or {}).get("sheets") or []:
+        title = (sheet.get("properties") or {}).get("title")
+        by_tab[str(title)] = list(sheet.get("data") or [])
+    out: list[list[list[Any]]] = []
+    seen: dict[str, int] = {}
+    for part in parts:
+        n = seen.get(part.tab, 0)
+        seen[part.tab] = n + 1
+        grids = by_tab.get(part.tab, [])
+        out.append(grid_values(grids[n]) if n < len(grids) else [])
+    return out
