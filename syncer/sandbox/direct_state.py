@@ -379,7 +379,7 @@ class DirectState:
         """A tab's protected ranges, as ``spreadsheets.get`` lists them."""
         with self._lock:
             _, sheet = self._sheet(spreadsheet_id, tab)
-            return json.loads(json.dumps(sheet.protected_ranges))
+            return [json.loads(json.dumps(pr)) for pr in sheet.protected_ranges]
 
     def note(self, spreadsheet_id: str, tab: str, a1: str) -> str | None:
         """A cell's note."""
