@@ -20,7 +20,7 @@ from syncer.sandbox.cell_data import append_plain_row, cell_paths, set_cell
 from syncer.sandbox.errors import ApiError, bad_request
 from syncer.sandbox.protection import ProtectedEdit, check_request
 from syncer.sandbox.sheet_props import all_paths, apply_properties, fields_of, title_free
-from syncer.sandbox.sheets_json import grid_range_json, sheet_properties
+from syncer.sandbox.sheets_json import sheet_properties
 from syncer.sandbox.state import DEFAULT_COLS, DEFAULT_ROWS, Sheet, Workbook
 
 __all__ = ["HANDLERS", "BatchContext", "RequestError", "batch_update", "grid_bounds"]
@@ -353,8 +353,17 @@ def delete_conditional_format_rule(ctx: BatchContext, request: dict[str, Any]) -
 def add_protected_range(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     """addProtectedRange."""
     protected = copy.deepcopy(request.get("protectedRange") or {})
-    sheet, b = grid_bounds(ctx, protected.get("range"))
-    protected["range"] = grid_range_json(sheet.sheet_id, b)
+    asked = protected.get("range")
+    sheet, _ = grid_bounds(ctx, asked)  # checked against the grid …
+    assert isinstance(asked, dict)
+    # … but kept as asked: an open end covers rows and columns added later, as in Google
+    # (zero starts left out, like Google).
+    starts, ends = ("startRowIndex", "startColumnIndex"), ("endRowIndex", "endColumnIndex")
+    kept = {k: int(asked[k]) for k in starts if asked.get(k)}
+    kept |= {k: int(asked[k]) for k in ends if asked.get(k) is not None}
+    protected["range"] = {"sheetId": sheet.sheet_id, **kept}
+    if not kept and any(set(pr["range"]) == {"sheetId"} for pr in sheet.protected_ranges):
+        raise RequestError(f'Sheet "{sheet.title}" already has sheet protection.')
     protected["protectedRangeId"] = ctx.workbook.next_protected_id
     ctx.workbook.next_protected_id += 1
     if not protected.get("warningOnly"):

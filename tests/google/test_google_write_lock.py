@@ -71,6 +71,33 @@ def test_the_guard_read_rides_in_the_lock_and_the_write_removes_it(
     assert cell(s, sid, "C000004", "comment") == "again"
 
 
+def test_the_lock_works_beside_a_sheet_protection(
+    tmp_path: Path,
+    make_sheet: MakeSheet,
+    make_connector: MakeConnector,
+    clean_sandbox: SandboxServer,
+) -> None:
+    """A tab already carrying a sheet protection (as `syncer sheet setup` adds, warning
+    only) still takes the write lock, which covers columns, not the sheet."""
+    s = clean_sandbox
+    sid = make_sheet({"Main": customer_rows(12)})
+    ledger, conn = ledger_for(sid), make_connector(sid)
+    sheet_protection = {"range": {"sheetId": 0}, "warningOnly": True, "description": "team"}
+    conn.http.batch_update(
+        sid, {"requests": [{"addProtectedRange": {"protectedRange": sheet_protection}}]}
+    )
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    try:
+        assert run_cycle(ledger, conn, store, NOW).outcome == "ok"
+        s.set_values(sid, "Main", f"D{row_of(s, sid, 'C000009')}", [["paused"]])
+        result = run_cycle(ledger, conn, store, NOW + timedelta(minutes=5))
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    assert cell(s, sid, "C000009", "changed") not in (None, "")
+    assert [p["description"] for p in s.protected_ranges(sid, "Main")] == ["team"]
+
+
 def test_the_lock_answer_reads_like_a_values_read(
     make_sheet: MakeSheet, make_connector: MakeConnector, clean_sandbox: SandboxServer
 ) -> None:

@@ -169,3 +169,25 @@ def test_only_its_editors_remove_a_protection(
     assert refused(lambda: alice.batch_update(sid, body))
     assert not refused(lambda: gc.http_client.batch_update(sid, body))
     assert sandbox.protected_ranges(sid, "Main") == []
+
+
+def test_a_sheet_has_one_sheet_protection_and_ranges_keep_open_ends(
+    sandbox: SandboxServer, gc: gspread.Client, make_client: ClientFactory, title: str
+) -> None:
+    """A second whole-sheet protection is refused with Google's message; a column range
+    with no row bounds stays open and covers rows added after it."""
+    sid = ledger(sandbox, title)
+    protect(gc, sid, {"sheetId": 0}, warningOnly=True)
+    with pytest.raises(gspread.exceptions.APIError) as info:
+        protect(gc, sid, {"sheetId": 0})
+    assert info.value.error["message"] == (
+        'Invalid requests[0].addProtectedRange: Sheet "Main" already has sheet protection.'
+    )
+    protect(gc, sid, {"sheetId": 0, "startColumnIndex": 0, "endColumnIndex": 2})
+    assert sandbox.protected_ranges(sid, "Main")[1]["range"] == {
+        "sheetId": 0,
+        "endColumnIndex": 2,
+    }
+    sandbox.insert_rows(sid, "Main", 5, count=50)
+    with pytest.raises(ProtectedEdit):
+        sandbox.set_values(sid, "Main", "A50", [["late"]], user=ALICE)

@@ -339,12 +339,12 @@ class GoogleSheetsConnector(Connector):
         their values (None when no parts were asked, or no tab needed a lock)."""
         meta = self.metadata()
         locked = sorted({op.tab for op in plan} | {getattr(op, "history_tab", "") for op in plan})
-        sheet_ids = [meta[tab].sheet_id for tab in locked if tab in meta]
-        if not sheet_ids:
+        sheets = [meta[tab] for tab in locked if tab in meta]
+        if not sheets:
             return None
         ranges = [p.a1() for p in parts] or [f"{quote_tab(t)}!A1" for t in locked if t in meta]
         body = {
-            "requests": lock_requests(sheet_ids, self._stale),
+            "requests": lock_requests(sheets, self._stale),
             "includeSpreadsheetInResponse": True,
             "responseRanges": ranges,
             "responseIncludeGridData": bool(parts),
@@ -364,8 +364,8 @@ class GoogleSheetsConnector(Connector):
             raise _TabsChanged() from None
         decoded = decode_json(answer.content)
         self._held = added_locks(decoded)
-        sheets = (decoded.get("updatedSpreadsheet") or {}).get("sheets") or []
-        self._stale = our_locks(sheets) - self._held
+        protected = (decoded.get("updatedSpreadsheet") or {}).get("sheets") or []
+        self._stale = our_locks(protected) - self._held
         return answered_values(decoded, parts) if parts else None
 
     def release_locks(self) -> None:

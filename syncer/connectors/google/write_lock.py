@@ -53,20 +53,28 @@ def lock_fields(with_data: bool) -> str:
     return f"{_ADDED},{_SHEETS}{_DATA if with_data else ''})"
 
 
-def lock_requests(sheet_ids: Iterable[int], stale: Iterable[int]) -> list[dict[str, Any]]:
-    """Remove the ``stale`` locks and protect each sheet whole."""
+def lock_requests(sheets: Iterable[SheetMeta], stale: Iterable[int]) -> list[dict[str, Any]]:
+    """Remove the ``stale`` locks and protect every column of each sheet, all rows.
+
+    Not a *sheet* protection (a range with only a ``sheetId``): Google allows one per
+    sheet ("Sheet … already has sheet protection"), and ``syncer sheet setup`` or a team
+    may have added one already."""
     requests = release_requests(stale)
     requests.extend(
         {
             "addProtectedRange": {
                 "protectedRange": {
-                    "range": {"sheetId": sid},
+                    "range": {
+                        "sheetId": meta.sheet_id,
+                        "startColumnIndex": 0,
+                        "endColumnIndex": max(meta.cols, 1),
+                    },
                     "description": LOCK_DESCRIPTION,
                     "warningOnly": False,
                 }
             }
         }
-        for sid in sorted(set(sheet_ids))
+        for meta in sorted(set(sheets), key=lambda m: m.sheet_id)
     )
     return requests
 
