@@ -6,8 +6,8 @@ columns (the folded text, canonical phone or date a ``unique`` check compares). 
 kept per row content in a :class:`ValidationMemo` (position independent: a row that moved,
 or a sorted tab, finds its entry again). A cycle then
 
-1. looks every non-blank row up by its exact content (the row tuple; with the cells'
-   types too when the tab holds a boolean, since ``True == 1``);
+1. looks every non-blank row up by a digest of its exact content (the row tuple; with
+   the cells' types too when the tab holds a boolean, since ``True == 1``);
 2. validates only the rows not found, with the same pandera schema minus the
    uniqueness checks (:func:`~syncer.validate.schema.build_schema` ``uniqueness=False``);
 3. decides ``unique`` and ``unique_together`` over whole columns from the kept
@@ -18,8 +18,8 @@ or a sorted tab, finds its entry again). A cycle then
 
 The result equals :func:`~syncer.validate.validate` on the same snapshot (the property
 tests in ``tests/unit/test_incremental.py`` check it on random edit sequences). The memo
-describes the rows of the last snapshot only (it is rebuilt every cycle), so it holds
-one snapshot's row tuples, shared with that snapshot, and no history.
+describes the rows of the last snapshot only (it is rebuilt every cycle), by a digest of
+each row's content (:func:`_digest`): it keeps none of that snapshot's rows alive.
 
 The memo is valid for one ledger configuration, header and :data:`VERSION` of this code;
 any difference and every row is checked again (a full pass).
@@ -65,8 +65,8 @@ class ValidationMemo:
     rows: dict[object, RowEntry]
     #: rows validated by the cycle that built this memo (the others were found in it)
     checked: int = 0
-    #: the content key of each data row of the read this memo was built from (blank rows
-    #: included; the rows themselves when no cell is a boolean)
+    #: the content digest of each data row of the read this memo was built from (blank
+    #: rows included)
     keys: Sequence[object] = ()
     #: data rows of that read whose content the previous memo did not hold (every row on
     #: a full pass), and blank rows: the rows whose per-row decisions are new
@@ -104,6 +104,14 @@ def _typed_key(row: tuple[CellValue, ...]) -> tuple[object, ...]:
     return (row, tuple(map(type, row)))
 
 
+def _digest(content: tuple[object, ...]) -> tuple[int, int]:
+    """A row's content as two 64-bit hashes (of its cells in order and reversed): what
+    the memo keys rows by, so it keeps no row of the read alive into the next cycle.
+    A changed row taken for a known one needs both to collide (odds about 2^-128; the
+    cells' string hashes are keyed per process)."""
+    return hash(content), hash(content[::-1])
+
+
 def unique_columns(ledger: LedgerConfig, present: Sequence[str]) -> list[str]:
     """The present columns a ``unique`` or complete ``unique_together`` check compares."""
     wanted = [c for c in present if ledger.columns[c].unique]
@@ -132,7 +140,8 @@ def validate_incremental(
     rows = table.rows
     kept: list[int] = list(range(len(rows))) if keep is None else keep
     typed = _typed(rows)
-    keys: Sequence[object] = list(map(_typed_key, rows)) if typed else rows
+    contents: Sequence[tuple[object, ...]] = list(map(_typed_key, rows)) if typed else rows
+    keys: Sequence[object] = list(map(_digest, contents))
     signature = (VERSION, ledger_signature(ledger), table.header, typed)
     known = memo.rows if memo is not None and memo.signature == signature else {}
     kept_keys = list(map(keys.__getitem__, kept))

@@ -23,6 +23,7 @@ from syncer.sandbox import SandboxServer
 from syncer.sandbox.requestlog import LoggedRequest
 
 EMAIL = "syncer@sandbox.iam.gserviceaccount.com"
+PERSON = "person@team.iam.gserviceaccount.com"
 HEADER = ["id", "name", "phone", "status", "comment", "changed", "note"]
 #: Customers (a third are archived: enough history rows that the archive needs several
 #: write chunks at the small batch size below).
@@ -166,8 +167,9 @@ def test_a_kill_at_any_point_of_the_write_path_converges(
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     """For each kill point: customers seen before are each in exactly one tab after one
-    fresh run, none lost or doubled, earlier and later human edits kept, and a kill after
-    the first write is found and recovered (logged) by the fresh run."""
+    fresh run, none lost or doubled, earlier and later human edits kept, no write lock
+    left (an editor can edit again), and a kill after the first write is found and
+    recovered (logged) by the fresh run."""
     creds = sandbox.write_credentials(tmp_path / "sa.json", EMAIL)
     points, guard_read = kill_points(sandbox, tmp_path, creds)
     if DRILLS:
@@ -178,6 +180,7 @@ def test_a_kill_at_any_point_of_the_write_path_converges(
         tmp.mkdir()
         sid = sandbox.create_spreadsheet("ledger", "owner@example.com", {"Main": seed_rows()})
         sandbox.share(sid, EMAIL, "writer")
+        sandbox.share(sid, PERSON, "writer")
         # Human edits before the run: a comment on a customer staying, one being archived.
         sandbox.set_values(sid, "Main", "E3", [["edited before: stays"]])
         sandbox.set_values(sid, "Main", "E4", [["edited before: archived"]])
@@ -220,6 +223,9 @@ def test_a_kill_at_any_point_of_the_write_path_converges(
             assert where(sandbox, sid, late)[4] == "edited after the crash"
         events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
         names = {e["event"] for e in events}
+        for tab in ("Main", "Archive"):
+            assert sandbox.protected_ranges(sid, tab) == [], f"killed at {index} ({what})"
+        sandbox.set_values(sid, "Main", "E2", [["an editor after the run"]], user=PERSON)
         if killed_after_write:
             assert "cycle.interrupted_found" in names, f"killed at {index} ({what})"
             assert "cycle.recovered" in names, f"killed at {index} ({what})"

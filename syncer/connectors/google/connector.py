@@ -108,7 +108,16 @@ from syncer.errors import (
 )
 from syncer.guard import Resolved
 from syncer.ledger import LedgerConfig
-from syncer.model import Dropped, EnsureTab, Plan, ReplaceTab, Snapshot, Written, canonical
+from syncer.model import (
+    Dropped,
+    EnsureTab,
+    MoveRow,
+    Plan,
+    ReplaceTab,
+    Snapshot,
+    Written,
+    canonical,
+)
 from syncer.settings import Settings
 
 log = structlog.get_logger("syncer.connectors.google")
@@ -338,13 +347,13 @@ class GoogleSheetsConnector(Connector):
         locks a crash left); its answer carries ``parts`` read under the lock. Returns
         their values (None when no parts were asked, or no tab needed a lock)."""
         meta = self.metadata()
-        locked = sorted({op.tab for op in plan} | {getattr(op, "history_tab", "") for op in plan})
-        sheets = [meta[tab] for tab in locked if tab in meta]
-        if not sheets:
+        tabs = {op.tab for op in plan} | {op.history_tab for op in plan if isinstance(op, MoveRow)}
+        locked = sorted(tab for tab in tabs if tab in meta)
+        if not locked:
             return None
-        ranges = [p.a1() for p in parts] or [f"{quote_tab(t)}!A1" for t in locked if t in meta]
+        ranges = [p.a1() for p in parts] or [f"{quote_tab(tab)}!A1" for tab in locked]
         body = {
-            "requests": lock_requests(sheets, self._stale),
+            "requests": lock_requests([meta[tab] for tab in locked], self._stale),
             "includeSpreadsheetInResponse": True,
             "responseRanges": ranges,
             "responseIncludeGridData": bool(parts),

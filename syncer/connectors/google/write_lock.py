@@ -25,8 +25,11 @@ from syncer.connectors.google.guard_ranges import GuardPart
 from syncer.connectors.google.read import effective_value
 
 #: How syncer's protections are told apart from people's (shown in Sheets' "Protected
-#: sheets and ranges" panel while a write is under way).
-LOCK_DESCRIPTION = "syncer is writing; edits wait a moment (removed automatically)"
+#: sheets and ranges" panel while a write is under way). A lock is recognised by
+#: :data:`LOCK_MARK`, the start of the description: keep it in every version, so a lock
+#: an older syncer left behind is still removed.
+LOCK_MARK = "syncer is writing"
+LOCK_DESCRIPTION = f"{LOCK_MARK}; edits wait a moment (removed automatically)"
 
 #: The most cells the guard read may return inside the lock's answer; a larger guard read
 #: is a ``values.batchGet`` right after the lock (grid data costs several times a values
@@ -90,7 +93,7 @@ def our_locks(sheets: Iterable[Mapping[str, Any]]) -> set[int]:
         int(pr["protectedRangeId"])
         for sheet in sheets
         for pr in sheet.get("protectedRanges") or []
-        if pr.get("description") == LOCK_DESCRIPTION and "protectedRangeId" in pr
+        if str(pr.get("description", "")).startswith(LOCK_MARK) and "protectedRangeId" in pr
     }
 
 
