@@ -3,15 +3,15 @@
 Sheets has no conditional write. Without a lock, a person's edit landing between syncer's
 guard read and its write — a value typed into a cell syncer writes, a row inserted,
 deleted or sorted — is overwritten or displaced. With it, the guard read is the answer of
-the ``batchUpdate`` that adds a protection to every tab the write changes (or, for a
-large read, comes right after it), and the write's last call removes the protections in
+the ``batchUpdate`` that protects every column of each tab the write changes (or, for
+a large read, comes right after it), and the write's last call removes the protections in
 the same atomic step. Meanwhile Google refuses people's edits of those tabs with its
 "You are trying to edit a protected cell or object" message — visible, so the person
 types it again a moment later — instead of the edit being silently lost. The
 spreadsheet's owner passes any protection, so the owner's edits keep the old window.
 
-A lock a crash left behind carries :data:`LOCK_DESCRIPTION`; it is found by its
-description (in the metadata, in every lock answer) and removed by the next cycle.
+A lock a crash left behind is found by the start of its description, :data:`LOCK_MARK`
+(in the metadata, in every lock answer), and removed by the next cycle.
 These are the pure parts: requests, the answer's field mask, and reading the answer.
 """
 
