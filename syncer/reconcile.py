@@ -25,12 +25,14 @@ repair is an incident. A key that appears more than once in the main tab is left
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from syncer.journal import JournalEntry
 from syncer.ledger import LedgerConfig
 from syncer.model import AppendRow, CellValue, Operation, RemoveRow, RowRef, Table, canonical
+from syncer.table_cache import column_texts
 
 RULE = "reconcile"
 
@@ -43,13 +45,21 @@ class Reconciliation:
     incidents: list[str] = field(default_factory=list)
 
 
-def _positions(table: Table, key_column: str) -> dict[str, list[int]]:
-    where: dict[str, list[int]] = {}
-    for i, value in enumerate(table.column_values(key_column)):
-        text = canonical(value).strip()
-        if text:
-            where.setdefault(text, []).append(i)
+def _positions(texts: Sequence[str], wanted: set[str]) -> dict[str, list[int]]:
+    """The rows holding each key of ``wanted`` (``texts``: a tab's key texts by row)."""
+    where: dict[str, list[int]] = {k: [] for k in wanted}
+    if wanted:
+        for i, text in enumerate(texts):
+            if text in wanted:
+                where[text].append(i)
     return where
+
+
+def _repeated(texts: Sequence[str], present: set[str]) -> set[str]:
+    """The keys of ``present`` that ``texts`` holds more than once."""
+    if len(present) + texts.count("") == len(texts):
+        return set()
+    return {k for k, n in Counter(texts).items() if n > 1 and k}
 
 
 def _same(a: Table, i: int, b: Table, j: int, columns: Sequence[str]) -> bool:
@@ -77,8 +87,15 @@ def reconcile(
     history = tables.get(ledger.tabs.history)
     if main is None or main.index_of(key) is None:
         return out
-    in_main = _positions(main, key)
-    in_history = _positions(history, key) if history and history.index_of(key) is not None else {}
+    # Every key is in one tab once, almost always: the sets and counts are C-level passes
+    # over the key columns; row positions are listed only for the keys that need them.
+    main_texts = column_texts(main, key)
+    has_history = history is not None and history.index_of(key) is not None
+    history_texts = column_texts(history, key) if history is not None and has_history else []
+    main_keys, history_keys = set(main_texts) - {""}, set(history_texts) - {""}
+    both = main_keys & history_keys
+    in_main = _positions(main_texts, both)
+    in_history = _positions(history_texts, both | _repeated(history_texts, history_keys))
     owned = set(ledger.owned_columns())
     shared = (
         [c for c in main.header if c and c not in owned and history.index_of(c) is not None]
@@ -140,7 +157,7 @@ def reconcile(
     for entry in interrupted:
         for moving in entry.intent.appended:
             k = moving.key
-            if k in seen or k in in_main or k in in_history:
+            if k in seen or k in main_keys or k in history_keys:
                 continue
             seen.add(k)
             values: tuple[tuple[str, CellValue], ...] = moving.values
