@@ -59,20 +59,9 @@ HEADER_ROW = 2
 
 
 def _seed(server: Any, n: int) -> str:
-    from syncer.examples import messy_rows
+    from bench_google import seed  # the same messy ledger as bench_google.py
 
-    title, header, rows = messy_rows(n)
-    data = [list(r) for r in rows]
-    status, phone = header.index("合作状态"), header.index("联系方式")
-    for i, row in enumerate(data):
-        if i % 20 == 11:
-            row[status] = "流失客户"
-        if i % 7 == 3:
-            row[phone] = None
-    grid: list[list[Any]] = [[title], list(header), *data]
-    sid = str(server.create_spreadsheet(title, "owner@example.com", {MAIN: grid}))
-    server.share(sid, EMAIL, "writer")
-    return sid
+    return seed(server, n)
 
 
 def _edits(server: Any, sid: str, scenario: str, k: int) -> int:

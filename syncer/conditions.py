@@ -152,15 +152,20 @@ def parse_duration_days(text: str) -> float | None:
     return days if 0 <= days <= MAX_DURATION_DAYS else None
 
 
+def time_comparisons(condition: Condition) -> list[Compare]:
+    """The ``older_than``/``newer_than`` comparisons of ``condition``, in order."""
+    if isinstance(condition, Compare):
+        return [condition] if condition.op in ("older_than", "newer_than") else []
+    if isinstance(condition, All):
+        return [leaf for child in condition.all for leaf in time_comparisons(child)]
+    if isinstance(condition, AnyOf):
+        return [leaf for child in condition.any for leaf in time_comparisons(child)]
+    return time_comparisons(condition.not_)
+
+
 def condition_durations(condition: Condition) -> list[str]:
     """Every duration (``older_than``/``newer_than`` value) in ``condition``, in order."""
-    if isinstance(condition, Compare):
-        return [str(condition.value)] if condition.op in ("older_than", "newer_than") else []
-    if isinstance(condition, All):
-        return [d for sub in condition.all for d in condition_durations(sub)]
-    if isinstance(condition, AnyOf):
-        return [d for sub in condition.any for d in condition_durations(sub)]
-    return condition_durations(condition.not_)
+    return [str(leaf.value) for leaf in time_comparisons(condition)]
 
 
 def durations_due(

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from syncer.conditions import All, AnyOf, Compare, Condition, age_test, evaluate
+from syncer.conditions import Condition, age_test, evaluate, time_comparisons
 from syncer.ledger_parts import RuleBase
 from syncer.model import MoveRow, Operation, SetCell, Table
 from syncer.rules import run_rule
@@ -204,17 +204,6 @@ def _stamps_incremental(ctx: RuleContext) -> bool:
     )
 
 
-def _time_leaves(condition: Condition) -> list[Compare]:
-    """The ``older_than``/``newer_than`` comparisons of ``condition``."""
-    if isinstance(condition, Compare):
-        return [condition] if condition.op in ("older_than", "newer_than") else []
-    if isinstance(condition, All):
-        return [leaf for child in condition.all for leaf in _time_leaves(child)]
-    if isinstance(condition, AnyOf):
-        return [leaf for child in condition.any for leaf in _time_leaves(child)]
-    return _time_leaves(condition.not_)
-
-
 def _time_changed(
     condition: Condition, table: Table, ctx: RuleContext, since: datetime
 ) -> list[int]:
@@ -223,7 +212,7 @@ def _time_changed(
     and value where the column mixes types, as the condition's evaluation does), and only
     the rows holding a cell whose answer changed are looked for."""
     found: set[int] = set()
-    for leaf in _time_leaves(condition):
+    for leaf in time_comparisons(condition):
         values = column(table, leaf.column, ctx.cache)
         then, now = age_test(leaf, since), age_test(leaf, ctx.now)
         mixed = len(set(map(type, values)) - {type(None)}) > 1

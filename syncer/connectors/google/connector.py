@@ -49,7 +49,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import structlog
 from gspread.utils import ExportFormat
 
 from syncer.a1 import column_letter
@@ -87,13 +86,9 @@ from syncer.connectors.google.transport import PolicyHTTPClient, metric_kind
 from syncer.connectors.google.write_lock import (
     LOCK_ANSWER_MAX_CELLS,
     METADATA_FIELDS,
-    added_locks,
+    WriteLock,
     answered_values,
-    lock_fields,
-    lock_requests,
-    our_locks,
     part_cells,
-    release_requests,
 )
 from syncer.connectors.ratelimit import RateLimiter, limiter_for
 from syncer.connectors.retry import RetryPolicy, Target
@@ -119,8 +114,6 @@ from syncer.model import (
     canonical,
 )
 from syncer.settings import Settings
-
-log = structlog.get_logger("syncer.connectors.google")
 
 SHEETS_BASE = "https://sheets.googleapis.com/v4/spreadsheets"
 DRIVE_FILES = "https://www.googleapis.com/drive/v3/files"
@@ -179,10 +172,7 @@ class GoogleSheetsConnector(Connector):
         self.http.refresh_token = self.auth.refresh
         self._meta: dict[str, SheetMeta] | None = None
         self._token: str | None = None
-        #: syncer's locks this connector holds, and those a crash left (found by their
-        #: description in metadata or a lock answer), removed by the next lock or read
-        self._held: set[int] = set()
-        self._stale: set[int] = set()
+        self.lock = WriteLock(self.http, f"{SHEETS_BASE}/{self.spreadsheet_id}:batchUpdate")
 
     @classmethod
     def for_ledger(
@@ -232,7 +222,7 @@ class GoogleSheetsConnector(Connector):
                 params={"includeGridData": "false", "fields": METADATA_FIELDS},
             )
             self._meta = parse_metadata(body)
-            self._stale |= our_locks(body.get("sheets") or []) - self._held
+            self.lock.note(body.get("sheets") or [])
         return self._meta
 
     def invalidate(self) -> None:
@@ -289,7 +279,7 @@ class GoogleSheetsConnector(Connector):
         """Every requested tab that exists, in one ``values.batchGet``."""
         for _ in range(2):
             meta = self.metadata()
-            if self._stale:
+            if self.lock.stale:
                 self.release_locks()
             present = [t for t in tabs if t.name in meta]
             try:
@@ -324,7 +314,7 @@ class GoogleSheetsConnector(Connector):
                 parts = many
             else:
                 by_grid = many
-        if self.locks_writes and not self._held:
+        if self.locks_writes and not self.lock.held:
             wanted = by_grid if by_grid is not None else parts
             answered = sum(part_cells(p, meta[p.tab]) for p in wanted) <= LOCK_ANSWER_MAX_CELLS
             values = self._lock(plan, wanted if answered else [])
@@ -343,53 +333,30 @@ class GoogleSheetsConnector(Connector):
         return guard_snapshot(parts, values, meta, touched)
 
     def _lock(self, plan: Plan, parts: Sequence[GuardPart]) -> list[list[list[Any]]] | None:
-        """One ``batchUpdate`` protecting every existing tab ``plan`` changes (and removing
-        locks a crash left); its answer carries ``parts`` read under the lock. Returns
-        their values (None when no parts were asked, or no tab needed a lock)."""
+        """Protect every existing tab ``plan`` changes (and remove locks a crash left), in
+        one call whose answer carries ``parts`` read under the lock. Returns their values
+        (None when no parts were asked, or no tab needed a lock)."""
         meta = self.metadata()
         tabs = {op.tab for op in plan} | {op.history_tab for op in plan if isinstance(op, MoveRow)}
         locked = sorted(tab for tab in tabs if tab in meta)
         if not locked:
             return None
         ranges = [p.a1() for p in parts] or [f"{quote_tab(tab)}!A1" for tab in locked]
-        body = {
-            "requests": lock_requests([meta[tab] for tab in locked], self._stale),
-            "includeSpreadsheetInResponse": True,
-            "responseRanges": ranges,
-            "responseIncludeGridData": bool(parts),
-        }
         try:
-            answer = self.http.request(
-                "post",
-                f"{SHEETS_BASE}/{self.spreadsheet_id}:batchUpdate",
-                json=body,
-                params={"fields": lock_fields(bool(parts))},
-            )
+            answer = self.lock.take([meta[tab] for tab in locked], ranges, bool(parts))
         except (PermissionDenied, SourceNotFound, TransientError):
             raise
         except ConnectorError:  # a stale lock gone already, a range outside a shrunk grid …
-            self._stale.clear()
+            self.lock.forget()
             self.metadata(refresh=True)
             raise _TabsChanged() from None
-        decoded = decode_json(answer.content)
-        self._held = added_locks(decoded)
-        protected = (decoded.get("updatedSpreadsheet") or {}).get("sheets") or []
-        self._stale = our_locks(protected) - self._held
-        return answered_values(decoded, parts) if parts else None
+        return answered_values(answer, parts) if parts else None
 
     def release_locks(self) -> None:
         """Remove syncer's locks still held or left by a crash: one ``batchUpdate``. When
         that fails the metadata is refreshed so the next read finds what is left."""
-        ids = self._held | self._stale
-        if not ids:
-            return
-        try:
-            self.http.batch_update(self.spreadsheet_id, {"requests": release_requests(ids)})
-        except ConnectorError as exc:
-            log.warning("write_lock.release_failed", error=str(exc), locks=sorted(ids))
+        if not self.lock.release():
             self.invalidate()
-        self._held.clear()
-        self._stale.clear()
 
     def after_interruption(self) -> None:
         """Forget the metadata: the next read fetches it and removes a lock left held."""
@@ -433,7 +400,7 @@ class GoogleSheetsConnector(Connector):
         the write."""
         self._create_planned_tabs(plan)
         # Neither the write nor the lock before it waits on the rate limiter.
-        self.http.prepay_write(2 if self.locks_writes and not self._held else 1)
+        self.http.prepay_write(2 if self.locks_writes and not self.lock.held else 1)
         try:
             return self._guard_read(plan, snapshot)
         except _TabsChanged:
@@ -477,7 +444,7 @@ class GoogleSheetsConnector(Connector):
             # reconciles (the journal holds the intent).
             keys = {} if relocate else self._key_columns(batch, fresh)
             # The last call removes the write lock in the same atomic step.
-            unlock = [] if relocate else release_requests(self._held | self._stale)
+            unlock = [] if relocate else self.lock.unlock_requests()
             with self.http.single_attempt():
                 for n, chunk in enumerate(chunks, start=1):
                     last = n == len(chunks)
@@ -494,8 +461,7 @@ class GoogleSheetsConnector(Connector):
                         raise WriteNotSent(str(exc), exc.retry_after) from exc
                     sent += 1
                     if last and unlock:
-                        self._held.clear()
-                        self._stale.clear()
+                        self.lock.forget()
                     if progress is not None:
                         progress(sent, total)
             if relocate:

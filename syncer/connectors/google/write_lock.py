@@ -12,7 +12,8 @@ spreadsheet's owner passes any protection, so the owner's edits keep the old win
 
 A lock a crash left behind is found by the start of its description, :data:`LOCK_MARK`
 (in the metadata, in every lock answer), and removed by the next cycle.
-These are the pure parts: requests, the answer's field mask, and reading the answer.
+:class:`WriteLock` holds a connector's locks and makes the calls; the rest is pure:
+requests, the answer's field mask, and reading the guard read from the answer.
 """
 
 from __future__ import annotations
@@ -20,9 +21,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import structlog
+
 from syncer.connectors.google.builders import SheetMeta
 from syncer.connectors.google.guard_ranges import GuardPart
-from syncer.connectors.google.read import effective_value
+from syncer.connectors.google.read import decode_json, effective_value
+from syncer.connectors.google.transport import PolicyHTTPClient
+from syncer.errors import ConnectorError
+
+log = structlog.get_logger("syncer.connectors.google")
 
 #: How syncer's protections are told apart from people's (shown in Sheets' "Protected
 #: sheets and ranges" panel while a write is under way). A lock is recognised by
@@ -158,3 +165,65 @@ def answered_values(answer: Mapping[str, Any], parts: Sequence[GuardPart]) -> li
         grids = by_tab.get(part.tab, [])
         out.append(grid_values(grids[n]) if n < len(grids) else [])
     return out
+
+
+class WriteLock:
+    """syncer's locks on one spreadsheet: those this connector holds, and those a crash
+    left behind (found in metadata or a lock answer), removed with the next lock, write
+    or read."""
+
+    def __init__(self, http: PolicyHTTPClient, batch_update_url: str) -> None:
+        self.http = http
+        self.url = batch_update_url
+        self.held: set[int] = set()
+        self.stale: set[int] = set()
+
+    def note(self, sheets: Iterable[Mapping[str, Any]]) -> None:
+        """Note syncer's locks among the protections of ``sheets`` that it does not hold."""
+        self.stale |= our_locks(sheets) - self.held
+
+    def take(
+        self, sheets: Sequence[SheetMeta], ranges: Sequence[str], with_data: bool
+    ) -> dict[str, Any]:
+        """One ``batchUpdate`` removing the stale locks and locking ``sheets``; its answer
+        (decoded) holds ``ranges`` as grid data when ``with_data``. Raises what the call
+        raises (a stale lock already gone is a ConnectorError: forget it, look again)."""
+        body = {
+            "requests": lock_requests(sheets, self.stale),
+            "includeSpreadsheetInResponse": True,
+            "responseRanges": list(ranges),
+            "responseIncludeGridData": with_data,
+        }
+        answer = self.http.request(
+            "post", self.url, json=body, params={"fields": lock_fields(with_data)}
+        )
+        decoded: dict[str, Any] = decode_json(answer.content)
+        self.held = added_locks(decoded)
+        self.stale = set()
+        self.note((decoded.get("updatedSpreadsheet") or {}).get("sheets") or [])
+        return decoded
+
+    def unlock_requests(self) -> list[dict[str, Any]]:
+        """The requests removing every lock known (appended to a write's last call)."""
+        return release_requests(self.held | self.stale)
+
+    def forget(self) -> None:
+        """The known locks are gone (removed, or to be found again in fresh metadata)."""
+        self.held.clear()
+        self.stale.clear()
+
+    def release(self) -> bool:
+        """Remove every known lock in one ``batchUpdate``; False when that failed (the
+        caller refreshes its metadata so the next read finds what is left)."""
+        requests = self.unlock_requests()
+        if not requests:
+            return True
+        try:
+            self.http.request("post", self.url, json={"requests": requests})
+        except ConnectorError as exc:
+            known = sorted(self.held | self.stale)
+            log.warning("write_lock.release_failed", error=str(exc), locks=known)
+            return False
+        finally:
+            self.forget()
+        return True
