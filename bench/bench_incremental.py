@@ -5,6 +5,8 @@ Usage::
     .venv/bin/python bench/bench_incremental.py                  # 100k rows, 3 rounds
     .venv/bin/python bench/bench_incremental.py --rows 250000 --rounds 3
     .venv/bin/python bench/bench_incremental.py --json out.json  # also write the raw runs
+    SYNCER_BENCH_PROFILE=/tmp/prof .venv/bin/python bench/bench_incremental.py  # cProfile
+                                          # each cycle of the syncer process into the dir
 
 Three processes, so neither the sandbox's work nor the bench's bookkeeping is counted in
 the syncer process (its CPU time and its peak RSS):
@@ -203,7 +205,15 @@ def syncer_main(pipe: Connection, url: str, creds: str, sid: str, db: str) -> No
             calls_before = sum(conn.http.calls.values())
             t0 = time.perf_counter()
             cpu0 = time.process_time()
-            result = run_cycle(ledger, conn, store, datetime.fromisoformat(args[0]))
+            profile_dir = os.environ.get("SYNCER_BENCH_PROFILE")
+            if profile_dir:
+                import cProfile
+
+                with cProfile.Profile() as prof:
+                    result = run_cycle(ledger, conn, store, datetime.fromisoformat(args[0]))
+                prof.dump_stats(os.path.join(profile_dir, f"{args[1]}.prof"))
+            else:
+                result = run_cycle(ledger, conn, store, datetime.fromisoformat(args[0]))
             wall = time.perf_counter() - t0
             cpu = time.process_time() - cpu0
             stages = {k: round(v, 4) for k, v in conn.spent.items()}
@@ -258,7 +268,8 @@ def run(rows: int, rounds: int, scenarios: Sequence[str]) -> dict[str, Any]:
         edited = sandbox.ask("edit", scenario, k) if scenario not in ("idle", "setup") else 0
         minute[0] += 5
         sandbox.ask("clear")
-        out: dict[str, Any] = syncer.ask("cycle", (now + timedelta(minutes=minute[0])).isoformat())
+        when = (now + timedelta(minutes=minute[0])).isoformat()
+        out: dict[str, Any] = syncer.ask("cycle", when, f"{scenario}-{k}")
         out.update(sandbox.ask("calls"))
         out["edited_cells"] = edited
         if out["outcome"] not in ("ok", "idle"):

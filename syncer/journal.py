@@ -19,7 +19,9 @@ rest of the state, so any replica can recover any other's cycle.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -29,6 +31,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.errors import StateError
+from syncer.gc_pause import gc_paused
 from syncer.model import AppendRow, CellValue, MoveRow, Operation, RemoveRow, SetCell
 from syncer.state import StateStore
 from syncer.state_tables import journal_table
@@ -68,6 +71,12 @@ class JournalEntry:
     intent: Intent = field(default_factory=Intent)
     closed: datetime | None = None
     closed_by: str | None = None
+    #: The keys of the rows the cycle meant to append (move); from ``intent`` unless given.
+    moved: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.moved and self.intent.appended:
+            object.__setattr__(self, "moved", frozenset(m.key for m in self.intent.appended))
 
 
 def intent_of(ops: Sequence[Operation], key_column: str | None) -> Intent:
@@ -128,7 +137,8 @@ def _dump(intent: Intent) -> str:
 
 
 def _load(text: str) -> Intent:
-    raw = json.loads(text)
+    with gc_paused():  # an archive's intent holds every moved row's values
+        raw = json.loads(text)
     return Intent(
         appended=tuple(
             MovingRow(m["key"], m["tab"], tuple((c, _decode(v)) for c, v in m["values"]))
@@ -137,6 +147,29 @@ def _load(text: str) -> Intent:
         removed=tuple(raw.get("removed", [])),
         created=tuple(raw.get("created", [])),
     )
+
+
+#: Most recently used stored intents → the keys they append (see :func:`_moved_keys`).
+_MOVED: OrderedDict[bytes, frozenset[str]] = OrderedDict()
+_MOVED_SIZE = 256
+
+
+def _moved_keys(text: str) -> frozenset[str]:
+    """The keys a stored intent appends. Every cycle reads the recent entries, and a
+    finished entry's intent never changes: each is decoded once, and only its keys kept
+    (an archive's intent holds every moved row's values)."""
+    digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+    found = _MOVED.get(digest)
+    if found is None:
+        with gc_paused():
+            raw = json.loads(text)
+        found = frozenset(m["key"] for m in raw.get("appended", []))
+        _MOVED[digest] = found
+        if len(_MOVED) > _MOVED_SIZE:
+            _MOVED.popitem(last=False)
+    else:
+        _MOVED.move_to_end(digest)
+    return found
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -204,14 +237,19 @@ class Journal:
         )
         return [e for e in self._entries(query, ledger) if e.cycle_id != current]
 
-    def entries(self, ledger: str | None = None, limit: int = 20) -> list[JournalEntry]:
-        """Most recent entries first, optionally for one ledger (for ``syncer status``)."""
+    def entries(
+        self, ledger: str | None = None, limit: int = 20, *, full_intents: bool = True
+    ) -> list[JournalEntry]:
+        """Most recent entries first, optionally for one ledger (for ``syncer status``).
+
+        With ``full_intents`` off, only open entries carry their intent; the others carry
+        just the keys they moved (``moved``), which is all reconciliation needs of them."""
         query = select(journal_table).order_by(journal_table.c.started.desc()).limit(limit)
         if ledger is not None:
             query = query.where(journal_table.c.ledger == ledger)
-        return self._entries(query, ledger or "*")
+        return self._entries(query, ledger or "*", full_intents)
 
-    def _entries(self, query: Any, ledger: str) -> list[JournalEntry]:
+    def _entries(self, query: Any, ledger: str, full_intents: bool = True) -> list[JournalEntry]:
         try:
             with self.store.engine.connect() as conn:
                 rows = conn.execute(query).mappings().all()
@@ -220,6 +258,7 @@ class Journal:
                 f"state database {self.store.url}: cannot read the journal of ledger"
                 f" {ledger!r} ({exc.__class__.__name__}: {exc})"
             ) from exc
+        full = full_intents
         return [
             JournalEntry(
                 cycle_id=r["cycle_id"],
@@ -228,9 +267,10 @@ class Journal:
                 status=r["status"],
                 writes_planned=r["writes_planned"],
                 writes_done=r["writes_done"],
-                intent=_load(r["intent"]),
+                intent=_load(r["intent"]) if full or r["status"] == "open" else Intent(),
                 closed=_aware(r["closed"]),
                 closed_by=r["closed_by"],
+                moved=frozenset() if full or r["status"] == "open" else _moved_keys(r["intent"]),
             )
             for r in rows
         ]

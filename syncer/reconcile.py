@@ -78,9 +78,9 @@ def reconcile(
     """Pure: the repairs that put every key in exactly one of main and history.
 
     ``journal``: the ledger's recent journal entries; the ``open`` ones are interrupted
-    cycles."""
+    cycles (of the others only the keys they ``moved`` are used)."""
     out = Reconciliation()
-    moved_by_syncer = {m.key for entry in journal for m in entry.intent.appended}
+    moved_by_syncer = set().union(*(entry.moved for entry in journal))
     interrupted = [entry for entry in journal if entry.status == "open"]
     key = ledger.key
     main = tables.get(ledger.tabs.main)

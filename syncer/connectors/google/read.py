@@ -11,15 +11,15 @@ read of a large tab goes through. Nothing here does I/O.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from itertools import repeat
 from typing import Any
 
 from syncer.connectors.tabular import header_text, trim_row
+from syncer.gc_pause import gc_paused
 from syncer.model import CellValue, Table, canonical, is_blank
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -98,22 +98,6 @@ def parse_row(row: Sequence[Any]) -> tuple[CellValue, ...]:
     while end and is_blank(out[end - 1]):
         end -= 1
     return tuple(out) if end == len(out) else tuple(out[:end])
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused for the block.
-
-    Decoding a large answer and typing it allocate millions of small objects, which
-    triggers full collections scanning every live object (a third of a 100k-row read's
-    JSON decoding); reference counting still frees everything meanwhile."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def decode_json(content: bytes) -> Any:

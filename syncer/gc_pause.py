@@ -1,0 +1,87 @@
+"""Python's cyclic garbage collector paused around bulk work.
+
+A cycle of a large ledger allocates millions of small objects: decoded JSON bodies, the
+typed rows of a read, the guard's fresh tables, fingerprints, plans. With the collector
+on, that allocation triggers hundreds of young collections (each traversing every young
+container, including lists of 100k rows being built) and a few full ones (each scanning
+every live object): 1.3-2 s of a 100k-row cycle, more than its validation
+(docs/benchmarks.md, "Incremental cycles"). Almost none of it is cyclic garbage;
+reference counting frees it all the same.
+
+Pauses nest and may overlap across threads (the daemon runs cycles in a thread pool): the
+first pause disables the collector, the last one ending enables it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import threading
+import time
+from collections.abc import Iterator
+
+#: A cycle ending while other cycles keep the collector paused runs a full collection
+#: when it has been paused this long (so a daemon whose cycles always overlap still
+#: collects the cyclic garbage that outlived a young collection).
+FULL_COLLECTION_AFTER_S = 300.0
+
+_lock = threading.Lock()
+_holders = 0
+_resume = False
+_paused_at = 0.0
+
+
+def _pause() -> None:
+    global _holders, _resume, _paused_at
+    with _lock:
+        if _holders == 0:
+            _resume = gc.isenabled()
+            _paused_at = time.monotonic()
+            gc.disable()
+        _holders += 1
+
+
+def _unpause() -> bool:
+    """End one pause; True when other pauses are still on."""
+    global _holders
+    with _lock:
+        _holders -= 1
+        if _holders == 0 and _resume:
+            gc.enable()
+        return _holders > 0
+
+
+@contextlib.contextmanager
+def gc_paused(active: bool = True) -> Iterator[None]:
+    """The collector paused for the block (when ``active``): decoding a large answer,
+    applying a large batch."""
+    if not active:
+        yield
+        return
+    _pause()
+    try:
+        yield
+    finally:
+        _unpause()
+
+
+@contextlib.contextmanager
+def collector_paused_for_cycle() -> Iterator[None]:
+    """The collector paused for a whole cycle, then one young collection: everything the
+    cycle allocated is still young, so that collection frees whatever cyclic garbage the
+    cycle left (and untracks the survivors that hold no containers)."""
+    _pause()
+    try:
+        yield
+    finally:
+        if _unpause() and time.monotonic() - _paused_at > FULL_COLLECTION_AFTER_S:
+            gc.collect()
+            _restart_clock()
+        else:
+            gc.collect(0)
+
+
+def _restart_clock() -> None:
+    global _paused_at
+    with _lock:
+        _paused_at = time.monotonic()
