@@ -1,4 +1,5 @@
-"""Python's cyclic garbage collector paused around bulk work.
+"""Python's cyclic garbage collector paused around bulk work (the sandbox, which imports
+nothing of syncer, has its own pause for the requests it applies).
 
 A cycle of a large ledger allocates millions of small objects: decoded JSON bodies, the
 typed rows of a read, the guard's fresh tables, fingerprints, plans. With the collector
@@ -53,8 +54,8 @@ def _unpause() -> bool:
 
 @contextlib.contextmanager
 def gc_paused(active: bool = True) -> Iterator[None]:
-    """The collector paused for the block (when ``active``): decoding a large answer,
-    applying a large batch."""
+    """The collector paused for the block (when ``active``): decoding a large answer and
+    typing it."""
     if not active:
         yield
         return

@@ -27,11 +27,10 @@ import structlog
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request
 
-from syncer.gc_pause import gc_paused
 from syncer.sandbox.direct_state import DEFAULT_SERVICE_ACCOUNT, DirectState
 from syncer.sandbox.errors import ApiError
 from syncer.sandbox.faults import FaultInjector, fault_message
-from syncer.sandbox.handling import LARGE_BODY, classify, handle
+from syncer.sandbox.handling import LARGE_BODY, classify, gc_paused, handle
 from syncer.sandbox.quotas import QuotaConfig, QuotaTracker
 from syncer.sandbox.requestlog import Api, Kind, LoggedRequest
 from syncer.sandbox.responses import json_response

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from syncer.sandbox import SandboxServer
 from syncer.sandbox.batch_update import batch_update
 from syncer.sandbox.errors import ApiError
-from syncer.sandbox.handling import LARGE_BODY
+from syncer.sandbox.handling import LARGE_BODY, gc_paused
 from syncer.sandbox.row_runs import surviving_rows
 from syncer.sandbox.state import Sheet, Workbook
 
@@ -175,3 +175,17 @@ def test_large_request_pauses_gc_only_while_handled(sandbox: SandboxServer,
     assert sandbox.request_log[-1].bytes_in > LARGE_BODY
     assert pygc.isenabled()
     assert sandbox.values(sheet.spreadsheet.id, "Sheet1")[29][0] == f"29{text}"
+
+
+def test_gc_pause_keeps_a_disabled_collector_disabled() -> None:
+    """gc_paused never turns on a collector someone else switched off."""
+    pygc.disable()
+    try:
+        with gc_paused(True):
+            assert not pygc.isenabled()
+        assert not pygc.isenabled()
+    finally:
+        pygc.enable()
+    with gc_paused(True):
+        assert not pygc.isenabled()
+    assert pygc.isenabled()
