@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -152,6 +153,7 @@ def _load(text: str) -> Intent:
 #: Most recently used stored intents → the keys they append (see :func:`_moved_keys`).
 _MOVED: OrderedDict[bytes, frozenset[str]] = OrderedDict()
 _MOVED_SIZE = 256
+_MOVED_LOCK = threading.Lock()  # the daemon's cycles run in threads
 
 
 def _moved_keys(text: str) -> frozenset[str]:
@@ -159,16 +161,18 @@ def _moved_keys(text: str) -> frozenset[str]:
     finished entry's intent never changes: each is decoded once, and only its keys kept
     (an archive's intent holds every moved row's values)."""
     digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
-    found = _MOVED.get(digest)
-    if found is None:
-        with gc_paused():
-            raw = json.loads(text)
-        found = frozenset(m["key"] for m in raw.get("appended", []))
+    with _MOVED_LOCK:
+        found = _MOVED.get(digest)
+        if found is not None:
+            _MOVED.move_to_end(digest)
+            return found
+    with gc_paused():
+        raw = json.loads(text)
+    found = frozenset(m["key"] for m in raw.get("appended", []))
+    with _MOVED_LOCK:
         _MOVED[digest] = found
         if len(_MOVED) > _MOVED_SIZE:
             _MOVED.popitem(last=False)
-    else:
-        _MOVED.move_to_end(digest)
     return found
 
 
@@ -176,6 +180,22 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _entry(row: Any, whole: bool) -> JournalEntry:
+    """A journal row as an entry: with its whole intent, or only the keys it moved."""
+    return JournalEntry(
+        cycle_id=row["cycle_id"],
+        ledger=row["ledger"],
+        started=_aware(row["started"]) or datetime.now(UTC),
+        status=row["status"],
+        writes_planned=row["writes_planned"],
+        writes_done=row["writes_done"],
+        intent=_load(row["intent"]) if whole else Intent(),
+        closed=_aware(row["closed"]),
+        closed_by=row["closed_by"],
+        moved=frozenset() if whole else _moved_keys(row["intent"]),
+    )
 
 
 class Journal:
@@ -258,22 +278,7 @@ class Journal:
                 f"state database {self.store.url}: cannot read the journal of ledger"
                 f" {ledger!r} ({exc.__class__.__name__}: {exc})"
             ) from exc
-        full = full_intents
-        return [
-            JournalEntry(
-                cycle_id=r["cycle_id"],
-                ledger=r["ledger"],
-                started=_aware(r["started"]) or datetime.now(UTC),
-                status=r["status"],
-                writes_planned=r["writes_planned"],
-                writes_done=r["writes_done"],
-                intent=_load(r["intent"]) if full or r["status"] == "open" else Intent(),
-                closed=_aware(r["closed"]),
-                closed_by=r["closed_by"],
-                moved=frozenset() if full or r["status"] == "open" else _moved_keys(r["intent"]),
-            )
-            for r in rows
-        ]
+        return [_entry(r, full_intents or r["status"] == "open") for r in rows]
 
     def _close(
         self, ledger: str, cycle_ids: Sequence[str], status: str, by: str, now: datetime
