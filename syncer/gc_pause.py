@@ -42,14 +42,14 @@ def _pause() -> None:
         _holders += 1
 
 
-def _unpause() -> bool:
-    """End one pause; True when other pauses are still on."""
+def _unpause() -> tuple[bool, bool]:
+    """End one pause: (other pauses are still on, the collector was on before them)."""
     global _holders
     with _lock:
         _holders -= 1
         if _holders == 0 and _resume:
             gc.enable()
-        return _holders > 0
+        return _holders > 0, _resume
 
 
 @contextlib.contextmanager
@@ -70,15 +70,17 @@ def gc_paused(active: bool = True) -> Iterator[None]:
 def collector_paused_for_cycle() -> Iterator[None]:
     """The collector paused for a whole cycle, then one young collection: everything the
     cycle allocated is still young, so that collection frees whatever cyclic garbage the
-    cycle left (and untracks the survivors that hold no containers)."""
+    cycle left (and untracks the survivors that hold no containers). Nothing is collected
+    when the collector had been switched off outside syncer."""
     _pause()
     try:
         yield
     finally:
-        if _unpause() and time.monotonic() - _paused_at > FULL_COLLECTION_AFTER_S:
+        others, was_on = _unpause()
+        if was_on and others and time.monotonic() - _paused_at > FULL_COLLECTION_AFTER_S:
             gc.collect()
             _restart_clock()
-        else:
+        elif was_on:
             gc.collect(0)
 
 

@@ -54,6 +54,19 @@ def test_a_pause_keeps_a_disabled_collector_disabled() -> None:
     assert gc.isenabled()
 
 
+def test_a_cycle_collects_nothing_when_the_collector_was_off(collections: list[int]) -> None:
+    """A collector switched off outside syncer stays off through a cycle's pause, and the
+    cycle's closing collection is skipped."""
+    gc.disable()
+    try:
+        with collector_paused_for_cycle():
+            pass
+        assert not gc.isenabled()
+        assert collections == []
+    finally:
+        gc.enable()
+
+
 def test_an_inactive_pause_changes_nothing() -> None:
     """gc_paused(False) leaves the collector on."""
     with gc_paused(False):
