@@ -16,10 +16,12 @@ first pause disables the collector, the last one ending enables it again.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import gc
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 #: A cycle ending while other cycles keep the collector paused runs a full collection
 #: when it has been paused this long (so a daemon whose cycles always overlap still
@@ -71,7 +73,8 @@ def collector_paused_for_cycle() -> Iterator[None]:
     """The collector paused for a whole cycle, then one young collection: everything the
     cycle allocated is still young, so that collection frees whatever cyclic garbage the
     cycle left (and untracks the survivors that hold no containers). Nothing is collected
-    when the collector had been switched off outside syncer."""
+    when the collector had been switched off outside syncer. Then the memory the cycle
+    freed is handed back to the system (:func:`release_free_memory`)."""
     _pause()
     try:
         yield
@@ -82,6 +85,34 @@ def collector_paused_for_cycle() -> Iterator[None]:
             _restart_clock()
         elif was_on:
             gc.collect(0)
+        release_free_memory()
+
+
+def _find_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+_MALLOC_TRIM = _find_malloc_trim()
+
+
+def release_free_memory() -> bool:
+    """Hand the C heap's free pages back to the system (glibc ``malloc_trim``); False
+    where the C library cannot.
+
+    A cycle frees hundreds of megabytes at 100k rows (its read, the guard read, request
+    bodies), but the C heap keeps the pages of the holes left between survivors, so the
+    process's resident memory crept up cycle after cycle (from 530 to 670 MiB over four
+    cycles) and every cycle's peak started higher. Trimming takes a few milliseconds."""
+    if _MALLOC_TRIM is None:
+        return False
+    _MALLOC_TRIM(0)
+    return True
 
 
 def _restart_clock() -> None:
