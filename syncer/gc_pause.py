@@ -1,5 +1,6 @@
-"""Python's cyclic garbage collector paused around bulk work (the sandbox, which imports
-nothing of syncer, has its own pause for the requests it applies).
+"""Python's cyclic garbage collector paused around bulk work, and freed memory handed back
+to the system after a cycle (the sandbox, which imports nothing of syncer, has its own
+pause for the requests it applies).
 
 A cycle of a large ledger allocates millions of small objects: decoded JSON bodies, the
 typed rows of a read, the guard's fresh tables, fingerprints, plans. With the collector
@@ -52,6 +53,12 @@ def _unpause() -> tuple[bool, bool]:
         if _holders == 0 and _resume:
             gc.enable()
         return _holders > 0, _resume
+
+
+def _restart_clock() -> None:
+    global _paused_at
+    with _lock:
+        _paused_at = time.monotonic()
 
 
 @contextlib.contextmanager
@@ -108,14 +115,8 @@ def release_free_memory() -> bool:
     A cycle frees hundreds of megabytes at 100k rows (its read, the guard read, request
     bodies), but the C heap keeps the pages of the holes left between survivors, so the
     process's resident memory crept up cycle after cycle (from 530 to 670 MiB over four
-    cycles) and every cycle's peak started higher. Trimming takes a few milliseconds."""
+    cycles; 570-590 MiB with the trim). Trimming takes a few milliseconds."""
     if _MALLOC_TRIM is None:
         return False
     _MALLOC_TRIM(0)
     return True
-
-
-def _restart_clock() -> None:
-    global _paused_at
-    with _lock:
-        _paused_at = time.monotonic()
