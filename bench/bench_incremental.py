@@ -38,6 +38,8 @@ less than wall time (the sandbox's work is not in it).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
 import json
 import multiprocessing as mp
 import os
@@ -210,14 +212,11 @@ def syncer_main(pipe: Connection, url: str, creds: str, sid: str, db: str) -> No
             t0 = time.perf_counter()
             cpu0 = time.process_time()
             profile_dir = os.environ.get("SYNCER_BENCH_PROFILE")
-            if profile_dir:
-                import cProfile
-
-                with cProfile.Profile() as prof:
-                    result = run_cycle(ledger, conn, store, datetime.fromisoformat(args[0]))
-                prof.dump_stats(os.path.join(profile_dir, f"{args[1]}.prof"))
-            else:
+            profiler = cProfile.Profile() if profile_dir else contextlib.nullcontext()
+            with profiler:
                 result = run_cycle(ledger, conn, store, datetime.fromisoformat(args[0]))
+            if isinstance(profiler, cProfile.Profile):
+                profiler.dump_stats(os.path.join(str(profile_dir), f"{args[1]}.prof"))
             wall = time.perf_counter() - t0
             cpu = time.process_time() - cpu0
             stages = {k: round(v, 4) for k, v in conn.spent.items()}
