@@ -325,26 +325,38 @@ def errors_rows(
     return tuple(lines)
 
 
-def _comparable(rows: Iterable[Sequence[CellValue]]) -> list[tuple[str, ...]]:
-    """Rows as trimmed text without trailing empty cells or rows; dates as shown."""
-    out: list[tuple[str, ...]] = []
-    for row in rows:
-        texts = [
-            v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else cell_text(v) for v in row
-        ]
-        while texts and not texts[-1]:
-            texts.pop()
-        out.append(tuple(texts))
-    while out and not out[-1]:
-        out.pop()
-    return out
+def _shown(row: Sequence[CellValue]) -> tuple[str, ...]:
+    """A row as trimmed text without trailing empty cells; dates as shown."""
+    texts = [v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else cell_text(v) for v in row]
+    while texts and not texts[-1]:
+        texts.pop()
+    return tuple(texts)
 
 
-def _without_time(rows: list[tuple[str, ...]], label: str) -> list[tuple[str, ...]]:
-    """``rows`` with the summary line's last-changed time blanked out."""
-    if rows and rows[-1] and rows[-1][0] == label:
-        return [*rows[:-1], rows[-1][:4]]
-    return rows
+def _lines(rows: Sequence[Sequence[CellValue]]) -> int:
+    """How many of ``rows`` are left once trailing blank rows are dropped."""
+    n = len(rows)
+    while n and all(is_blank(v) for v in rows[n - 1]):
+        n -= 1
+    return n
+
+
+def _shows(
+    have: Sequence[Sequence[CellValue]], wanted: Sequence[Sequence[CellValue]], label: str
+) -> bool:
+    """True when a tab read as ``have`` already shows ``wanted`` as text (trailing blanks
+    aside), the summary line's last-changed time aside. Stops at the first difference:
+    a tab that lost or gained lines costs no comparison at all."""
+    n = _lines(have)
+    if n != _lines(wanted):
+        return False
+    for i in range(n):
+        a, b = _shown(have[i]), _shown(wanted[i])
+        if i == n - 1:  # the summary line: its time changes with every change
+            a, b = (a[:4] if a and a[0] == label else a), (b[:4] if b and b[0] == label else b)
+        if a != b:
+            return False
+    return True
 
 
 def errors_tab_op(
@@ -359,7 +371,6 @@ def errors_tab_op(
     existing = snapshot.get(ledger.tabs.errors)
     if existing is not None:
         label = t(ledger.locale, "annotate.summary")
-        have = _comparable([existing.header, *existing.rows])
-        if _without_time(have, label) == _without_time(_comparable(wanted), label):
+        if _shows([existing.header, *existing.rows], wanted, label):
             return None
     return ReplaceTab(tab=ledger.tabs.errors, rows=wanted, rule=ERRORS_RULE)

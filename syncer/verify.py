@@ -48,8 +48,8 @@ from syncer.model import (
     Table,
     Written,
     WrittenCell,
-    canonical,
 )
+from syncer.table_cache import cell_text, column_texts
 
 RULE = "verify"
 
@@ -66,12 +66,12 @@ class Verified:
     now: Snapshot | None = None
 
 
-def _text(value: CellValue) -> str:
-    return canonical(value).strip()
+_text = cell_text
 
 
 def _keys(table: Table, key: str) -> list[str]:
-    return [_text(v) for v in table.column_values(key)]
+    """The texts of ``table``'s key column (a new list: callers change it)."""
+    return column_texts(table, key)
 
 
 def _trimmed(keys: Sequence[str]) -> list[str]:
@@ -251,9 +251,7 @@ def _check_removals(
         meant = {before[i] for i in indexes if i < len(before) and before[i]}
         after = keys_after.get(tab) or _keys(current, key)
         lost = [
-            (i, k)
-            for i, k in enumerate(before)
-            if k and i not in indexes and k not in everywhere
+            (i, k) for i, k in enumerate(before) if k and i not in indexes and k not in everywhere
         ]
         story = removal_hits(before, after, indexes)
         if story is not None:

@@ -298,7 +298,12 @@ class Sheet:
         )
         width = c1 - c0
         stored = len(rows)
-        for r in range(bounds.start_row, min(bounds.end_row, self.stored_rows())):
+        # rows past the stored ones render empty; stored_rows() walks the extras, which a
+        # range inside the stored rows (a row span) need not do
+        end = (
+            bounds.end_row if bounds.end_row <= stored else min(bounds.end_row, self.stored_rows())
+        )
+        for r in range(bounds.start_row, end):
             cells = rows[r][c0:c1] if r < stored else []
             line: list[Any]
             if formatted:
@@ -328,7 +333,7 @@ class Sheet:
                         if i >= len(line):
                             line.extend([""] * (i + 1 - len(line)))
                         line[i] = render_value(v, None, nf, render, date_render)
-                    elif i < len(line):
+                    elif i < len(cells):
                         v = cells[i]
                         fmt = ex.format
                         nf = fmt.get("numberFormat") if fmt else None

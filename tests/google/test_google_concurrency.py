@@ -215,3 +215,37 @@ def test_human_edit_between_calls(
     for row in rows[1:]:
         if row and row[0] not in stamped and len(row) > 5:
             assert row[5] in (None, ""), f"stamp landed on {row[0]}: {row}"
+
+
+@pytest.mark.parametrize("keys_in_answer", [True, False])
+def test_keys_with_stray_spaces_are_not_rows_that_moved(
+    tmp_path: Path,
+    make_sheet: MakeSheet,
+    make_connector: MakeConnector,
+    clean_sandbox: SandboxServer,
+    keys_in_answer: bool,
+) -> None:
+    """A key cell typed with spaces around it ("C000004 ") reads after the write as the
+    guard read it: no one moved rows, so the verify reports nothing and reads nothing
+    more (whether the write's answer carries the keys or they are read after it)."""
+    s = clean_sandbox
+    rows = customer_rows(N)
+    rows[4][0] = " C000004 "
+    sid = make_sheet({"Main": rows})
+    ledger, conn = ledger_for(sid), make_connector(sid)
+    if not keys_in_answer:
+        conn.keys_in_answer_max_rows = 0
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    try:
+        assert run_cycle(ledger, conn, store, NOW).outcome == "ok"
+        s.set_values(sid, "Main", f"D{row_of(s, sid, 'C000009')}", [["paused"]])
+        s.clear_log()
+        result = run_cycle(ledger, conn, store, NOW + timedelta(minutes=5))
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    assert result.report is not None
+    assert not [i for i in result.report.incidents if "moved" in i]
+    assert cell(s, sid, "C000009", "changed") not in (None, "")
+    # read, lock (carrying the guard read), write (+ the key read): no whole re-read
+    assert sum(r.api == "sheets" for r in s.request_log) == (3 if keys_in_answer else 4)

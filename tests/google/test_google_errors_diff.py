@@ -111,3 +111,43 @@ def test_no_snapshot_means_a_full_rewrite() -> None:
     batch = build_writes([Resolved(op, None)], Snapshot({}), meta, Snapshot({}))
     rng = batch.requests[0]["updateCells"]["range"]
     assert (rng["endRowIndex"], rng["endColumnIndex"]) == (10, 3)
+
+
+_cells = st.one_of(
+    st.none(),
+    st.sampled_from(["", " ", "a", "a ", "b"]),
+    st.integers(0, 3),
+    st.sampled_from([datetime(2024, 5, 1, 9, 0), date(2024, 5, 1)]),
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    have=st.lists(st.lists(_cells, max_size=5), min_size=1, max_size=6),
+    wanted=st.lists(st.lists(_cells, max_size=5), max_size=6),
+)
+def test_same_content_stops_early_but_agrees_with_the_whole(
+    have: list[list[CellValue]], wanted: list[list[CellValue]]
+) -> None:
+    """A rewrite is skipped exactly when every line, compared as canonical text without
+    trailing blanks, is already shown; the comparison stops at the first difference."""
+    from syncer.connectors.google.builders import _same_content
+    from syncer.model import canonical
+
+    def norm(rows: list[list[CellValue]]) -> list[list[str]]:
+        out = [[canonical(v) for v in r] for r in rows]
+        for r in out:
+            while r and not r[-1]:
+                r.pop()
+        while out and not out[-1]:
+            out.pop()
+        return out
+
+    table = Table(
+        name="E",
+        header_row=1,
+        header=tuple(map(canonical, have[0])),
+        rows=tuple(map(tuple, have[1:])),
+    )
+    whole = norm([list(table.header), *map(list, table.rows)]) == norm(wanted)
+    assert _same_content(table, wanted) == whole

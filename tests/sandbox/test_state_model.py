@@ -7,15 +7,24 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from syncer.sandbox.a1 import Bounds
 from syncer.sandbox.state import Sheet
 from syncer.sandbox.values import Parsed
 
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("set"), st.integers(0, 11), st.integers(0, 4),
-                  st.one_of(st.none(), st.text(max_size=3), st.integers(-5, 5))),
-        st.tuples(st.just("note"), st.integers(0, 11), st.integers(0, 4),
-                  st.one_of(st.none(), st.text(min_size=1, max_size=3))),
+        st.tuples(
+            st.just("set"),
+            st.integers(0, 11),
+            st.integers(0, 4),
+            st.one_of(st.none(), st.text(max_size=3), st.integers(-5, 5)),
+        ),
+        st.tuples(
+            st.just("note"),
+            st.integers(0, 11),
+            st.integers(0, 4),
+            st.one_of(st.none(), st.text(min_size=1, max_size=3)),
+        ),
         st.tuples(st.just("insert_rows"), st.integers(0, 12), st.integers(1, 3)),
         st.tuples(st.just("delete_rows"), st.integers(0, 11), st.integers(1, 3)),
         st.tuples(st.just("insert_cols"), st.integers(0, 5), st.integers(1, 2)),
@@ -25,8 +34,9 @@ ops = st.lists(
 )
 
 
-def _model_apply(model: list[list[Any]], notes: list[list[Any]], op: tuple[Any, ...],
-                 height: int, width: int) -> tuple[int, int]:
+def _model_apply(
+    model: list[list[Any]], notes: list[list[Any]], op: tuple[Any, ...], height: int, width: int
+) -> tuple[int, int]:
     kind = op[0]
     if kind == "set":
         _, r, c, v = op
@@ -104,8 +114,7 @@ def _snapshot(sheet: Sheet) -> tuple[Any, ...]:
 
 @settings(max_examples=100, deadline=None)
 @given(ops, ops)
-def test_clone_is_independent(setup: list[tuple[Any, ...]],
-                              changes: list[tuple[Any, ...]]) -> None:
+def test_clone_is_independent(setup: list[tuple[Any, ...]], changes: list[tuple[Any, ...]]) -> None:
     """Changing a clone (as a batchUpdate does) never changes the original sheet."""
     original = Sheet(0, "S", row_count=12, column_count=5)
     for op in setup:
@@ -131,3 +140,14 @@ def test_clone_is_independent(setup: list[tuple[Any, ...]],
             twin.delete_cols(op[1], op[1] + op[2])
     twin.sort_rows(0, twin.row_count, [(0, False)])
     assert _snapshot(original) == before
+
+
+def test_render_a_formatted_blank_cell_left_of_a_formula() -> None:
+    """A row whose extras list a formula first and then a number format on a blank cell
+    to its left (past the row's stored values) renders: the blank stays empty."""
+    sheet = Sheet(sheet_id=0, title="T")
+    sheet.rows = [["a"]]
+    sheet.update_extra(0, 4, formula="=1+1")
+    sheet.update_extra(0, 2, format={"numberFormat": {"type": "NUMBER", "pattern": "0.00"}})
+    rows = sheet.render(Bounds(0, 1, 0, 5), "FORMATTED_VALUE", "SERIAL_NUMBER", lambda s, r, c: 2)
+    assert rows == [["a", "", "", "", "2"]]

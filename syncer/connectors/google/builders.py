@@ -570,19 +570,29 @@ def replace_requests(
 
 
 def _same_content(table: Table, rows: Sequence[Sequence[CellValue]]) -> bool:
-    """True when a tab read as ``table`` already shows ``rows`` (header first)."""
-    current: list[list[CellValue]] = [list(table.header), *(list(r) for r in table.rows)]
+    """True when a tab read as ``table`` already shows ``rows`` (header first), compared
+    as canonical text without trailing empty cells or rows. Stops at the first
+    difference: a tab that lost or gained lines costs no comparison at all."""
+    current = [table.header, *table.rows]
+    n = _content_rows(current)
+    if n != _content_rows(rows):
+        return False
+    return all(_texts(a) == _texts(b) for a, b in zip(current[:n], rows[:n], strict=True))
 
-    def norm(rs: Sequence[Sequence[CellValue]]) -> list[list[str]]:
-        out = [[canonical(v) for v in r] for r in rs]
-        for r in out:
-            while r and not r[-1]:
-                r.pop()
-        while out and not out[-1]:
-            out.pop()
-        return out
 
-    return norm(current) == norm(rows)
+def _texts(row: Sequence[CellValue]) -> list[str]:
+    out = [canonical(v) for v in row]
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def _content_rows(rows: Sequence[Sequence[CellValue]]) -> int:
+    """How many of ``rows`` are left once trailing rows of empty cells are dropped."""
+    n = len(rows)
+    while n and not any(canonical(v) for v in rows[n - 1]):
+        n -= 1
+    return n
 
 
 def update_cell(sheet_id: int, row: int, col: int, value: CellValue) -> dict[str, Any]:

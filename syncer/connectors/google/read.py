@@ -207,12 +207,15 @@ def keys_below_header(
 
 
 def key_texts(column: Sequence[Sequence[Any]]) -> list[str]:
-    """A one-column value range (the key column below the header) as canonical texts.
+    """A one-column value range (the key column below the header) as the texts rows are
+    known by: canonical, spaces around them removed (as
+    :func:`~syncer.table_cache.cell_text`, so a key typed ``"C001 "`` reads as the key
+    the guard and the verify compare).
 
-    Blank cells are ``""``; trailing blank rows are dropped — the keys
-    ``table.column_values(key)`` would give, without building the Table."""
+    Blank cells are ``""``; trailing blank rows are dropped — the keys of
+    ``table.column_values(key)``, without building the Table."""
     cells = parse_values([r[0] if r else None for r in column])
-    out = ["" if is_blank(v) else v if v.__class__ is str else canonical(v) for v in cells]
+    out = [v.strip() if v.__class__ is str else canonical(v).strip() for v in cells]
     while out and not out[-1]:
         out.pop()
     return out
