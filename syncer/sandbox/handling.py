@@ -25,7 +25,8 @@ from syncer.sandbox.responses import json_response
 from syncer.sandbox.router import Backend, drive_route, sheets_route
 
 log = structlog.get_logger("syncer.sandbox")
-LARGE_BODY = 1 << 20  # bytes: requests above this are handled with the cyclic GC paused
+#: bytes: writes above this, and every read, are handled with the cyclic GC paused
+LARGE_BODY = 1 << 20
 
 
 class AuthBackend(Backend, Protocol):
@@ -90,11 +91,14 @@ def _oauth(backend: AuthBackend, request: Request, body: bytes) -> Response:
 
 @contextlib.contextmanager
 def gc_paused(active: bool) -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a large request is parsed and applied.
+    """Pause Python's cyclic garbage collector while a large request is parsed and applied,
+    or a read is answered.
 
     A multi-megabyte batch decodes into hundreds of thousands of fresh (acyclic) objects,
-    which otherwise trigger full collections that scan every stored sheet (0.2-0.3 s each);
-    reference counting still frees everything, and collection resumes right after.
+    and a read of a large tab renders as many (a list per row): they otherwise trigger full
+    collections that scan every stored sheet (0.2-0.3 s each, at random points of the
+    requests that allocate). Reference counting still frees everything, and collection
+    resumes right after.
     """
     if not active or not gc.isenabled():
         yield

@@ -235,7 +235,7 @@ class SandboxServer(DirectState):
                 ApiError(decision.status, message, status).body(), decision.status
             )
         else:
-            with self._lock, gc_paused(len(body) > LARGE_BODY):
+            with self._lock, gc_paused(kind == "read" or len(body) > LARGE_BODY):
                 response, user, spreadsheet_id = handle(self, request, body, api, kind)
         payload = response.get_data()
         self._record(
