@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -217,11 +218,20 @@ def test_key_texts_match_the_tables_key_column(column: list[list[Any]]) -> None:
     assert key_texts(column) == texts
 
 
+#: A span limit small enough for a quick test sheet to pass it.
+LIMIT = 1000
+
+
 def test_spans_all_over_the_tab_are_guarded_by_one_whole_tab_read(
-    tmp_path: Path, make_sheet: MakeSheet, make_connector: MakeConnector
+    tmp_path: Path,
+    make_sheet: MakeSheet,
+    make_connector: MakeConnector,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Over MAX_FILTER_SPANS spans: the tab is read whole once, and the cycle is right."""
-    n = 2 * (MAX_FILTER_SPANS + 50)
+    """Over the span limit (here 1,000), one row in two: the tab is read whole once, and
+    the cycle is right."""
+    monkeypatch.setattr("syncer.connectors.google.connector.MAX_FILTER_SPANS", LIMIT)
+    n = 2 * (LIMIT + 50)
     sid = make_sheet({"Main": customer_rows(n, lost_every=2), "History": [HEADER[:6]]})
     conn = make_connector(sid, lock=False)  # the guard read's own paths (no write lock)
     store = StateStore(f"sqlite:///{tmp_path}/s.db")
@@ -255,7 +265,7 @@ def test_merged_spans_cover_every_touched_row(rows: set[int], limit: int) -> Non
     """Merging spans under the cost model keeps every touched row inside a span, in order,
     and never leaves more spans than the limit."""
     spans = row_spans(rows, max_spans=len(rows)) or []
-    merged = merge_spans(spans, limit, width=20, tab_rows=3000)
+    merged = merge_spans(spans, limit, width=20)
     assert len(merged) <= limit
     assert all(a[1] < b[0] for a, b in itertools.pairwise(merged))
     assert all(any(first <= r <= last for first, last in merged) for r in rows)
@@ -263,15 +273,19 @@ def test_merged_spans_cover_every_touched_row(rows: set[int], limit: int) -> Non
 
 def test_clustered_rows_are_merged_and_spread_rows_read_whole() -> None:
     """1,500 touched rows in five clusters make five spans; 2% of a 100k tab spread all
-    over it (one row in 50) is cheaper to read whole."""
+    over it (one row in 50) are read as their own rows; one row in three all over it is
+    cheaper to read whole."""
     clustered = {start + 2 * i for start in range(1000, 90_000, 20_000) for i in range(300)}
     spans = row_spans(clustered, max_spans=len(clustered)) or []
     assert len(spans) == 1500
     merged = cheaper_spans(spans, MAX_FILTER_SPANS, width=20, tab_rows=100_002, columns=2)
     assert merged is not None
     assert len(merged) == 5
-    spread = row_spans(range(3, 100_003, 50), max_spans=10**6) or []
-    assert cheaper_spans(spread, MAX_FILTER_SPANS, width=20, tab_rows=100_002, columns=2) is None
+    two_percent = row_spans(range(3, 100_003, 50), max_spans=10**6) or []
+    merged = cheaper_spans(two_percent, MAX_FILTER_SPANS, width=20, tab_rows=100_002, columns=2)
+    assert merged == two_percent
+    third = row_spans(range(3, 100_003, 3), max_spans=10**6) or []
+    assert cheaper_spans(third, MAX_FILTER_SPANS, width=20, tab_rows=100_002, columns=2) is None
 
 
 def test_clustered_archives_are_guarded_by_merged_spans(
@@ -279,11 +293,13 @@ def test_clustered_archives_are_guarded_by_merged_spans(
     make_sheet: MakeSheet,
     make_connector: MakeConnector,
     clean_sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Over MAX_FILTER_SPANS spans close together: one batchGet of merged spans, not the
-    whole tab, and the cycle is right."""
+    """Over the span limit (here 1,000) with the spans close together: one batchGet of
+    merged spans, not the whole tab, and the cycle is right."""
+    monkeypatch.setattr("syncer.connectors.google.connector.MAX_FILTER_SPANS", LIMIT)
     rows = customer_rows(12_000)
-    lost = range(1, 2 * (MAX_FILTER_SPANS + 50), 2)
+    lost = range(1, 2 * (LIMIT + 50), 2)
     for i in lost:
         rows[i][3] = "lost"
     sid = make_sheet({"Main": rows, "History": [HEADER[:6]]})

@@ -178,32 +178,29 @@ def column_bands(positions: Sequence[int]) -> list[tuple[int, int]]:
 
 
 #: The read cost model, in cells read, measured on the sandbox at 100k x 20
-#: (docs/benchmarks.md, "Incremental cycles"): each row a range covers costs about as much
-#: as 14 cells besides its cells, and each range of a multi-range read about
-#: 0.07 cells per row of its tab (the server walks the tab once per range).
-ROW_CELLS = 14
-RANGE_CELLS_PER_TAB_ROW = 0.07
+#: (docs/benchmarks.md, "Guard spans, measured again"): each row a range covers costs
+#: about as much as 4 cells besides its cells, and each range of a multi-range read about
+#: 100 cells, whatever the size of its tab.
+ROW_CELLS = 4
+RANGE_CELLS = 100
 
 
-def read_cost(rows: int, width: int, tab_rows: int) -> float:
-    """What one range of ``rows`` x ``width`` cells of a ``tab_rows``-row tab costs."""
-    return RANGE_CELLS_PER_TAB_ROW * tab_rows + rows * (ROW_CELLS + width)
+def read_cost(rows: int, width: int) -> float:
+    """What one range of ``rows`` x ``width`` cells costs."""
+    return RANGE_CELLS + rows * (ROW_CELLS + width)
 
 
-def merge_spans(
-    spans: Sequence[tuple[int, int]], limit: int, width: int, tab_rows: int
-) -> list[tuple[int, int]]:
+def merge_spans(spans: Sequence[tuple[int, int]], limit: int, width: int) -> list[tuple[int, int]]:
     """``spans`` (sorted, disjoint) merged over the gaps whose rows cost less to read than
     one more range, then over the smallest gaps until at most ``limit`` are left. Every
     row of ``spans`` stays inside a merged span."""
     if not spans:
         return []
     gaps = sorted((spans[i + 1][0] - spans[i][1] - 1, i) for i in range(len(spans) - 1))
-    fixed = RANGE_CELLS_PER_TAB_ROW * tab_rows
     must = max(0, len(spans) - max(limit, 1))
     merge: set[int] = set()
     for n, (gap, i) in enumerate(gaps):
-        if n < must or gap * (ROW_CELLS + width) <= fixed:
+        if n < must or gap * (ROW_CELLS + width) <= RANGE_CELLS:
             merge.add(i)
         else:
             break
@@ -222,12 +219,12 @@ def cheaper_spans(
     """Spans merged to fit ``limit`` (:func:`merge_spans`) when the guard read they make —
     header, ``columns`` whole columns and the merged spans — costs less than reading the
     tab whole (:func:`read_cost`); None (read it whole) otherwise."""
-    merged = merge_spans(spans, limit, width, tab_rows)
+    merged = merge_spans(spans, limit, width)
     if len(merged) > limit:
         return None
-    cost = read_cost(1, width, tab_rows) + columns * read_cost(tab_rows, 1, tab_rows)
-    cost += sum(read_cost(last - first + 1, width, tab_rows) for first, last in merged)
-    return merged if cost < read_cost(tab_rows, width, tab_rows) else None
+    cost = read_cost(1, width) + columns * read_cost(tab_rows, 1)
+    cost += sum(read_cost(last - first + 1, width) for first, last in merged)
+    return merged if cost < read_cost(tab_rows, width) else None
 
 
 def row_parts(tab: str, table: Table | None, rows: set[int]) -> list[GuardPart]:
