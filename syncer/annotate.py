@@ -226,17 +226,25 @@ def first_seen(
     findings: Iterable[Finding],
     previous: PreviousState,
     now: datetime,
-    recovered: Mapping[str, datetime] | None = None,
+    recovered: Mapping[str, datetime] | Callable[[], Mapping[str, datetime]] | None = None,
 ) -> dict[str, datetime]:
     """Finding identity → when it was first seen: the state's record, else the errors
-    tab's (``recovered``), else ``now`` for a new finding."""
+    tab's (``recovered``; given as a function, it is called only when some finding has
+    no record, at most once), else ``now`` for a new finding."""
     found: dict[str, datetime] = {}
+    known = previous.first_seen
+    shown: Mapping[str, datetime] | None = None if callable(recovered) else recovered or {}
     for finding in findings:
         identity = finding.identity
-        if identity not in found:
-            found[identity] = previous.first_seen.get(identity) or (
-                (recovered or {}).get(identity) or now
-            )
+        if identity in found:
+            continue
+        moment = known.get(identity)
+        if moment is None:
+            if shown is None:
+                assert callable(recovered)
+                shown = recovered()
+            moment = shown.get(identity) or now
+        found[identity] = moment
     return found
 
 

@@ -146,8 +146,8 @@ def build_plan(
             skip_rows=archived_rows,
             cache=ctx.cache,
         )
-    seen = first_seen(
-        after, previous, now, recover_first_seen(ledger, snapshot.get(ledger.tabs.errors))
+    seen = first_seen(  # the errors tab is parsed only for findings the state lacks
+        after, previous, now, lambda: recover_first_seen(ledger, snapshot.get(ledger.tabs.errors))
     )
     errors = errors_tab_op(ledger, snapshot, after, seen, now)
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -74,9 +74,7 @@ class ValidationMemo:
     #: rule number → data rows of that read whose content the rule flagged last cycle
     flagged: dict[int, list[int]] = field(default_factory=dict)
 
-    def flag(
-        self, rule: int, rows: set[int], keys: Sequence[object], *, only: bool = True
-    ) -> None:
+    def flag(self, rule: int, rows: set[int], keys: Sequence[object], *, only: bool = True) -> None:
         """Record that ``rule`` flags data rows ``rows`` of this memo's read, and (with
         ``only``) no other row: the memo's entries say so for the next cycle."""
         for index in rows.union(self.flagged.get(rule, ()) if only else ()):
@@ -222,7 +220,16 @@ def _own_findings(
                     index,
                     order.get(target, 0),
                     check_rank(finding.check),
-                    replace(finding, row=sheet_row, value=value),
+                    Finding(  # dataclasses.replace, without its per-call overhead
+                        finding.tab,
+                        sheet_row,
+                        finding.key,
+                        finding.column,
+                        value,
+                        finding.check,
+                        finding.message,
+                        finding.severity,
+                    ),
                 )
             )
     return out

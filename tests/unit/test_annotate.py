@@ -373,3 +373,22 @@ def test_the_errors_tab_comparison_stops_early_but_agrees_with_the_whole(
 
     assert _shows(have, wanted, "校验汇总") == _whole_comparison(have, wanted)  # type: ignore[arg-type]
     assert _shows(have, have, "校验汇总")
+
+
+def test_first_seen_parses_the_errors_tab_only_for_findings_the_state_lacks() -> None:
+    """Given as a function, the errors tab's times are read only when some finding has no
+    record in the state, and then once."""
+    a, b, c = (finding(r, "联系方式", "phone", "x") for r in (2, 3, 4))
+    earlier = NOW - timedelta(days=5)
+    calls: list[int] = []
+
+    def shown() -> dict[str, datetime]:
+        calls.append(1)
+        return {c.identity: NOW - timedelta(days=1)}
+
+    state = PreviousState(first_seen={a.identity: earlier, b.identity: earlier})
+    assert first_seen([a, b], state, NOW, shown) == {a.identity: earlier, b.identity: earlier}
+    assert calls == []
+    seen = first_seen([a, b, c, c], state, NOW, shown)
+    assert seen[c.identity] == NOW - timedelta(days=1)
+    assert calls == [1]
