@@ -21,9 +21,8 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from bench_incremental import MAIN, Child, sandbox_main
+from bench_incremental import MAIN, Child, bench_connector, sandbox_main
 
 
 def main() -> None:
@@ -33,20 +32,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from syncer.connectors.google import GoogleSheetsConnector
-    from syncer.connectors.google.auth import open_session
     from syncer.connectors.google.connector import SHEETS_BASE
     from syncer.connectors.google.read import decode_json
-    from syncer.connectors.ratelimit import RateLimiter
 
     sandbox = Child(mp.get_context("spawn"), sandbox_main, args.rows, tempfile.mkdtemp())
     url, creds, sid = sandbox.first()
-    conn = GoogleSheetsConnector(
-        sid,
-        ledger="sales",
-        key_column="客户编号",
-        auth=open_session(Path(creds), url),
-        limiter=RateLimiter(100_000, 100_000),
-    )
+    conn = bench_connector(GoogleSheetsConnector, sid, url, creds)
     sheet_id = conn.metadata()[MAIN].sheet_id
     options = {
         "valueRenderOption": "UNFORMATTED_VALUE",

@@ -55,13 +55,17 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from syncer.connectors.google import GoogleSheetsConnector
 
 ROOT = Path(__file__).resolve().parents[1]
 EMAIL = "syncer@sandbox.iam.gserviceaccount.com"
 MAIN, HISTORY, ERRORS = "基础信息", "客户历史库", "校验错误"
 HEADER_ROW = 2
+_C = TypeVar("_C", bound="GoogleSheetsConnector")
 
 
 # --- the sandbox process ---------------------------------------------------------------
@@ -139,6 +143,21 @@ def sandbox_main(pipe: Connection, rows: int, tmp: str) -> None:
 # --- the syncer process ----------------------------------------------------------------
 
 
+def bench_connector(cls: type[_C], sid: str, url: str, creds: str) -> _C:
+    """A Google connector (``cls``: the class or a subclass) on the bench's sandbox ledger,
+    with no rate limit in the way."""
+    from syncer.connectors.google.auth import open_session
+    from syncer.connectors.ratelimit import RateLimiter
+
+    return cls(
+        sid,
+        ledger="sales",
+        key_column="客户编号",
+        auth=open_session(Path(creds), url),
+        limiter=RateLimiter(100_000, 100_000),
+    )
+
+
 def syncer_main(pipe: Connection, url: str, creds: str, sid: str, db: str) -> None:
     """Run cycles and bare fetches on command; report times and peak RSS."""
     import logging
@@ -149,8 +168,6 @@ def syncer_main(pipe: Connection, url: str, creds: str, sid: str, db: str) -> No
     from syncer.config import load_ledger
     from syncer.connectors.base import KeyColumn, Progress, TabRequest
     from syncer.connectors.google import GoogleSheetsConnector
-    from syncer.connectors.google.auth import open_session
-    from syncer.connectors.ratelimit import RateLimiter
     from syncer.engine import run_cycle, tab_requests
     from syncer.ledger import GoogleSource
     from syncer.model import Plan, Snapshot, Written
@@ -184,13 +201,7 @@ def syncer_main(pipe: Connection, url: str, creds: str, sid: str, db: str) -> No
 
     base = load_ledger(ROOT / "config" / "ledgers" / "sales.yaml")
     ledger = base.model_copy(update={"source": GoogleSource(connector="google", spreadsheet=sid)})
-    conn = Timed(
-        sid,
-        ledger="sales",
-        key_column="客户编号",
-        auth=open_session(Path(creds), url),
-        limiter=RateLimiter(100_000, 100_000),
-    )
+    conn = bench_connector(Timed, sid, url, creds)
     conn.spent = {}
     store = StateStore(f"sqlite:///{db}")
     pipe.send(None)

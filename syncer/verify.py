@@ -66,9 +66,6 @@ class Verified:
     now: Snapshot | None = None
 
 
-_text = cell_text
-
-
 def _keys(table: Table, key: str) -> list[str]:
     """The texts of ``table``'s key column (a new list: callers change it)."""
     return column_texts(table, key)
@@ -89,7 +86,7 @@ def expected_keys(table: Table, tab: str, key: str, written: Written) -> list[st
     for cell in written.cells:
         index = cell.row - table.header_row - 1
         if cell.tab == tab and cell.op.column == key and 0 <= index < len(keys):
-            keys[index] = _text(cell.op.value)
+            keys[index] = cell_text(cell.op.value)
     removed = written.removed.get(tab, set())
     kept = [k for i, k in enumerate(keys) if i not in removed]
     return [*_trimmed(kept), *written.appended.get(tab, [])]
@@ -102,7 +99,7 @@ def _intended_key(cell: WrittenCell, written: Written, key: str) -> str | None:
         return cell.op.target.key
     for other in written.cells:
         if other.tab == cell.tab and other.row == cell.row and other.op.column == key:
-            return _text(other.op.value) or None
+            return cell_text(other.op.value) or None
     return None
 
 
@@ -174,17 +171,17 @@ def _check_cells(
     for cell in cells:
         k = _intended_key(cell, written, key)
         if k:
-            meant.setdefault((cell.op.column, _text(cell.op.value)), set()).add(k)
+            meant.setdefault((cell.op.column, cell_text(cell.op.value)), set()).add(k)
     suspects: dict[tuple[str, str], list[WrittenCell]] = {}
     for cell in cells:
-        column, value = cell.op.column, _text(cell.op.value)
+        column, value = cell.op.column, cell_text(cell.op.value)
         k = _intended_key(cell, written, key)
         landed = False
         if k and k in now_rows:
-            there = _text(now.cell(now_rows[k], column))
+            there = cell_text(now.cell(now_rows[k], column))
             if there == value:
                 landed = True
-            elif there == _text(cell.op.before):
+            elif there == cell_text(cell.op.before):
                 out.misplaced.add(k)
                 out.incidents.append(
                     f"{tab}!{column} of {k!r}: syncer's write did not land on its row; it is"
@@ -197,7 +194,7 @@ def _check_cells(
     for (column, value), missed in suspects.items():
         ours = meant.get((column, value), set())
         for j, index in sorted(now_rows.items(), key=lambda item: item[1]):
-            if j in ours or _text(now.cell(index, column)) != value:
+            if j in ours or cell_text(now.cell(index, column)) != value:
                 continue
             before_index = fresh_rows.get(j)
             if before_index is None or not fresh.known(before_index, column):
@@ -208,7 +205,7 @@ def _check_cells(
                 )
                 continue
             old = fresh.cell(before_index, column)
-            if _text(old) == value:
+            if cell_text(old) == value:
                 continue  # it held that value already: not our write
             out.repairs.append(
                 SetCell(
@@ -222,7 +219,7 @@ def _check_cells(
             )
             out.incidents.append(
                 f"{tab}!{column} of {j!r}: syncer's write landed there by mistake; put back"
-                f" {_text(old)!r} as read just before the write"
+                f" {cell_text(old)!r} as read just before the write"
             )
 
 
