@@ -17,7 +17,7 @@ from syncer.backup.sheets_restore import preflight, restore_requests
 from syncer.backup.store import BackupStore, ledger_tab_names
 from syncer.backup.workbook import BackupTab, read_backup
 from syncer.connectors.base import Connector, TabRequest
-from syncer.connectors.google.builders import chunk_requests
+from syncer.connectors.google.bodies import chunk_requests
 from syncer.engine import apply_plan
 from syncer.errors import BackupError
 from syncer.ledger import LedgerConfig
@@ -104,6 +104,6 @@ def _restore_google(connector: Connector, tab: BackupTab, target: str, where: st
     requests_ = restore_requests(meta.sheet_id, tab.table, tab.extras, grid, (meta.rows, meta.cols))
     try:
         for chunk in chunk_requests(requests_):
-            conn.http.batch_update(conn.spreadsheet_id, {"requests": chunk})
+            conn.post_batch(chunk)
     finally:
         conn.invalidate()

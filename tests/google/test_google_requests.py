@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from syncer.connectors.google.bodies import RequestChunk, chunk_requests
 from syncer.connectors.google.builders import (
     APPEND_ROWS,
     SheetMeta,
     build_writes,
     cell_data,
-    chunk_requests,
     row_spans,
     spreadsheet_id,
 )
@@ -185,10 +185,29 @@ def test_chunks_keep_order_and_stay_under_limit(texts: list[str], limit: int) ->
     """Chunks concatenate back to the input and each stays under the byte limit."""
     reqs = [{"updateCells": {"rows": [{"values": [cell_data(t)]}]}} for t in texts]
     chunks = chunk_requests(reqs, limit)
-    assert [r for c in chunks for r in c] == reqs
+    assert [r for c in chunks for r in c.requests] == reqs
     for chunk in chunks:
-        if len(chunk) > 1:
-            assert len(json.dumps({"requests": chunk}, ensure_ascii=False).encode()) <= limit
+        assert json.loads(chunk.body()) == {"requests": list(chunk.requests)}
+        if len(chunk.requests) > 1:
+            assert len(chunk.body()) <= limit
+
+
+@given(st.lists(st.text(max_size=40), max_size=8), st.dictionaries(st.text(max_size=8), st.text()))
+def test_a_chunks_body_is_its_requests_and_extra_fields(texts: list[str], extra: dict) -> None:
+    """A chunk's body (joined from encodings made once) parses back to its requests
+    plus the extra fields, and text goes out as UTF-8, not escaped."""
+    reqs = [{"updateCells": {"rows": [{"values": [cell_data(t)]}]}} for t in texts]
+    extra = {k: v for k, v in extra.items() if k != "requests"}
+    (chunk,) = chunk_requests(reqs, 10**9) or [RequestChunk((), ())]
+    more = chunk.plus([{"deleteProtectedRange": {"protectedRangeId": 7}}])
+    assert json.loads(more.body(extra)) == {"requests": [*reqs, more.requests[-1]], **extra}
+
+
+def test_bodies_carry_text_as_utf8() -> None:
+    """CJK text goes out as UTF-8 (3 bytes a character), not as \\u escapes (6)."""
+    (chunk,) = chunk_requests([{"updateCells": {"rows": [{"values": [cell_data("客户")]}]}}])
+    assert "客户".encode() in chunk.body()
+    assert b"\\u" not in chunk.body()
 
 
 def test_fresh_table_trusts_only_reread_rows() -> None:

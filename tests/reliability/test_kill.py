@@ -121,30 +121,42 @@ def where(server: SandboxServer, sid: str, key: str) -> list[Any]:
 
 def kill_points(server: SandboxServer, tmp: Path, creds: Path) -> tuple[list[tuple[int, str]], int]:
     """Run the cycle once unharmed; list the points to kill it at (every Sheets call after
-    the cycle's read: tab creation, the guard read, every write chunk, the verify read)
-    and the index of the guard read (the journal is written right after it)."""
+    the cycle's read: tab creation, the write lock carrying the guard read, every write
+    chunk, the re-location read, the verify read) and the index of the write lock (the
+    journal holds the cycle's intent right after its answer)."""
     sid = server.create_spreadsheet("probe", "owner@example.com", {"Main": seed_rows()})
     server.share(sid, EMAIL, "writer")
     ledger = tmp / "probe.yaml"
     ledger.write_text(LEDGER.format(sid=sid), encoding="utf-8")
     server.clear_log()
-    done = subprocess.run(
-        [sys.executable, "-m", "syncer", "run", "--once", "--config", str(ledger)],
-        env=env_for(server, tmp / "probe", creds),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    locked: list[int] = []  # how many Sheets calls had been made when Main got its lock
+
+    def find_lock(req: LoggedRequest) -> None:
+        mine = req.spreadsheet_id == sid and req.api == "sheets"
+        if mine and not locked and server.protected_ranges(sid, "Main"):
+            locked.append(len(sheets_calls(server.request_log, sid)))
+
+    server.add_hook(find_lock)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "syncer", "run", "--once", "--config", str(ledger)],
+            env=env_for(server, tmp / "probe", creds),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+    finally:
+        server.remove_hook(find_lock)
     assert done.returncode == 0, done.stderr[-3000:]
     calls = sheets_calls(server.request_log, sid)
     first_read = next(i for i, r in enumerate(calls) if r.path.endswith("values:batchGet"))
     points = [(i, f"{r.method} {r.path.rsplit('/', 1)[-1]}") for i, r in enumerate(calls)]
-    reads = [i for i, r in enumerate(calls) if r.path.endswith("values:batchGet")]
-    guard_read = reads[1]
-    chunks = [p for p in points if p[0] > guard_read and calls[p[0]].kind == "write"]
+    assert locked, points
+    lock = locked[0] - 1
+    chunks = [p for p in points if p[0] > lock and calls[p[0]].kind == "write"]
     assert len(chunks) >= 3, points  # the archive is written in several chunks
-    return [p for p in points if p[0] > first_read], guard_read
+    return [p for p in points if p[0] > first_read], lock
 
 
 class Killer:
@@ -171,7 +183,7 @@ def test_a_kill_at_any_point_of_the_write_path_converges(
     left (an editor can edit again), and a kill after the first write is found and
     recovered (logged) by the fresh run."""
     creds = sandbox.write_credentials(tmp_path / "sa.json", EMAIL)
-    points, guard_read = kill_points(sandbox, tmp_path, creds)
+    points, lock = kill_points(sandbox, tmp_path, creds)
     if DRILLS:
         draw = random.Random(2026)
         points = [draw.choice(points) for _ in range(DRILLS)]
@@ -196,7 +208,7 @@ def test_a_kill_at_any_point_of_the_write_path_converges(
         finally:
             sandbox.remove_hook(hook)
         assert child[0].returncode == -signal.SIGKILL, f"not killed at {index} ({what})"
-        killed_after_write = index > guard_read
+        killed_after_write = index > lock
         # A person edits a lost customer's comment between the crash and the restart.
         late = "C0006"
         row = next(

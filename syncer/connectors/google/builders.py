@@ -10,7 +10,6 @@ the errors tab is written by difference (:func:`replace_requests`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,8 +37,6 @@ from syncer.model import (
     canonical,
 )
 
-#: Google rejects request bodies above ~10 MB; staying under 2 MB keeps each call quick.
-MAX_BODY_BYTES = 2_000_000
 #: History rows per ``appendCells`` request (keeps each request well under the limit).
 APPEND_ROWS = 500
 #: More touched-row spans than this and the guard cannot name them in a GET URL: it
@@ -133,23 +130,6 @@ def row_spans(
         else:
             spans.append((row, row))
     return spans if len(spans) <= max_spans else None
-
-
-def chunk_requests(
-    requests_: Sequence[Mapping[str, Any]], limit: int = MAX_BODY_BYTES
-) -> list[list[Mapping[str, Any]]]:
-    """Consecutive groups of requests whose JSON stays under ``limit`` bytes (order kept)."""
-    chunks: list[list[Mapping[str, Any]]] = []
-    size = 0
-    for req in requests_:
-        n = len(json.dumps(req, ensure_ascii=False).encode()) + 2  # ", " between items
-        if chunks and size + n <= limit:
-            chunks[-1].append(req)
-            size += n
-        else:
-            chunks.append([req])
-            size = n + len('{"requests": []}')
-    return chunks
 
 
 @dataclass(frozen=True)

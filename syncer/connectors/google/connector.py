@@ -54,14 +54,13 @@ from gspread.utils import ExportFormat
 from syncer.a1 import column_letter
 from syncer.connectors.base import Connector, KeyColumn, Progress, TabRequest
 from syncer.connectors.google.auth import GoogleAuth, open_session
+from syncer.connectors.google.bodies import MAX_BODY_BYTES, RequestChunk, chunk_requests, encode
 from syncer.connectors.google.builders import (
-    MAX_BODY_BYTES,
     MAX_FILTER_SPANS,
     MAX_GUARD_SPANS,
     SheetMeta,
     WriteBatch,
     build_writes,
-    chunk_requests,
     deletion_requests,
     parse_metadata,
     quote_tab,
@@ -432,10 +431,13 @@ class GoogleSheetsConnector(Connector):
         written.dropped.extend(batch.dropped)
         deletions = batch.removal_requests()
         limit = self.max_batch_bytes
-        chunks = chunk_requests([*batch.requests, *deletions], limit)
+        everything = [*batch.requests, *deletions]
+        encoded = [encode(r) for r in everything]
+        chunks = chunk_requests(everything, limit, encoded)
         relocate = len(chunks) > 1 and bool(deletions)
         if relocate:
-            chunks = chunk_requests(batch.requests, limit)
+            n = len(batch.requests)
+            chunks = chunk_requests(batch.requests, limit, encoded[:n])
         total = len(chunks) + (1 if relocate else 0)
         try:
             # One attempt per write call: a retry after a wait would write what was
@@ -449,12 +451,12 @@ class GoogleSheetsConnector(Connector):
                 for n, chunk in enumerate(chunks, start=1):
                     last = n == len(chunks)
                     if last and unlock:
-                        chunk = [*chunk, *unlock]
+                        chunk = chunk.plus(unlock)
                     try:
                         if last and keys:
                             written.keys_after = self._batch_update_with_keys(chunk, keys)
                         else:
-                            self.http.batch_update(self.spreadsheet_id, {"requests": chunk})
+                            self.post_batch(chunk)
                     except TransientError as exc:
                         if sent:
                             raise
@@ -468,7 +470,7 @@ class GoogleSheetsConnector(Connector):
                 removable, left = self._still_in_place(batch, fresh)  # a read: retried
                 with self.http.single_attempt():
                     for chunk in chunk_requests(deletion_requests(removable), limit):
-                        self.http.batch_update(self.spreadsheet_id, {"requests": chunk})
+                        self.post_batch(chunk)
                         sent += 1
                         if progress is not None:
                             progress(sent, total)
@@ -502,8 +504,24 @@ class GoogleSheetsConnector(Connector):
                 rows += len(table.rows)
         return out if rows <= self.keys_in_answer_max_rows else {}
 
+    def post_batch(
+        self,
+        chunk: RequestChunk,
+        extra: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        """One ``spreadsheets.batchUpdate`` of ``chunk`` (its requests encoded once; see
+        :mod:`~syncer.connectors.google.bodies`), with ``extra`` body fields; its answer."""
+        return self.http.request(
+            "post",
+            f"{SHEETS_BASE}/{self.spreadsheet_id}:batchUpdate",
+            params=params,
+            data=chunk.body(extra),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        ).json()
+
     def _batch_update_with_keys(
-        self, requests_: Sequence[Mapping[str, Any]], keys: Mapping[str, KeyColumn]
+        self, chunk: RequestChunk, keys: Mapping[str, KeyColumn]
     ) -> dict[str, list[str] | None]:
         """One ``batchUpdate`` whose answer carries the key columns of ``keys``' tabs as the
         batch left them (``includeSpreadsheetInResponse`` with ``responseRanges``): the
@@ -514,18 +532,12 @@ class GoogleSheetsConnector(Connector):
             for tab, k in keys.items()
             if k.position is not None
         }
-        body = {
-            "requests": list(requests_),
+        extra = {
             "includeSpreadsheetInResponse": True,
             "responseRanges": list(ranges.values()),
             "responseIncludeGridData": True,
         }
-        answer = self.http.request(
-            "post",
-            f"{SHEETS_BASE}/{self.spreadsheet_id}:batchUpdate",
-            json=body,
-            params={"fields": KEYS_IN_ANSWER},
-        ).json()
+        answer = self.post_batch(chunk, extra, {"fields": KEYS_IN_ANSWER})
         out: dict[str, list[str] | None] = dict.fromkeys(keys)
         for sheet in answer.get("updatedSpreadsheet", {}).get("sheets", []):
             tab = sheet.get("properties", {}).get("title")
@@ -543,7 +555,9 @@ class GoogleSheetsConnector(Connector):
         self, batch: WriteBatch, fresh: Snapshot
     ) -> tuple[list[tuple[int, int]], list[str]]:
         """The (sheet id, row) deletions whose rows are still where the guard read them,
-        unchanged; and, for the others, why they were left for reconciliation."""
+        unchanged; and, for the others, why they were left for reconciliation. One read
+        of those rows: A1 spans, or up to :data:`MAX_FILTER_SPANS` ``gridRange`` filters
+        (a tab with more is read whole)."""
         rows_by_tab: dict[str, set[int]] = {}
         for tab, _sid, row in batch.removals:
             rows_by_tab.setdefault(tab, set()).add(row)
@@ -553,10 +567,14 @@ class GoogleSheetsConnector(Connector):
         parts = [
             part
             for tab, rows in rows_by_tab.items()
-            for part in row_parts(tab, fresh.get(tab), rows)
+            for part in row_parts(tab, fresh.get(tab), rows, MAX_FILTER_SPANS)
         ]
-        values = self._batch_get([p.a1() for p in parts])
-        now = guard_snapshot(parts, values, self.metadata())
+        meta = self.metadata()
+        if sum(p.kind == "rows" for p in parts) > MAX_GUARD_SPANS:  # too many for a URL
+            values = self._batch_get_by_grid(parts, meta)
+        else:
+            values = self._batch_get([p.a1() for p in parts])
+        now = guard_snapshot(parts, values, meta)
         removable: list[tuple[int, int]] = []
         left: list[str] = []
         for tab, sid, row in batch.removals:

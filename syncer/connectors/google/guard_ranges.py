@@ -227,11 +227,13 @@ def cheaper_spans(
     return merged if cost < read_cost(tab_rows, width) else None
 
 
-def row_parts(tab: str, table: Table | None, rows: set[int]) -> list[GuardPart]:
-    """The parts re-reading ``rows`` (1-based sheet rows) of ``tab``: its header, key
-    column and row spans, or the whole tab when the spans are too many for a GET."""
+def row_parts(
+    tab: str, table: Table | None, rows: set[int], max_spans: int = MAX_GUARD_SPANS
+) -> list[GuardPart]:
+    """The parts re-reading ``rows`` (1-based sheet rows) of ``tab``: its header and row
+    spans, or the whole tab when the spans are more than ``max_spans``."""
     header_row = table.header_row if table else 1
-    spans = row_spans(rows, max_spans=MAX_GUARD_SPANS)
+    spans = row_spans(rows, max_spans=max_spans)
     if spans is None:
         return [GuardPart(tab, header_row, None, "all")]
     return [
