@@ -218,10 +218,12 @@ def syncer_main(pipe: Connection, url: str, creds: str, sid: str, db: str) -> No
         elif cmd == "fetch":
             t0 = time.perf_counter()
             cpu0 = time.process_time()
-            snap = conn.read(tab_requests(ledger))
+            rows = len(conn.read(tab_requests(ledger)).tables[MAIN].rows)
             wall = time.perf_counter() - t0
             cpu = time.process_time() - cpu0
-            pipe.send({"s": wall, "cpu_s": cpu, "rows": len(snap.tables[MAIN].rows)})
+            # The fetched tables are dropped here: kept in a variable until the next fetch,
+            # they had stayed alive through the next cycle and added ~200 MiB to its peak.
+            pipe.send({"s": wall, "cpu_s": cpu, "rows": rows})
         elif cmd == "cycle":
             conn.spent = {}
             calls_before = sum(conn.http.calls.values())

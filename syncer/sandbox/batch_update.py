@@ -299,9 +299,17 @@ def append_cells(ctx: BatchContext, request: dict[str, Any]) -> Reply:
     )
     sheet.row_count = max(sheet.row_count, start + len(rows))
     sheet.column_count = max(sheet.column_count, width)
+    plain = "userEnteredValue" in paths
+    rest = [p for p in paths if p != "userEnteredValue"]
     for i, row in enumerate(rows):
         values = row.get("values") or []
-        if paths == ["userEnteredValue"] and append_plain_row(sheet, start + i, values):
+        if plain and append_plain_row(sheet, start + i, values):
+            # Below the used rows: the values are in; the other masked fields only matter
+            # where a cell gives them or has extras to clear.
+            for j, cell in enumerate(values if rest else ()):
+                given = bool(cell) and any(k != "userEnteredValue" for k in cell)
+                if given or sheet.extra(start + i, j) is not None:
+                    set_cell(sheet, start + i, j, cell or {}, rest)
             continue
         for j, cell in enumerate(values):
             set_cell(sheet, start + i, j, cell or {}, paths)

@@ -39,10 +39,12 @@ def set_cell(sheet: Sheet, row: int, col: int, cell: dict[str, Any], paths: list
             sheet.update_extra(row, col, note=cell.get("note") or None)
         elif head == "userEnteredFormat":
             given = cell.get("userEnteredFormat") or {}
+            current = sheet.extra(row, col)
+            if not given and (current is None or not current.format):
+                continue  # clearing a format the cell does not have
             if path == "userEnteredFormat":
                 sheet.update_extra(row, col, format=copy.deepcopy(given) or None)
             else:
-                current = sheet.extra(row, col)
                 fmt = copy.deepcopy(current.format or {}) if current else {}
                 parts = path.split(".")[1:]
                 node_src: Any = given

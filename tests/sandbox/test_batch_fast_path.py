@@ -189,3 +189,75 @@ def test_gc_pause_keeps_a_disabled_collector_disabled() -> None:
     with gc_paused(True):
         assert not pygc.isenabled()
     assert pygc.isenabled()
+
+
+_FORMAT = {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}}
+_APPEND_MASKS = [
+    "userEnteredValue",
+    "userEnteredValue,userEnteredFormat.numberFormat",
+    "userEnteredValue,note",
+    "userEnteredFormat.numberFormat,userEnteredValue",
+    "*",
+]
+
+
+@st.composite
+def _append_cell(draw: st.DrawFn) -> dict[str, Any] | None:
+    kind = draw(st.sampled_from(["none", "empty", "text", "number", "date", "format", "note"]))
+    if kind == "none":
+        return None
+    if kind == "empty":
+        return {}
+    cell: dict[str, Any] = {}
+    if kind in ("text", "note"):
+        cell["userEnteredValue"] = {"stringValue": draw(st.sampled_from(["a", "", "客户"]))}
+    if kind in ("number", "date"):
+        cell["userEnteredValue"] = {"numberValue": draw(st.integers(0, 50000))}
+    if kind in ("date", "format"):
+        cell["userEnteredFormat"] = _FORMAT
+    if kind == "note":
+        cell["note"] = "n"
+    return cell
+
+
+def _full_state(wb: Workbook) -> list[Any]:
+    return [
+        (s.row_count, s.column_count, s.typed(),
+         sorted((r, c, e.note, e.formula, e.format, e.validation)
+                for r, cols in s.extras.items() for c, e in cols.items()))
+        for s in wb.sheets
+    ]
+
+
+@given(
+    cells=st.lists(st.lists(_append_cell(), max_size=5), min_size=1, max_size=6),
+    mask=st.sampled_from(_APPEND_MASKS),
+    formatted=st.sets(st.tuples(st.integers(3, 9), st.integers(0, 5)), max_size=6),
+)
+@settings(max_examples=150, deadline=None)
+def test_append_fast_path_equals_writing_each_cell(
+    cells: list[list[dict[str, Any] | None]], mask: str, formatted: set[tuple[int, int]]
+) -> None:
+    """appendCells (its rows of plain values written at once, the other masked fields
+    only where given or to clear) leaves the sheet as writing every cell on its own
+    does, formats already on the empty rows below included."""
+    from syncer.sandbox.cell_data import cell_paths, set_cell
+
+    def workbook() -> Workbook:
+        sheet = Sheet(0, "Main", row_count=12, column_count=6)
+        for r in range(3):
+            sheet.set_raw(r, 0, f"k{r}")
+        for r, c in formatted:  # formatted blank cells below the used rows
+            sheet.update_extra(r, c, format={"numberFormat": {"type": "NUMBER"}}, note="old")
+        return Workbook("sid", "t", "o@example.com", 0.0, 0.0, sheets=[sheet])
+
+    request = {"sheetId": 0, "fields": mask, "rows": [{"values": row} for row in cells]}
+    fast, _ = batch_update(workbook(), {"requests": [{"appendCells": request}]}, random.Random(0))
+    reference = workbook()
+    sheet = reference.sheets[0]
+    sheet.column_count = max(sheet.column_count, max(len(row) for row in cells))
+    paths = cell_paths(request)
+    for i, row in enumerate(cells):
+        for j, cell in enumerate(row):
+            set_cell(sheet, 3 + i, j, cell or {}, paths)
+    assert _full_state(fast) == _full_state(reference)
