@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from operator import add
 from typing import Literal
 
 #: A cell as connectors deliver it: typed, as people see it. Empty cells are ``None``.
@@ -118,27 +119,31 @@ class Table:
         the write, over the columns of the *read* header: any change a person made to the
         row in between makes them differ, while a column inserted elsewhere does not.
         """
-        layout = _layout(self.header, None if columns is None else tuple(columns))
+        prefixes, positions = _layout(self.header, None if columns is None else tuple(columns))
         row = self.rows[index]
         size = len(row)
-        parts = [
-            f"{name}\x1f{canonical(row[pos]) if pos is not None and pos < size else ''}"
-            for name, pos in layout
-        ]
-        return hashlib.blake2b("\x1e".join(parts).encode(), digest_size=12).hexdigest()
+        texts = [
+            ""
+            if pos is None or pos >= size
+            else (v if (v := row[pos]).__class__ is str else canonical(v))
+            for pos in positions
+        ]  # "name\x1fcanonical text" per column, joined by "\x1e"
+        text = "\x1e".join(map(add, prefixes, texts))
+        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 @lru_cache(maxsize=256)
 def _layout(
     header: tuple[str, ...], columns: tuple[str, ...] | None
-) -> tuple[tuple[str, int | None], ...]:
-    """The sorted named columns a fingerprint covers, each with its first position in
-    ``header`` (None when absent); computed once per header and column list."""
+) -> tuple[tuple[str, ...], tuple[int | None, ...]]:
+    """The sorted named columns a fingerprint covers, as ``name + "\x1f"`` prefixes, and
+    each one's first position in ``header`` (None when absent); computed once per header
+    and column list."""
     names = sorted({c for c in (header if columns is None else columns) if c})
     first: dict[str, int] = {}
     for pos, name in enumerate(header):
         first.setdefault(name, pos)
-    return tuple((name, first.get(name)) for name in names)
+    return tuple(f"{name}\x1f" for name in names), tuple(first.get(name) for name in names)
 
 
 @dataclass(frozen=True)
