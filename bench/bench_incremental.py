@@ -35,7 +35,10 @@ note of every 50th row → ~2% stamps), *idle* (no edit: 0 Sheets calls expected
 archived each time) run last, each after a fetch, since each removes 5% of the rows.
 Ratios are the median cycle over the median of the fetches of the same phase; the *CPU
 ratio* does the same with the syncer process's CPU time, which a busy machine disturbs
-less than wall time (the sandbox's work is not in it).
+less than wall time (the sandbox's work is not in it). The *paired* ratios are the median
+of each cycle over the mean of the two fetches around it (:func:`paired_ratio`): on a
+machine whose speed drifts during the run (bare fetches from 2.2 to 3.9 s in one run)
+they compare times taken seconds apart.
 """
 
 from __future__ import annotations
@@ -309,11 +312,13 @@ def run(rows: int, rounds: int, scenarios: Sequence[str]) -> dict[str, Any]:
     fetches: dict[str, list[float]] = {"steady": [], "heavy": []}
     fetch_cpu: dict[str, list[float]] = {"steady": [], "heavy": []}
     runs: dict[str, list[dict[str, Any]]] = {s: [] for s in scenarios}
+    timeline: list[tuple[str, dict[str, Any]]] = []  # ("fetch" or scenario, its times)
 
     def fetch(phase: str) -> None:
         got = syncer.ask("fetch")
         fetches[phase].append(got["s"])
         fetch_cpu[phase].append(got["cpu_s"])
+        timeline.append(("fetch", got))
         print(f"fetch    {got['s']:6.2f} s  ({got['rows']} rows)", file=sys.stderr)
 
     for k in range(rounds):
@@ -323,12 +328,14 @@ def run(rows: int, rounds: int, scenarios: Sequence[str]) -> dict[str, Any]:
             if scenario != "idle":
                 fetch("steady")
             runs[scenario].append(cycle(scenario, k))
+            timeline.append((scenario, runs[scenario][-1]))
     fetch("steady")
     rss_steady = syncer.ask("rss")
     if "heavy" in scenarios:
         for k in range(rounds):
             fetch("heavy")
             runs["heavy"].append(cycle("heavy", k))
+            timeline.append(("heavy", runs["heavy"][-1]))
         fetch("heavy")
     rss = syncer.ask("stop")
     sandbox.ask("stop")
@@ -360,6 +367,8 @@ def run(rows: int, rounds: int, scenarios: Sequence[str]) -> dict[str, Any]:
         summary["scenarios"][scenario] = {
             "median_s": round(med, 3),
             "ratio": round(med / base, 2) if scenario != "idle" else None,
+            "paired_ratio": paired_ratio(timeline, scenario, "s"),
+            "paired_cpu_ratio": paired_ratio(timeline, scenario, "cpu_s"),
             "cpu_s": round(cpu, 3),
             "cpu_ratio": round(cpu / cpu_base, 2) if scenario != "idle" else None,
             "sheets_calls": sorted({r["sheets"] for r in got}),
@@ -372,6 +381,26 @@ def run(rows: int, rounds: int, scenarios: Sequence[str]) -> dict[str, Any]:
             "runs_s": [round(r["s"], 3) for r in got],
         }
     return summary
+
+
+def paired_ratio(
+    timeline: Sequence[tuple[str, Mapping[str, Any]]], scenario: str, key: str
+) -> float | None:
+    """The median over ``scenario``'s cycles of each cycle's ``key`` time over the mean of
+    the bare fetches right before and right after it: each ratio is taken within a few
+    seconds, so a machine whose speed drifts over the run disturbs it less than the
+    ratio of the two medians. None for the idle cycles (no fetch to compare)."""
+    if scenario == "idle":
+        return None
+    ratios: list[float] = []
+    for i, (kind, times) in enumerate(timeline):
+        if kind != scenario:
+            continue
+        before = next((t for k, t in reversed(timeline[:i]) if k == "fetch"), None)
+        after = next((t for k, t in timeline[i + 1 :] if k == "fetch"), None)
+        around = [t[key] for t in (before, after) if t is not None]
+        ratios.append(times[key] / statistics.mean(around))
+    return round(statistics.median(ratios), 2) if ratios else None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -397,16 +426,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{summary['peak_rss_after_steady_mib']:.0f})"
     )
     print(
-        "| scenario | median cycle s | ratio to fetch | CPU s | CPU ratio | Sheets calls |"
-        " stages (s) | core s |"
+        "| scenario | median cycle s | ratio to fetch | paired ratio | CPU s | CPU ratio |"
+        " paired CPU ratio | Sheets calls | stages (s) | core s |"
     )
-    print("|---|---:|---:|---:|---:|---|---|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|---:|")
+
+    def times(ratio: float | None) -> str:
+        return "—" if ratio is None else f"{ratio:.2f}×"
+
     for name, s in summary["scenarios"].items():
-        ratio = "—" if s["ratio"] is None else f"{s['ratio']:.2f}×"
-        cpu_ratio = "—" if s["cpu_ratio"] is None else f"{s['cpu_ratio']:.2f}×"
         print(
-            f"| {name} | {s['median_s']:.2f} | {ratio} | {s['cpu_s']:.2f} | {cpu_ratio} |"
-            f" {s['sheets_calls']} | {s['stages_s']} | {s['core_s']:.2f} |"
+            f"| {name} | {s['median_s']:.2f} | {times(s['ratio'])} |"
+            f" {times(s['paired_ratio'])} | {s['cpu_s']:.2f} | {times(s['cpu_ratio'])} |"
+            f" {times(s['paired_cpu_ratio'])} | {s['sheets_calls']} | {s['stages_s']} |"
+            f" {s['core_s']:.2f} |"
         )
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1, ensure_ascii=False))
