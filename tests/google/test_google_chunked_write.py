@@ -38,7 +38,7 @@ def test_an_archive_in_several_calls_relocates_its_rows_with_one_filtered_read(
 ) -> None:
     """Every archived customer is moved exactly once; the rows to remove, spread over
     more spans than a URL names, are re-read as gridRange filters in one call (not by
-    reading the tab whole) and removed in one more call after the rest of the write."""
+    reading the tab whole) before they are removed, after the rest of the write."""
     s = clean_sandbox
     rows = customer_rows(2 * LOST, lost_every=2)
     lost = {r[0] for r in rows[1:] if r[3] == "lost"}

@@ -435,9 +435,8 @@ class GoogleSheetsConnector(Connector):
         encoded = [encode(r) for r in everything]
         chunks = chunk_requests(everything, limit, encoded)
         relocate = len(chunks) > 1 and bool(deletions)
-        if relocate:
-            n = len(batch.requests)
-            chunks = chunk_requests(batch.requests, limit, encoded[:n])
+        if relocate:  # the same encodings, without the deletions
+            chunks = chunk_requests(batch.requests, limit, encoded[: len(batch.requests)])
         total = len(chunks) + (1 if relocate else 0)
         try:
             # One attempt per write call: a retry after a wait would write what was
