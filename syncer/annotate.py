@@ -233,7 +233,7 @@ def first_seen(
     no record, at most once), else ``now`` for a new finding."""
     found: dict[str, datetime] = {}
     known = previous.first_seen
-    shown: Mapping[str, datetime] | None = None if callable(recovered) else recovered or {}
+    shown: Mapping[str, datetime] | None = None
     for finding in findings:
         identity = finding.identity
         if identity in found:
@@ -241,8 +241,7 @@ def first_seen(
         moment = known.get(identity)
         if moment is None:
             if shown is None:
-                assert callable(recovered)
-                shown = recovered()
+                shown = (recovered() if callable(recovered) else recovered) or {}
             moment = shown.get(identity) or now
         found[identity] = moment
     return found

@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 from syncer.a1 import column_letter
 from syncer.connectors.google.builders import (
-    MAX_GUARD_SPANS,
     SheetMeta,
     quote_tab,
     row_spans,
@@ -227,9 +226,7 @@ def cheaper_spans(
     return merged if cost < read_cost(tab_rows, width) else None
 
 
-def row_parts(
-    tab: str, table: Table | None, rows: set[int], max_spans: int = MAX_GUARD_SPANS
-) -> list[GuardPart]:
+def row_parts(tab: str, table: Table | None, rows: set[int], max_spans: int) -> list[GuardPart]:
     """The parts re-reading ``rows`` (1-based sheet rows) of ``tab``: its header and row
     spans, or the whole tab when the spans are more than ``max_spans``."""
     header_row = table.header_row if table else 1
