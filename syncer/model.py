@@ -56,6 +56,10 @@ class Table:
     #: columns it read for *every* row; other rows it holds whole, and the rest carry
     #: only those columns.
     whole_columns: frozenset[str] | None = None
+    #: False when the reader knows that no cell is a boolean (a JSON answer without a
+    #: ``true`` or ``false`` literal), so validation need not look at every cell's type;
+    #: None when it does not know.
+    booleans: bool | None = None
 
     def known(self, index: int, column: str) -> bool:
         """True when the read holds the value of ``column`` in data row ``index``

@@ -137,7 +137,7 @@ def validate_incremental(
         return findings, None
     rows = table.rows
     kept: list[int] = list(range(len(rows))) if keep is None else keep
-    typed = _typed(rows)
+    typed = _typed(rows) if table.booleans is None else table.booleans
     contents: Sequence[tuple[object, ...]] = list(map(_typed_key, rows)) if typed else rows
     keys: Sequence[object] = list(map(_digest, contents))
     signature = (VERSION, ledger_signature(ledger), table.header, typed)

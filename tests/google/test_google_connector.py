@@ -9,8 +9,10 @@ from syncer.connectors.base import TabRequest
 from syncer.engine import run_cycle
 from syncer.sandbox import SandboxServer
 from syncer.state import StateStore
+from syncer.validate import validate
+from syncer.validate.incremental import validate_incremental
 
-from .conftest import HEADER, MakeConnector, MakeSheet, customer_rows, ledger_for
+from .conftest import HEADER, LEDGER_DATA, MakeConnector, MakeSheet, customer_rows, ledger_for
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -131,3 +133,26 @@ def test_history_rows_keep_user_text_and_types(
     history = clean_sandbox.values(sid, "History")
     assert history[1][:5] == ["C000002", "customer 2", 13800000002, "lost", "placeholder"]
     assert snap.tables["Main"].cell(1, "phone") == 13800000002
+
+
+def test_read_says_when_no_cell_is_a_boolean(
+    make_sheet: MakeSheet, make_connector: MakeConnector, clean_sandbox: SandboxServer
+) -> None:
+    """A read without a boolean spares validation its type scan; a checkbox value turns
+    the hint off, and a number cell changed from 1 to TRUE is validated again."""
+    sid = make_sheet({"Main": customer_rows(4)})
+    columns = {**LEDGER_DATA["columns"], "comment": {"type": "number"}}
+    ledger = ledger_for(sid, columns=columns)
+    conn = make_connector(sid)
+    clean_sandbox.set_values(sid, "Main", "E2:E5", [[1], [2], [3], [4]])
+    before = conn.read([TabRequest("Main")])
+    assert before.tables["Main"].booleans is False
+    found, memo = validate_incremental(ledger, before, None)
+    assert found == []
+    clean_sandbox.set_values(sid, "Main", "E2", [[True]])
+    after = conn.read([TabRequest("Main")])
+    assert after.tables["Main"].cell(0, "comment") is True
+    assert after.tables["Main"].booleans is None
+    got, _ = validate_incremental(ledger, after, memo)
+    assert got == validate(ledger, after)
+    assert [(f.row, f.column) for f in got] == [(2, "comment")]

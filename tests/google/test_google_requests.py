@@ -18,7 +18,7 @@ from syncer.connectors.google.builders import (
     row_spans,
     spreadsheet_id,
 )
-from syncer.connectors.google.read import fresh_table, parse_cell
+from syncer.connectors.google.read import fresh_table, parse_cell, value_ranges
 from syncer.errors import ConfigError
 from syncer.guard import Resolved
 from syncer.model import MoveRow, ReplaceTab, RowRef, SetCell, Snapshot, Table
@@ -358,3 +358,18 @@ def test_history_rows_are_appended_in_groups_in_plan_order() -> None:
         row["values"][0]["userEnteredValue"]["stringValue"] for a in appends for row in a["rows"]
     ]
     assert ids == [f"K{i}" for i in range(n)]
+
+
+def test_value_ranges_flag_booleans_only_when_a_literal_could_be_one() -> None:
+    """``booleans`` is False only for an answer without a true/false literal; a text
+    holding the word keeps it True (a hint that may only spare a scan)."""
+
+    def body(values: list[list[object]]) -> bytes:
+        return json.dumps({"valueRanges": [{"range": "A1:B2", "values": values}]}).encode()
+
+    plain = value_ranges(body([["a", 1], ["b", 2.5]]))
+    assert plain == [[["a", 1], ["b", 2.5]]]
+    assert plain.booleans is False
+    assert value_ranges(body([["a", True]])).booleans is True
+    assert value_ranges(body([["it is true", 1]])).booleans is True
+    assert value_ranges(b'{"valueRanges": [{"range": "A1"}]}') == [[]]

@@ -76,10 +76,12 @@ from syncer.connectors.google.guard_ranges import (
 )
 from syncer.connectors.google.limits import over_limits
 from syncer.connectors.google.read import (
+    ValueRanges,
     decode_json,
     effective_value,
     keys_below_header,
     table_of_values,
+    value_ranges,
 )
 from syncer.connectors.google.transport import PolicyHTTPClient, metric_kind
 from syncer.connectors.google.write_lock import (
@@ -228,9 +230,9 @@ class GoogleSheetsConnector(Connector):
         """Forget cached metadata (after a structure change or a failed write)."""
         self._meta = None
 
-    def _batch_get(self, ranges: Sequence[str]) -> list[list[list[Any]]]:
+    def _batch_get(self, ranges: Sequence[str]) -> ValueRanges:
         if not ranges:
-            return []
+            return ValueRanges()
         response = self.http.request(
             "get",
             f"{SHEETS_BASE}/{self.spreadsheet_id}/values:batchGet",
@@ -241,10 +243,9 @@ class GoogleSheetsConnector(Connector):
                 "majorDimension": "ROWS",
             },
         )
-        body = decode_json(response.content)
-        return [list(vr.get("values", [])) for vr in body.get("valueRanges", [])]
+        return value_ranges(response.content)
 
-    def _batch_get_known(self, ranges_by_tab: Sequence[tuple[str, str]]) -> list[list[list[Any]]]:
+    def _batch_get_known(self, ranges_by_tab: Sequence[tuple[str, str]]) -> ValueRanges:
         """batchGet ranges of tabs believed to exist; on a range that no longer parses
         (a tab renamed or deleted), refresh metadata once and keep the existing tabs."""
         try:
@@ -286,7 +287,9 @@ class GoogleSheetsConnector(Connector):
             except _TabsChanged:
                 continue
             tables = {
-                t.name: table_of_values(t.name, t.header_row, values, meta[t.name].sheet_id)
+                t.name: table_of_values(
+                    t.name, t.header_row, values, meta[t.name].sheet_id, ranges.booleans
+                )
                 for t, values in zip(present, ranges, strict=True)
             }
             return Snapshot(tables=tables, change_token=self._token)

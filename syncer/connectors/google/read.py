@@ -100,6 +100,22 @@ def parse_row(row: Sequence[Any]) -> tuple[CellValue, ...]:
     return tuple(out) if end == len(out) else tuple(out[:end])
 
 
+class ValueRanges(list[list[list[Any]]]):
+    """The ``valueRanges`` of a ``values.batchGet`` answer, each as its rows of values;
+    ``booleans`` is False when the answer held no ``true``/``false`` literal (a text with
+    those words keeps it True: it only ever spares a scan)."""
+
+    booleans: bool = True
+
+
+def value_ranges(content: bytes) -> ValueRanges:
+    """A ``values.batchGet`` answer body as :class:`ValueRanges`."""
+    body = decode_json(content)
+    out = ValueRanges(list(vr.get("values", [])) for vr in body.get("valueRanges", []))
+    out.booleans = b"true" in content or b"false" in content
+    return out
+
+
 def decode_json(content: bytes) -> Any:
     """A response body decoded, the collector paused (see :func:`gc_paused`)."""
     with gc_paused():
@@ -107,12 +123,17 @@ def decode_json(content: bytes) -> Any:
 
 
 def table_of_values(
-    name: str, header_row: int, values: Sequence[Sequence[Any]], sheet_id: int | None = None
+    name: str,
+    header_row: int,
+    values: Sequence[Sequence[Any]],
+    sheet_id: int | None = None,
+    booleans: bool | None = None,
 ) -> Table:
     """A Table straight from a value range's rows (``values[0]`` is sheet row 1).
 
     The same Table as :func:`~syncer.connectors.tabular.table_from_rows` over
     :func:`parse_cell` of every cell, built in one pass (the collector paused).
+    ``booleans``: what the answer says of boolean cells (see :class:`ValueRanges`).
     """
     if len(values) < header_row:
         return Table(name=name, header_row=header_row, header=(), rows=(), sheet_id=sheet_id)
@@ -122,7 +143,12 @@ def table_of_values(
     while data and not data[-1]:
         data.pop()
     return Table(
-        name=name, header_row=header_row, header=header, rows=tuple(data), sheet_id=sheet_id
+        name=name,
+        header_row=header_row,
+        header=header,
+        rows=tuple(data),
+        sheet_id=sheet_id,
+        booleans=False if booleans is False else None,  # only a no is certain
     )
 
 
