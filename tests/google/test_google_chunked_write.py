@@ -38,7 +38,8 @@ def test_an_archive_in_several_calls_relocates_its_rows_with_one_filtered_read(
 ) -> None:
     """Every archived customer is moved exactly once; the rows to remove, spread over
     more spans than a URL names, are re-read as gridRange filters in one call (not by
-    reading the tab whole) before they are removed, after the rest of the write."""
+    reading the tab whole) before they are removed, after the rest of the write, in a
+    call that also removes the write lock."""
     s = clean_sandbox
     rows = customer_rows(2 * LOST, lost_every=2)
     lost = {r[0] for r in rows[1:] if r[3] == "lost"}
@@ -64,6 +65,13 @@ def test_an_archive_in_several_calls_relocates_its_rows_with_one_filtered_read(
     assert after["values:batchGetByDataFilter"] == 1, names
     # no whole-tab re-read: the only batchGet after the write is the verify's key read
     assert after["values:batchGet"] <= 1, names
+    # the write lock goes with the last removals: no call of its own after the verify
+    relocated = names[names.index("values:batchGetByDataFilter") :]
+    removals = [n.endswith(":batchUpdate") for n in relocated[1:-1]]
+    assert removals, relocated
+    assert all(removals), relocated
+    assert relocated[-1] == "values:batchGet", relocated
+    assert s.protected_ranges(sid, "Main") == []
 
 
 def test_a_row_changed_between_two_calls_is_left_for_reconciliation(

@@ -423,6 +423,7 @@ class GoogleSheetsConnector(Connector):
         its position with the content the guard saw is removed; any other is left in
         place (its history copy is already written), and the next cycle's
         reconciliation resolves the key found in both tabs without losing either copy.
+        The write lock goes with the last call either way.
         """
         written = Written()
         sent = 0
@@ -470,9 +471,14 @@ class GoogleSheetsConnector(Connector):
                         progress(sent, total)
             if relocate:
                 removable, left = self._still_in_place(batch, fresh)  # a read: retried
+                removals = chunk_requests(deletion_requests(removable), limit)
                 with self.http.single_attempt():
-                    for chunk in chunk_requests(deletion_requests(removable), limit):
-                        self.post_batch(chunk)
+                    for n, chunk in enumerate(removals, start=1):
+                        last = n == len(removals)
+                        unlock = self.lock.unlock_requests() if last else []
+                        self.post_batch(chunk.plus(unlock) if unlock else chunk)
+                        if unlock:  # the lock went with the last removals, as above
+                            self.lock.forget()
                         sent += 1
                         if progress is not None:
                             progress(sent, total)
