@@ -304,9 +304,13 @@ def errors_rows(
     loc = ledger.locale
     lines: list[tuple[CellValue, ...]] = [errors_header(ledger)]
     counts: Counter[str] = Counter()
+    moments: dict[datetime, str] = {}  # a few distinct times over thousands of lines
     for finding in ordered(listed_findings(findings)):
         counts[finding.check] += 1
         when = seen.get(finding.identity, now)
+        shown = moments.get(when)
+        if shown is None:
+            shown = moments[when] = format_moment(when, now)
         lines.append(
             (
                 finding.tab,
@@ -316,7 +320,7 @@ def errors_rows(
                 shown_value(ledger, finding),
                 finding.message,
                 finding.check,
-                format_moment(when, now),
+                shown,
             )
         )
     by_check = ", ".join(f"{check}: {n}" for check, n in sorted(counts.items())) or None
