@@ -24,6 +24,7 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -87,7 +88,7 @@ def annotation_text(
     Parts are ``column: message`` (just the message for a finding without a column),
     ordered by the column's place in the header, without repeats.
     """
-    order = {name: pos for pos, name in reversed(list(enumerate(header)))}
+    order = _column_order(tuple(header))
     ranked = sorted(
         findings,
         key=lambda f: (order.get(f.column or "", len(header)), f.column or "", f.check, f.message),
@@ -99,6 +100,13 @@ def annotation_text(
         return None
     text = t(locale, "annotate.separator").join(parts)
     return text if len(text) <= MAX_ANNOTATION else text[: MAX_ANNOTATION - 1] + "…"
+
+
+@lru_cache(maxsize=16)
+def _column_order(header: tuple[str, ...]) -> dict[str, int]:
+    """Each column name's first position in ``header`` (built once per header, not once
+    per annotated row)."""
+    return {name: pos for pos, name in reversed(list(enumerate(header)))}
 
 
 def annotation_ops(
