@@ -11,7 +11,7 @@ Treat the lists returned as read-only: they are shared.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import TypeVar
 
@@ -83,10 +83,10 @@ def _column_values(table: Table, name: str) -> list[CellValue]:
 
 def column_texts(table: Table, name: str, cache: TableCache | None = None) -> list[str]:
     """:func:`cell_text` of every cell of column ``name`` (shared like :func:`column`)."""
-    return _cached(cache, table, ("texts", name), lambda: _texts(column(table, name, cache)))
+    return _cached(cache, table, ("texts", name), lambda: cell_texts(column(table, name, cache)))
 
 
-def _texts(values: list[CellValue]) -> list[str]:
+def cell_texts(values: Iterable[CellValue]) -> list[str]:
     """:func:`cell_text` of every value. One comprehension: on a column of a read (its
     cells scattered through memory) each extra pass over 100k cells costs as much as the
     work, so masks and arrays made it three times slower than this."""

@@ -362,7 +362,7 @@ def test_history_rows_are_appended_in_groups_in_plan_order() -> None:
 
 def test_value_ranges_flag_booleans_only_when_a_literal_could_be_one() -> None:
     """``booleans`` is False only for an answer without a true/false literal; a text
-    holding the word keeps it True (a hint that may only spare a scan)."""
+    holding the word leaves it unknown (a hint that may only spare a scan)."""
 
     def body(values: list[list[object]]) -> bytes:
         return json.dumps({"valueRanges": [{"range": "A1:B2", "values": values}]}).encode()
@@ -370,6 +370,6 @@ def test_value_ranges_flag_booleans_only_when_a_literal_could_be_one() -> None:
     plain = value_ranges(body([["a", 1], ["b", 2.5]]))
     assert plain == [[["a", 1], ["b", 2.5]]]
     assert plain.booleans is False
-    assert value_ranges(body([["a", True]])).booleans is True
-    assert value_ranges(body([["it is true", 1]])).booleans is True
+    assert value_ranges(body([["a", True]])).booleans is None
+    assert value_ranges(body([["it is true", 1]])).booleans is None
     assert value_ranges(b'{"valueRanges": [{"range": "A1"}]}') == [[]]

@@ -21,6 +21,7 @@ from typing import Any
 from syncer.connectors.tabular import header_text, trim_row
 from syncer.gc_pause import gc_paused
 from syncer.model import CellValue, Table, canonical, is_blank
+from syncer.table_cache import cell_texts
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?")
@@ -102,17 +103,18 @@ def parse_row(row: Sequence[Any]) -> tuple[CellValue, ...]:
 
 class ValueRanges(list[list[list[Any]]]):
     """The ``valueRanges`` of a ``values.batchGet`` answer, each as its rows of values;
-    ``booleans`` is False when the answer held no ``true``/``false`` literal (a text with
-    those words keeps it True: it only ever spares a scan)."""
+    ``booleans`` as :attr:`~syncer.model.Table.booleans`: False when the answer held no
+    ``true``/``false`` literal, else None (a text with those words leaves it unknown: the
+    hint only ever spares a scan)."""
 
-    booleans: bool = True
+    booleans: bool | None = None
 
 
 def value_ranges(content: bytes) -> ValueRanges:
     """A ``values.batchGet`` answer body as :class:`ValueRanges`."""
     body = decode_json(content)
     out = ValueRanges(list(vr.get("values", [])) for vr in body.get("valueRanges", []))
-    out.booleans = b"true" in content or b"false" in content
+    out.booleans = None if b"true" in content or b"false" in content else False
     return out
 
 
@@ -133,7 +135,7 @@ def table_of_values(
 
     The same Table as :func:`~syncer.connectors.tabular.table_from_rows` over
     :func:`parse_cell` of every cell, built in one pass (the collector paused).
-    ``booleans``: what the answer says of boolean cells (see :class:`ValueRanges`).
+    ``booleans``: the answer's :attr:`ValueRanges.booleans`.
     """
     if len(values) < header_row:
         return Table(name=name, header_row=header_row, header=(), rows=(), sheet_id=sheet_id)
@@ -148,7 +150,7 @@ def table_of_values(
         header=header,
         rows=tuple(data),
         sheet_id=sheet_id,
-        booleans=False if booleans is False else None,  # only a no is certain
+        booleans=booleans,
     )
 
 
@@ -240,8 +242,7 @@ def key_texts(column: Sequence[Sequence[Any]]) -> list[str]:
 
     Blank cells are ``""``; trailing blank rows are dropped — the keys of
     ``table.column_values(key)``, without building the Table."""
-    cells = parse_values([r[0] if r else None for r in column])
-    out = [v.strip() if v.__class__ is str else canonical(v).strip() for v in cells]
+    out = cell_texts(parse_values([r[0] if r else None for r in column]))
     while out and not out[-1]:
         out.pop()
     return out
