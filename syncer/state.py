@@ -7,7 +7,8 @@ created and changed only by the Alembic revisions of :mod:`syncer.migrations`):
 
 ``watched``      (ledger, row_key, column_name) → value   previous watched values
 ``first_seen``   (ledger, identity) → first_seen          when each finding appeared
-``watched_version`` ledger → generation of its watched values (bumped by every write)
+``watched_version`` ledger → generation of its watched values and first sightings
+                 (bumped by every write of either)
 ``ledger_mark``  ledger → change token, config hash, last cycle time
 ``runs``         one row per cycle (RunRecord)
 
@@ -15,11 +16,12 @@ created and changed only by the Alembic revisions of :mod:`syncer.migrations`):
 only rows that changed, with bulk statements (100,000 keys stay fast).
 
 Steady-state cost is O(changes) in the database: a store keeps, per ledger, the watched
-map it last read or wrote together with that ledger's generation. ``load`` and ``save``
-first read the one-row generation; while it matches, the kept map is used instead of
-re-reading every watched row, and ``save`` writes only the values that differ. A write
-by any other process (or another :class:`StateStore` on the same database) bumps the
-generation, so the next call here re-reads the rows. Opening a store checks the schema
+map and the first sightings it last read or wrote together with that ledger's
+generation. ``load`` and ``save`` first read the one-row generation; while it matches,
+the kept maps are used instead of re-reading every row, and ``save`` writes only the
+values that differ. Every write of either table bumps the generation, so a write by any
+other process (or another :class:`StateStore` on the same database) makes the next call
+here re-read the rows. Opening a store checks the schema
 revision (:func:`syncer.migrations.prepare`): SQLite is migrated in place, PostgreSQL must
 be upgraded with ``syncer db upgrade`` first. A database made before migrations existed
 is adopted by the baseline revision (missing tables such as ``watched_version`` are
@@ -35,7 +37,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -95,10 +97,12 @@ class RunRecord:
 
 @dataclass(frozen=True)
 class _Kept:
-    """A ledger's watched map as of ``generation``; never mutated once built."""
+    """A ledger's watched map and first sightings as of ``generation``; never mutated once
+    built (``first_seen`` None: not read yet)."""
 
     generation: int
     watched: dict[str, dict[str, str]]
+    first_seen: dict[str, datetime] | None = None
 
 
 @dataclass(frozen=True)
@@ -166,16 +170,18 @@ class StateStore:
     def load(self, ledger: str) -> PreviousState:
         """What the last cycles recorded for ``ledger``.
 
-        ``watched`` is a read-only view; while no other writer touched the ledger since
-        this store last read or wrote it, it costs one one-row query.
+        Both maps are read-only views; while no other writer touched the ledger since
+        this store last read or wrote it, they cost one one-row query.
         """
         try:
             with self._connect() as conn:
-                watched = self._watched(conn, ledger).watched
-                first_seen = self._first_seen(conn, ledger)
+                kept = self._with_first_seen(conn, ledger, self._watched(conn, ledger))
         except SQLAlchemyError as exc:
             raise self._failed("read", ledger, exc) from exc
-        return PreviousState(watched=MappingProxyType(watched), first_seen=first_seen)
+        assert kept.first_seen is not None
+        return PreviousState(
+            watched=MappingProxyType(kept.watched), first_seen=MappingProxyType(kept.first_seen)
+        )
 
     def mark(self, ledger: str) -> LedgerMark | None:
         """The change token, config hash and time of the last successful cycle."""
@@ -260,8 +266,21 @@ class StateStore:
         kept: _Kept | None = None
         try:
             with self._begin() as conn:
-                kept = self._save_watched(conn, ledger, observed)
-                self._save_first_seen(conn, ledger, first_seen)
+                start = self._with_first_seen(conn, ledger, self._watched(conn, ledger))
+                watched = self._save_watched(conn, ledger, observed, start)
+                seen = self._save_first_seen(conn, ledger, first_seen, start)
+                kept = start
+                if watched is not None or seen is not None:
+                    generation = self._bump(conn, ledger, start.generation)
+                    kept = (
+                        _Kept(
+                            generation,
+                            start.watched if watched is None else watched,
+                            start.first_seen if seen is None else seen,
+                        )
+                        if generation == start.generation + 1
+                        else None  # another writer got in between: re-read next time
+                    )
                 conn.execute(delete(mark_table).where(mark_table.c.ledger == ledger))
                 conn.execute(
                     insert(mark_table).values(
@@ -305,7 +324,7 @@ class StateStore:
                         remaining = dict(known.watched)
                         for key in todo:
                             remaining.pop(key, None)
-                        kept = _Kept(after, remaining)
+                        kept = _Kept(after, remaining, known.first_seen)
                 elif known is not None and known.generation == before:
                     kept = known
         except SQLAlchemyError as exc:
@@ -424,8 +443,11 @@ class StateStore:
         self._kept[ledger] = known
         return known
 
-    @staticmethod
-    def _first_seen(conn: Connection, ledger: str) -> dict[str, datetime]:
+    def _with_first_seen(self, conn: Connection, ledger: str, kept: _Kept) -> _Kept:
+        """``kept`` (as :meth:`_watched` gave it) with the ledger's first sightings, read
+        whole unless they are kept already; kept for the next call."""
+        if kept.first_seen is not None:
+            return kept
         found: dict[str, datetime] = {}
         for identity, when in conn.execute(
             select(first_seen_table.c.identity, first_seen_table.c.first_seen).where(
@@ -435,20 +457,18 @@ class StateStore:
             aware = _aware(when)
             if aware is not None:
                 found[_dec(identity)] = aware
-        return found
+        kept = replace(kept, first_seen=found)
+        self._kept[ledger] = kept
+        return kept
 
+    @staticmethod
     def _save_watched(
-        self, conn: Connection, ledger: str, observed: Mapping[str, Mapping[str, str]]
-    ) -> _Kept | None:
-        """Write the values of ``observed`` that differ from the stored ones; return the
-        ledger's watched map as it will be once the transaction commits (None: unknown,
-        re-read next time)."""
-        if not observed:
-            known_now = self._kept.get(ledger)
-            valid = known_now is not None and known_now.generation == self._generation(conn, ledger)
-            return known_now if valid else None
-        current = self._watched(conn, ledger)
-        known = current.watched
+        conn: Connection, ledger: str, observed: Mapping[str, Mapping[str, str]], start: _Kept
+    ) -> dict[str, dict[str, str]] | None:
+        """Write the values of ``observed`` that differ from the stored ones (``start``);
+        return the ledger's watched map as it will be once the transaction commits (None:
+        nothing changed)."""
+        known = start.watched
         inserts: list[dict[str, str]] = []
         updates: list[dict[str, str]] = []
         replaced: dict[str, dict[str, str]] = {}
@@ -474,7 +494,7 @@ class StateStore:
             if new is not None:
                 replaced[key] = new
         if not replaced:
-            return current
+            return None
         if inserts:
             _executemany(conn, insert(watched_table), inserts)
         if updates:
@@ -491,19 +511,21 @@ class StateStore:
                 .values(value=_bind("value")),
                 [{f"b_{k}": v for k, v in u.items()} for u in updates],
             )
-        generation = self._bump(conn, ledger, current.generation)
-        if generation != current.generation + 1:
-            return None  # another writer got in between: re-read next time
         merged = dict(known)
         merged.update(replaced)
-        return _Kept(generation, merged)
+        return merged
 
+    @staticmethod
     def _save_first_seen(
-        self, conn: Connection, ledger: str, first_seen: Mapping[str, datetime]
-    ) -> None:
-        current = self._first_seen(conn, ledger)
-        gone = [i for i in current if i not in first_seen]
-        changed = [i for i, when in first_seen.items() if i in current and current[i] != _utc(when)]
+        conn: Connection, ledger: str, first_seen: Mapping[str, datetime], start: _Kept
+    ) -> dict[str, datetime] | None:
+        """Make the stored first sightings ``first_seen``, writing only the differences
+        from ``start``'s; the new map (None: nothing changed)."""
+        current = start.first_seen
+        assert current is not None
+        wanted = {i: _utc(when) for i, when in first_seen.items()}
+        gone = [i for i in current if i not in wanted]
+        changed = [i for i, when in wanted.items() if i in current and current[i] != when]
         for chunk in _chunks([_enc(i) for i in gone + changed]):
             conn.execute(
                 delete(first_seen_table).where(
@@ -514,12 +536,13 @@ class StateStore:
                 )
             )
         new = [
-            {"ledger": ledger, "identity": _enc(i), "first_seen": _utc(first_seen[i])}
-            for i in first_seen
+            {"ledger": ledger, "identity": _enc(i), "first_seen": when}
+            for i, when in wanted.items()
             if i not in current or i in changed
         ]
         if new:
             conn.execute(insert(first_seen_table), new)
+        return wanted if gone or new else None
 
 
 def _executemany(conn: Connection, statement: Insert | Update, rows: list[dict[str, str]]) -> None:

@@ -290,6 +290,59 @@ def test_kept_map_always_equals_a_fresh_read(
         other.close()
 
 
+_sightings = st.dictionaries(
+    st.sampled_from([f"F{i}" for i in range(8)]),
+    st.sampled_from([T0 + timedelta(minutes=m) for m in range(4)]),
+    max_size=6,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(steps=st.lists(st.tuples(st.booleans(), _maps, _sightings), min_size=1, max_size=6))
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_kept_first_sightings_always_equal_a_fresh_read(
+    urls: Urls, kind: str, steps: list[tuple[bool, Observed, dict[str, datetime]]]
+) -> None:
+    """Saves by this store and by another one on the same database, in any order, leave
+    both stores' first sightings equal to the last save's and to a cold read."""
+    url = urls.fresh(kind)
+    mine, other = StateStore(url), StateStore(url)
+    try:
+        for by_me, observed, seen in steps:
+            (mine if by_me else other).save("L", observed, seen, None)
+            assert dict(mine.load("L").first_seen) == seen
+        assert dict(other.load("L").first_seen) == steps[-1][2]
+        cold = StateStore(url)
+        try:
+            assert dict(cold.load("L").first_seen) == steps[-1][2]
+        finally:
+            cold.close()
+    finally:
+        mine.close()
+        other.close()
+
+
+def test_steady_cycle_reads_no_first_sighting_rows(store: StateStore) -> None:
+    """After a save, loading and saving again read no row of the first_seen table (the
+    kept map is used), and the loaded map cannot be modified in place."""
+    seen = {f"F{i}": T0 + timedelta(seconds=i) for i in range(500)}
+    store.save("L", {}, seen, "t1")
+    reads: list[str] = []
+
+    def count(_c: Any, _cur: Any, statement: str, _p: Any, _ctx: Any, _many: bool) -> None:
+        if statement.lower().startswith("select") and "from first_seen" in statement.lower():
+            reads.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    loaded = store.load("L").first_seen
+    assert dict(loaded) == seen
+    store.save("L", {}, {**seen, "F9999": T0}, "t2")
+    assert dict(store.load("L").first_seen) == {**seen, "F9999": T0}
+    assert reads == []
+    with pytest.raises(TypeError):
+        loaded["F0"] = T0  # type: ignore[index]
+
+
 def test_steady_save_writes_only_changed_values(store: StateStore) -> None:
     """Re-saving the same observations writes nothing; one changed value writes one row."""
     observed = {f"XS{i:05d}": {"s": "合作中", "n": str(i)} for i in range(2_000)}
