@@ -18,7 +18,12 @@ from typing import Any
 #: Google rejects request bodies above ~10 MB; staying under 2 MB keeps each call quick.
 MAX_BODY_BYTES = 2_000_000
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+#: Requests are trees of fresh dicts and lists built by the request builders, never
+#: cyclic: without the encoder's cycle check (an id kept per container) encoding a heavy
+#: cycle's ~9 MB of requests takes ~20% less time.
+_ENCODE = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
+).encode
 _FRAME = len(b'{"requests":[]}')
 
 
