@@ -19,7 +19,10 @@ or a sorted tab, finds its entry again). A cycle then
 The result equals :func:`~syncer.validate.validate` on the same snapshot (the property
 tests in ``tests/unit/test_incremental.py`` check it on random edit sequences). The memo
 describes the rows of the last snapshot only (it is rebuilt every cycle), by a digest of
-each row's content (:func:`_digest`): it keeps none of that snapshot's rows alive.
+each row's content: it keeps none of that snapshot's rows alive. The digest is the row
+tuple's ``hash``, 64 bits: a changed row is taken for a known one only when its hash
+equals one of the memo's keys, about n/2^64 for n rows (1e5 rows: 5e-15 per changed
+row). The cells' text hashes are keyed per process, and the memo never leaves it.
 
 The memo is valid for one ledger configuration, header and :data:`VERSION` of this code;
 any difference and every row is checked again (a full pass).
@@ -102,14 +105,6 @@ def _typed_key(row: tuple[CellValue, ...]) -> tuple[object, ...]:
     return (row, tuple(map(type, row)))
 
 
-def _digest(content: tuple[object, ...]) -> tuple[int, int]:
-    """A row's content as two 64-bit hashes (of its cells in order and reversed): what
-    the memo keys rows by, so it keeps no row of the read alive into the next cycle.
-    A changed row taken for a known one needs both to collide (odds about 2^-128; the
-    cells' string hashes are keyed per process)."""
-    return hash(content), hash(content[::-1])
-
-
 def unique_columns(ledger: LedgerConfig, present: Sequence[str]) -> list[str]:
     """The present columns a ``unique`` or complete ``unique_together`` check compares."""
     wanted = [c for c in present if ledger.columns[c].unique]
@@ -139,7 +134,7 @@ def validate_incremental(
     kept: list[int] = list(range(len(rows))) if keep is None else keep
     typed = _typed(rows) if table.booleans is None else table.booleans
     contents: Sequence[tuple[object, ...]] = list(map(_typed_key, rows)) if typed else rows
-    keys: Sequence[object] = list(map(_digest, contents))
+    keys: Sequence[object] = list(map(hash, contents))  # the digests (see the module doc)
     signature = (VERSION, ledger_signature(ledger), table.header, typed)
     known = memo.rows if memo is not None and memo.signature == signature else {}
     kept_keys = list(map(keys.__getitem__, kept))
