@@ -23,6 +23,9 @@ each row's content: it keeps none of that snapshot's rows alive. The digest is t
 tuple's ``hash``, 64 bits: a changed row is taken for a known one only when its hash
 equals one of the memo's keys, about n/2^64 for n rows (1e5 rows: 5e-15 per changed
 row). The cells' text hashes are keyed per process, and the memo never leaves it.
+Numbers hash by value modulo 2^61-1, and -1 as -2: a cell changed between two numbers
+with the same hash (-1 to -2, 1 to 2^61) is not taken for a change, and its finding
+waits for the next full pass (``SYNCER_FULL_PASS_HOURS``).
 
 The memo is valid for one ledger configuration, header and :data:`VERSION` of this code;
 any difference and every row is checked again (a full pass).
