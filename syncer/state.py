@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -98,11 +98,11 @@ class RunRecord:
 @dataclass(frozen=True)
 class _Kept:
     """A ledger's watched map and first sightings as of ``generation``; never mutated once
-    built (``first_seen`` None: not read yet)."""
+    built."""
 
     generation: int
     watched: dict[str, dict[str, str]]
-    first_seen: dict[str, datetime] | None = None
+    first_seen: dict[str, datetime]
 
 
 @dataclass(frozen=True)
@@ -175,10 +175,9 @@ class StateStore:
         """
         try:
             with self._connect() as conn:
-                kept = self._with_first_seen(conn, ledger, self._watched(conn, ledger))
+                kept = self._state(conn, ledger)
         except SQLAlchemyError as exc:
             raise self._failed("read", ledger, exc) from exc
-        assert kept.first_seen is not None
         return PreviousState(
             watched=MappingProxyType(kept.watched), first_seen=MappingProxyType(kept.first_seen)
         )
@@ -266,7 +265,7 @@ class StateStore:
         kept: _Kept | None = None
         try:
             with self._begin() as conn:
-                start = self._with_first_seen(conn, ledger, self._watched(conn, ledger))
+                start = self._state(conn, ledger)
                 watched = self._save_watched(conn, ledger, observed, start)
                 seen = self._save_first_seen(conn, ledger, first_seen, start)
                 kept = start
@@ -418,10 +417,10 @@ class StateStore:
             conn.execute(insert(version_table).values(ledger=ledger, generation=seen + 1))
         return StateStore._generation(conn, ledger)
 
-    def _watched(self, conn: Connection, ledger: str) -> _Kept:
-        """The ledger's watched map: the kept one while its generation is current, else
-        read whole (the generation is read first, so a concurrent write can only make
-        the kept copy look older than it is, never newer)."""
+    def _state(self, conn: Connection, ledger: str) -> _Kept:
+        """The ledger's watched map and first sightings: the kept ones while their
+        generation is current, else read whole (the generation is read first, so a
+        concurrent write can only make the kept copy look older than it is, never newer)."""
         generation = self._generation(conn, ledger)
         known = self._kept.get(ledger)
         if known is not None and known.generation == generation:
@@ -439,16 +438,7 @@ class StateStore:
                 watched[key] = {column: value}
             else:
                 columns[column] = value
-        known = _Kept(generation, watched)
-        self._kept[ledger] = known
-        return known
-
-    def _with_first_seen(self, conn: Connection, ledger: str, kept: _Kept) -> _Kept:
-        """``kept`` (as :meth:`_watched` gave it) with the ledger's first sightings, read
-        whole unless they are kept already; kept for the next call."""
-        if kept.first_seen is not None:
-            return kept
-        found: dict[str, datetime] = {}
+        first_seen: dict[str, datetime] = {}
         for identity, when in conn.execute(
             select(first_seen_table.c.identity, first_seen_table.c.first_seen).where(
                 first_seen_table.c.ledger == ledger
@@ -456,10 +446,10 @@ class StateStore:
         ).all():
             aware = _aware(when)
             if aware is not None:
-                found[_dec(identity)] = aware
-        kept = replace(kept, first_seen=found)
-        self._kept[ledger] = kept
-        return kept
+                first_seen[_dec(identity)] = aware
+        known = _Kept(generation, watched, first_seen)
+        self._kept[ledger] = known
+        return known
 
     @staticmethod
     def _save_watched(
@@ -522,7 +512,6 @@ class StateStore:
         """Make the stored first sightings ``first_seen``, writing only the differences
         from ``start``'s; the new map (None: nothing changed)."""
         current = start.first_seen
-        assert current is not None
         wanted = {i: _utc(when) for i, when in first_seen.items()}
         gone = [i for i in current if i not in wanted]
         changed = [i for i, when in wanted.items() if i in current and current[i] != when]
