@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,11 +15,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncer.connectors.base import TabRequest
+from syncer.connectors.google.bodies import MAX_BODY_BYTES
 from syncer.connectors.google.builders import MAX_FILTER_SPANS, SheetMeta, row_spans
 from syncer.connectors.google.guard_ranges import (
     GuardPart,
     cheaper_spans,
     column_bands,
+    filter_body,
     guard_parts,
     guard_snapshot,
     merge_spans,
@@ -286,6 +289,22 @@ def test_clustered_rows_are_merged_and_spread_rows_read_whole() -> None:
     assert merged == two_percent
     third = row_spans(range(3, 100_003, 3), max_spans=10**6) or []
     assert cheaper_spans(third, MAX_FILTER_SPANS, width=20, tab_rows=100_002, columns=2) is None
+
+
+def test_most_filters_a_guard_read_names_fit_a_request_body() -> None:
+    """The largest gridRange read the guard sends (MAX_FILTER_SPANS one-row spans on a
+    tab with the largest ids and row numbers Google allows, plus header, key and written
+    columns) stays under the request body size syncer keeps to."""
+    top = 10_000_000  # Google's cell limit: no row number is larger
+    meta = {"Main": SheetMeta(2**31 - 1, "Main", top, 20)}
+    parts = [
+        GuardPart("Main", 1, 0, "header"),
+        GuardPart("Main", 1, 0, "key"),
+        GuardPart("Main", 1, 0, "column", col_pos=5, col_count=2),
+        *(GuardPart("Main", 1, 0, "rows", r, r) for r in range(top - MAX_FILTER_SPANS, top)),
+    ]
+    body = json.dumps(filter_body(parts, meta)).encode()  # as requests sends ``json=``
+    assert len(body) < MAX_BODY_BYTES
 
 
 def test_clustered_archives_are_guarded_by_merged_spans(

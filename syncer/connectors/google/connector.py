@@ -69,6 +69,7 @@ from syncer.connectors.google.builders import (
 )
 from syncer.connectors.google.guard_ranges import (
     GuardPart,
+    filter_body,
     guard_parts,
     guard_snapshot,
     row_parts,
@@ -370,17 +371,11 @@ class GoogleSheetsConnector(Connector):
         """One ``values.batchGetByDataFilter`` of ``parts`` as ``gridRange`` filters."""
         if not parts:
             return []
-        body = {
-            "dataFilters": [p.grid_range(meta[p.tab].sheet_id) for p in parts],
-            "valueRenderOption": "UNFORMATTED_VALUE",
-            "dateTimeRenderOption": "FORMATTED_STRING",
-            "majorDimension": "ROWS",
-        }
         answer = decode_json(
             self.http.request(
                 "post",
                 f"{SHEETS_BASE}/{self.spreadsheet_id}/values:batchGetByDataFilter",
-                json=body,
+                json=filter_body(parts, meta),
             ).content
         )
         ranges = answer.get("valueRanges", [])

@@ -84,6 +84,17 @@ class GuardPart:
         return {"gridRange": grid}
 
 
+def filter_body(parts: Sequence[GuardPart], meta: Mapping[str, SheetMeta]) -> dict[str, Any]:
+    """The ``values.batchGetByDataFilter`` body reading ``parts`` as ``gridRange`` filters,
+    rendered as the other reads are (values unformatted, dates as formatted text)."""
+    return {
+        "dataFilters": [p.grid_range(meta[p.tab].sheet_id) for p in parts],
+        "valueRenderOption": "UNFORMATTED_VALUE",
+        "dateTimeRenderOption": "FORMATTED_STRING",
+        "majorDimension": "ROWS",
+    }
+
+
 def written_columns(plan: Plan) -> dict[str, set[str]]:
     """Per tab, the columns the plan's cell writes go to."""
     out: dict[str, set[str]] = {}
