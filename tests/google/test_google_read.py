@@ -292,9 +292,7 @@ def test_clustered_rows_are_merged_and_spread_rows_read_whole() -> None:
 
 
 def test_most_filters_a_guard_read_names_fit_a_request_body() -> None:
-    """The largest gridRange read the guard sends (MAX_FILTER_SPANS one-row spans on a
-    tab with the largest ids and row numbers Google allows, plus header, key and written
-    columns) stays under the request body size syncer keeps to."""
+    """The largest gridRange guard read (worst-case sheet id and rows) fits under 2 MB."""
     top = 10_000_000  # Google's cell limit: no row number is larger
     meta = {"Main": SheetMeta(2**31 - 1, "Main", top, 20)}
     parts = [
