@@ -57,6 +57,16 @@ class ApiError(Exception):
         return {"error": error}
 
 
+#: Google's front end refuses a request body above 10 MiB, whatever the method (the
+#: answer quoted in client issue threads, e.g. googleworkspace/dotnet-samples#23).
+MAX_REQUEST_BYTES = 10_485_760
+
+
+def payload_too_large(limit: int = MAX_REQUEST_BYTES) -> ApiError:
+    """The 400 a request body over ``limit`` bytes gets (nothing of it is applied)."""
+    return ApiError(400, f"Request payload size exceeds the limit: {limit} bytes.")
+
+
 def bad_request(message: str) -> ApiError:
     """A 400 INVALID_ARGUMENT error."""
     return ApiError(400, message)

@@ -4,10 +4,11 @@ Werkzeug WSGI app on a threaded server.
 :class:`SandboxServer` is a :class:`~syncer.sandbox.direct_state.DirectState` (the state
 and the direct, no-HTTP test API) that also serves Sheets v4, Drive v3 and OAuth2 on
 127.0.0.1. Each request: faults are decided (latency, a dropped connection or an injected
-error status); otherwise :func:`~syncer.sandbox.handling.handle` answers it under the one
-lock, so the sandbox behaves like a single consistent backend; then the request is logged
-and the hooks run — after it is handled and before its response is sent, outside the
-lock, so a hook may apply "human edits" through the direct-state methods.
+error status); a body over Google's 10 MiB limit gets Google's 400; otherwise
+:func:`~syncer.sandbox.handling.handle` answers it under the one lock, so the sandbox
+behaves like a single consistent backend; then the request is logged and the hooks run —
+after it is handled and before its response is sent, outside the lock, so a hook may
+apply "human edits" through the direct-state methods.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request
 
 from syncer.sandbox.direct_state import DEFAULT_SERVICE_ACCOUNT, DirectState
-from syncer.sandbox.errors import ApiError
+from syncer.sandbox.errors import MAX_REQUEST_BYTES, ApiError, payload_too_large
 from syncer.sandbox.faults import FaultInjector, fault_message
 from syncer.sandbox.handling import LARGE_BODY, classify, gc_paused, handle
 from syncer.sandbox.quotas import QuotaConfig, QuotaTracker
@@ -86,6 +87,9 @@ class SandboxServer(DirectState):
         #: Exceptions raised by hooks (logged; the request still gets its response).
         self.hook_errors: list[Exception] = []
         self.drive_requests: dict[str, str] = {}  # drives.create requestId -> drive id
+        #: Request bodies above this many bytes are refused like Google's front end does
+        #: (400, nothing applied); tests lower it to reach the limit with small sheets.
+        self.max_request_bytes = MAX_REQUEST_BYTES
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -234,6 +238,8 @@ class SandboxServer(DirectState):
             response = json_response(
                 ApiError(decision.status, message, status).body(), decision.status
             )
+        elif api != "oauth" and len(body) > self.max_request_bytes:
+            response = json_response(payload_too_large(self.max_request_bytes).body(), 400)
         else:
             with self._lock, gc_paused(kind == "read" or len(body) > LARGE_BODY):
                 response, user, spreadsheet_id = handle(self, request, body, api, kind)

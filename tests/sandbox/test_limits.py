@@ -1,10 +1,11 @@
 """Google's hard limits, enforced like Sheets: 10,000,000 cells per spreadsheet, 18,278
-columns per sheet, 50,000 characters per cell — each refused with Google's 400
-INVALID_ARGUMENT answer and nothing changed."""
+columns per sheet, 50,000 characters per cell, 10 MiB per request body — each refused
+with Google's 400 INVALID_ARGUMENT answer and nothing changed."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -50,24 +51,66 @@ def test_cell_of_more_than_50000_characters_is_refused(
     assert _refused(ws.update, [[over]], "B2")["message"] == CHARS
     batch = _refused(
         ledger.values_batch_update,
-        {"valueInputOption": "RAW", "data": [
-            {"range": "Main!A3", "values": [["ok"]]},
-            {"range": "Main!B3", "values": [[over]]},
-        ]},
+        {
+            "valueInputOption": "RAW",
+            "data": [
+                {"range": "Main!A3", "values": [["ok"]]},
+                {"range": "Main!B3", "values": [[over]]},
+            ],
+        },
     )
     assert batch["message"] == f"Invalid data[1]: {CHARS}"
     assert _refused(ws.append_row, ["a", over])["message"] == CHARS
-    cells = _refused(ledger.batch_update, {"requests": [{"updateCells": {
-        "start": {"sheetId": ws.id, "rowIndex": 3, "columnIndex": 1},
-        "rows": [{"values": [{"userEnteredValue": {"stringValue": over}}]}],
-        "fields": "userEnteredValue",
-    }}]})
+    cells = _refused(
+        ledger.batch_update,
+        {
+            "requests": [
+                {
+                    "updateCells": {
+                        "start": {"sheetId": ws.id, "rowIndex": 3, "columnIndex": 1},
+                        "rows": [{"values": [{"userEnteredValue": {"stringValue": over}}]}],
+                        "fields": "userEnteredValue",
+                    }
+                }
+            ]
+        },
+    )
     assert cells["message"] == f"Invalid requests[0].updateCells: {CHARS}"
     assert sandbox.values(ledger.id, "Main") == [["Name", "Note"]]
     ws.update([[full]], "B2")
     assert sandbox.values(ledger.id, "Main")[1][1] == full
     with pytest.raises(ValueError, match="50000 characters"):
         sandbox.set_values(ledger.id, "Main", "B3", [[over]])
+
+
+def test_request_body_over_ten_mebibytes_is_refused(
+    sandbox: SandboxServer, ledger: gspread.Spreadsheet
+) -> None:
+    """A batchUpdate body of 10 MiB + 1 byte gets Google's 400 and changes nothing; the
+    same body at exactly 10 MiB is applied."""
+    ws = ledger.worksheet("Main")
+    request = {
+        "updateCells": {
+            "start": {"sheetId": ws.id, "rowIndex": 1, "columnIndex": 1},
+            "rows": [{"values": [{"userEnteredValue": {"stringValue": "z"}}]}],
+            "fields": "userEnteredValue",
+        }
+    }
+    body = json.dumps({"requests": [request]}).encode()
+    url = f"https://sheets.googleapis.com/v4/spreadsheets/{ledger.id}:batchUpdate"
+    session = ledger.client.session
+    headers = {"Content-Type": "application/json"}
+    over = session.post(url, data=body.ljust(10_485_761), headers=headers)
+    assert over.status_code == 400
+    assert over.json()["error"] == {
+        "code": 400,
+        "message": "Request payload size exceeds the limit: 10485760 bytes.",
+        "status": "INVALID_ARGUMENT",
+    }
+    assert sandbox.values(ledger.id, "Main") == [["Name", "Note"]]
+    at = session.post(url, data=body.ljust(10_485_760), headers=headers)
+    assert at.status_code == 200, at.text
+    assert sandbox.values(ledger.id, "Main")[1] == [None, "z"]
 
 
 def test_more_than_18278_columns_are_refused(
@@ -81,11 +124,20 @@ def test_more_than_18278_columns_are_refused(
     assert COLUMNS_LIMIT in resize["message"]
     append = {"appendDimension": {"sheetId": sid, "dimension": "COLUMNS", "length": 18_253}}
     assert COLUMNS_LIMIT in _refused(ledger.batch_update, {"requests": [append]})["message"]
-    insert = {"insertDimension": {"range": {
-        "sheetId": sid, "dimension": "COLUMNS", "startIndex": 0, "endIndex": 18_253}}}
+    insert = {
+        "insertDimension": {
+            "range": {"sheetId": sid, "dimension": "COLUMNS", "startIndex": 0, "endIndex": 18_253}
+        }
+    }
     assert COLUMNS_LIMIT in _refused(ledger.batch_update, {"requests": [insert]})["message"]
-    wide = {"addSheet": {"properties": {
-        "title": "Wide", "gridProperties": {"rowCount": 10, "columnCount": 18_279}}}}
+    wide = {
+        "addSheet": {
+            "properties": {
+                "title": "Wide",
+                "gridProperties": {"rowCount": 10, "columnCount": 18_279},
+            }
+        }
+    }
     refused = _refused(ledger.batch_update, {"requests": [wide]})
     assert refused["message"].startswith("Invalid requests[0].addSheet: ")
     assert sandbox.grid_size(ledger.id, "Main") == (1000, 26)
@@ -99,14 +151,26 @@ def test_more_than_ten_million_cells_are_refused(
 ) -> None:
     """addSheet and a row resize past 10,000,000 cells are refused with Google's message;
     a sheet filling the workbook to the limit exactly is allowed."""
-    big = {"addSheet": {"properties": {
-        "title": "Archive", "gridProperties": {"rowCount": 400_000, "columnCount": 25}}}}
+    big = {
+        "addSheet": {
+            "properties": {
+                "title": "Archive",
+                "gridProperties": {"rowCount": 400_000, "columnCount": 25},
+            }
+        }
+    }
     refused = _refused(ledger.batch_update, {"requests": [big]})
     assert refused["message"] == f"Invalid requests[0].addSheet: {CELLS}"
     assert _refused(ledger.worksheet("Main").resize, rows=400_000)["message"].endswith(CELLS)
     assert sandbox.tabs(ledger.id) == ["Main"]
-    fits = {"addSheet": {"properties": {
-        "title": "Archive", "gridProperties": {"rowCount": 9_974, "columnCount": 1000}}}}
+    fits = {
+        "addSheet": {
+            "properties": {
+                "title": "Archive",
+                "gridProperties": {"rowCount": 9_974, "columnCount": 1000},
+            }
+        }
+    }
     ledger.batch_update({"requests": [fits]})  # 26,000 + 9,974,000 = 10,000,000 cells
     assert sandbox.grid_size(ledger.id, "Archive") == (9_974, 1000)
 
@@ -119,8 +183,12 @@ def test_spreadsheets_create_past_the_cell_limit_is_refused(
     before = set(sandbox.spreadsheet_ids())
     response = gc.http_client.session.post(
         "https://sheets.googleapis.com/v4/spreadsheets",
-        json={"properties": {"title": "huge"}, "sheets": [
-            {"properties": {"gridProperties": {"rowCount": 1_000_000, "columnCount": 11}}}]},
+        json={
+            "properties": {"title": "huge"},
+            "sheets": [
+                {"properties": {"gridProperties": {"rowCount": 1_000_000, "columnCount": 11}}}
+            ],
+        },
     )
     assert response.status_code == 400
     assert response.json()["error"]["message"] == f"Invalid sheets: {CELLS}"
