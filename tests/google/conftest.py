@@ -16,6 +16,7 @@ from syncer.connectors.ratelimit import RateLimiter
 from syncer.connectors.retry import RetryPolicy
 from syncer.ledger import LedgerConfig
 from syncer.sandbox import SandboxServer
+from syncer.sandbox.errors import MAX_REQUEST_BYTES
 
 from .fakes import FakeClock
 
@@ -79,13 +80,15 @@ def credentials(sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture
 def clean_sandbox(sandbox: SandboxServer) -> Iterator[SandboxServer]:
-    """The sandbox with no faults, quotas, hooks or log left by another test."""
+    """The sandbox with no faults, quotas, hooks, lowered request limit or log left by
+    another test."""
     sandbox.faults.clear()
     sandbox.set_quotas(None)
     sandbox.clear_log()
     yield sandbox
     sandbox.faults.clear()
     sandbox.set_quotas(None)
+    sandbox.max_request_bytes = MAX_REQUEST_BYTES
     for hook in list(sandbox.hooks):
         sandbox.remove_hook(hook)
 

@@ -125,3 +125,36 @@ def test_a_row_changed_between_two_calls_is_left_for_reconciliation(
         r for tab in ("Main", "History") for r in s.values(sid, tab)[1:] if r and r[0] == target
     ]
     assert any("call me first" in r for r in kept), kept
+
+
+def test_an_errors_tab_larger_than_googles_request_limit_is_written_in_parts(
+    tmp_path: Path,
+    make_sheet: MakeSheet,
+    make_connector: MakeConnector,
+    clean_sandbox: SandboxServer,
+) -> None:
+    """A rewrite of the errors tab that alone is larger than the largest body Google
+    accepts (here lowered to 30 kB) goes as several requests in several calls, none
+    refused: the cycle succeeds and the tab lists every finding."""
+    s = clean_sandbox
+    s.max_request_bytes = 30_000
+    sid = make_sheet({"Main": customer_rows(600, bad_every=1)})
+    conn = make_connector(sid)
+    conn.max_batch_bytes = SMALL_BATCH
+    ledger = ledger_for(sid)
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    try:
+        s.clear_log()
+        result = run_cycle(ledger, conn, store, NOW)
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    writes = [r for r in s.request_log if r.path.endswith(":batchUpdate")]
+    assert all(r.status == 200 for r in s.request_log), [r.status for r in s.request_log]
+    assert len(writes) >= 3
+    assert max(r.bytes_in for r in writes) <= SMALL_BATCH
+    lines = s.values(sid, ledger.tabs.errors)
+    assert len(result.findings) >= 600
+    assert len(lines) == len(result.findings) + 2  # the header and the summary line
+    listed = {canonical(line[2]) for line in lines[1:-1]}
+    assert listed == {f"C{i:06d}" for i in range(1, 601)}

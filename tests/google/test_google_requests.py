@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncer.connectors.google.bodies import RequestChunk, chunk_requests
+from syncer.connectors.google.bodies import RequestChunk, chunk_requests, split_request
 from syncer.connectors.google.builders import (
     APPEND_ROWS,
     SheetMeta,
@@ -22,6 +25,8 @@ from syncer.connectors.google.read import fresh_table, parse_cell, value_ranges
 from syncer.errors import ConfigError
 from syncer.guard import Resolved
 from syncer.model import MoveRow, ReplaceTab, RowRef, SetCell, Snapshot, Table
+from syncer.sandbox.batch_update import batch_update
+from syncer.sandbox.state import Sheet, Workbook
 
 MAIN = Table(
     "Main",
@@ -190,6 +195,87 @@ def test_chunks_keep_order_and_stay_under_limit(texts: list[str], limit: int) ->
         assert json.loads(chunk.body()) == {"requests": list(chunk.requests)}
         if len(chunk.requests) > 1:
             assert len(chunk.body()) <= limit
+
+
+_CELL = st.one_of(st.none(), st.text(max_size=6), st.integers(-5, 5))
+_ROWS = st.lists(st.lists(_CELL, max_size=4), min_size=1, max_size=12)
+
+
+def _grid(seed: int) -> Workbook:
+    rng = random.Random(seed)
+    sheet = Sheet(0, "Errors", row_count=30, column_count=5)
+    for r in range(rng.randrange(30)):
+        for c in range(5):
+            if rng.random() < 0.6:
+                sheet.set_raw(r, c, f"old{r}.{c}")
+    return Workbook("sid", "t", "o@example.com", 0.0, 0.0, sheets=[sheet])
+
+
+@given(
+    _ROWS,
+    st.sampled_from(["range", "start", "append"]),
+    st.integers(0, 6),
+    st.integers(0, 10),
+    st.integers(0, 3),
+)
+def test_a_request_cut_by_rows_writes_the_same_cells(
+    rows: list[list[Any]], anchor: str, first: int, extra: int, seed: int
+) -> None:
+    """Applied in order in the sandbox, the halves :func:`split_request` makes of an
+    updateCells (by range, clearing past its rows, or by start) or an appendCells leave
+    the sheet exactly as the whole request does; and they cut again until one row."""
+    data = [{"values": [cell_data(v) for v in row]} for row in rows]
+    body: dict[str, Any] = {"rows": data, "fields": "userEnteredValue"}
+    if anchor == "range":
+        end = min(first + len(rows) + extra, 30)
+        if end < first + len(rows):
+            return
+        body["range"] = {
+            "sheetId": 0,
+            "startRowIndex": first,
+            "endRowIndex": end,
+            "startColumnIndex": 0,
+            "endColumnIndex": 5,
+        }
+        whole = {"updateCells": body}
+    elif anchor == "start":
+        body["start"] = {"sheetId": 0, "rowIndex": first, "columnIndex": 1}
+        whole = {"updateCells": body}
+    else:
+        whole = {"appendCells": dict(body, sheetId=0)}
+    parts = [whole]
+    while any(len(split_request(r)) > 1 for r in parts):
+        parts = [q for r in parts for q in split_request(r)]
+    expected, _ = batch_update(_grid(seed), {"requests": [whole]}, random.Random(0))
+    got, _ = batch_update(_grid(seed), {"requests": parts}, random.Random(0))
+    assert got.sheets[0].typed() == expected.sheets[0].typed()
+    assert got.sheets[0].row_count == expected.sheets[0].row_count
+    if anchor != "append" or all(any(v not in ("", None) for v in r) for r in rows):
+        assert len(parts) == len(rows)
+
+
+def test_a_request_over_the_limit_goes_in_parts_that_fit() -> None:
+    """An errors-tab rewrite larger than the body limit is cut by rows into chunks that
+    each fit, in order; a lone row over the limit is still sent, as its own chunk."""
+    rows = [{"values": [cell_data(f"line {i} " + "x" * 200)]} for i in range(400)]
+    whole = {
+        "updateCells": {
+            "range": {"sheetId": 9, "startRowIndex": 0, "endRowIndex": 500},
+            "rows": rows,
+            "fields": "userEnteredValue",
+        }
+    }
+    chunks = chunk_requests([{"deleteProtectedRange": {"protectedRangeId": 1}}, whole], 20_000)
+    assert len(chunks) > 4
+    assert all(len(c.body()) <= 20_000 for c in chunks)
+    sent = [r for c in chunks for r in c.requests][1:]
+    assert [row for r in sent for row in r["updateCells"]["rows"]] == rows
+    grids = [r["updateCells"]["range"] for r in sent]
+    assert grids[0]["startRowIndex"] == 0
+    assert grids[-1]["endRowIndex"] == 500
+    assert all(a["endRowIndex"] == b["startRowIndex"] for a, b in itertools.pairwise(grids))
+    (lone,) = chunk_requests([{"appendCells": {"sheetId": 9, "rows": rows[:1]}}], 100)
+    assert len(lone.requests) == 1
 
 
 @given(st.lists(st.text(max_size=40), max_size=8), st.dictionaries(st.text(max_size=8), st.text()))

@@ -57,18 +57,76 @@ def chunk_requests(
     encoded: Sequence[bytes] | None = None,
 ) -> list[RequestChunk]:
     """Consecutive chunks of ``requests_`` whose bodies stay under ``limit`` bytes (order
-    kept; a single request larger than the limit is a chunk of its own). ``encoded``: the
-    requests' encodings when the caller has them already."""
+    kept). A request larger than the limit on its own is first cut by rows
+    (:func:`split_request`) — Google refuses any body above 10 MiB, so an errors tab of
+    100,000 lines or a history append of long notes must not go as one request — and
+    a single row larger than the limit is a chunk of its own. ``encoded``: the requests'
+    encodings when the caller has them already."""
     codes = [encode(r) for r in requests_] if encoded is None else encoded
     out: list[tuple[list[Mapping[str, Any]], list[bytes]]] = []
     size = 0
-    for req, code in zip(requests_, codes, strict=True):
-        n = len(code) + 1  # the comma between items
-        if out and size + n <= limit:
-            out[-1][0].append(req)
-            out[-1][1].append(code)
-            size += n
-        else:
-            out.append(([req], [code]))
-            size = n + _FRAME
+    for whole, whole_code in zip(requests_, codes, strict=True):
+        parts = [(whole, whole_code)]
+        if len(whole_code) + _FRAME > limit:
+            parts = _within(whole, whole_code, limit)
+        for req, code in parts:
+            n = len(code) + 1  # the comma between items
+            if out and size + n <= limit:
+                out[-1][0].append(req)
+                out[-1][1].append(code)
+                size += n
+            else:
+                out.append(([req], [code]))
+                size = n + _FRAME
     return [RequestChunk(tuple(reqs), tuple(codes)) for reqs, codes in out]
+
+
+def _within(
+    request: Mapping[str, Any], code: bytes, limit: int
+) -> list[tuple[Mapping[str, Any], bytes]]:
+    """``request`` cut by rows until each part's body fits ``limit`` (or is one row)."""
+    if len(code) + _FRAME <= limit:
+        return [(request, code)]
+    halves = split_request(request)
+    if len(halves) == 1:
+        return [(request, code)]
+    return [part for half in halves for part in _within(half, encode(half), limit)]
+
+
+def split_request(request: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """An ``updateCells`` or ``appendCells`` of several rows as two requests that, sent
+    in order, write exactly the same cells: the rows halved, the second half's ``range``
+    or ``start`` moved down by the first half's rows (a ``range`` keeps its end, so rows
+    it clears past the data are still cleared). Any other request, or one row, is
+    returned as it is."""
+    name, body = next(iter(request.items()))
+    rows = body.get("rows") if name in ("updateCells", "appendCells") else None
+    if not isinstance(rows, list) or len(rows) < 2:
+        return [request]
+    k = len(rows) // 2
+    if name == "appendCells":  # the second half goes below the last row *with data*
+        k = next((i for i in range(k, 0, -1) if _has_value(rows[i - 1])), 0)
+    grid = body.get("range") if name == "updateCells" else None
+    start = grid.get("startRowIndex", 0) if grid is not None else 0
+    if k == 0 or (grid is not None and start + k >= grid.get("endRowIndex", start + k + 1)):
+        return [request]
+    if name == "updateCells" and grid is None and "start" not in body:
+        return [request]
+    first, second = dict(body, rows=rows[:k]), dict(body, rows=rows[k:])
+    if grid is not None:
+        first["range"] = dict(grid, startRowIndex=start, endRowIndex=start + k)
+        second["range"] = dict(grid, startRowIndex=start + k)
+    elif name == "updateCells":
+        anchor = body["start"]
+        second["start"] = dict(anchor, rowIndex=anchor.get("rowIndex", 0) + k)
+    return [{name: first}, {name: second}]
+
+
+def _has_value(row: Mapping[str, Any]) -> bool:
+    """True when a ``RowData`` writes a value into some cell (empty text is no value:
+    Sheets keeps the cell empty)."""
+    return any(
+        v not in ("", None)
+        for cell in row.get("values", ())
+        for v in (cell.get("userEnteredValue") or {}).values()
+    )
