@@ -74,6 +74,39 @@ def test_an_archive_in_several_calls_relocates_its_rows_with_one_filtered_read(
     assert s.protected_ranges(sid, "Main") == []
 
 
+def test_relocation_reads_the_tab_whole_when_google_refuses_its_filters(
+    tmp_path: Path,
+    make_sheet: MakeSheet,
+    make_connector: MakeConnector,
+    clean_sandbox: SandboxServer,
+) -> None:
+    """When the re-location read's filters are refused (here: a body over the request
+    limit, lowered to 12 kB), the rows to remove are re-read with the tab whole instead:
+    the cycle succeeds and every archived customer is moved exactly once."""
+    s = clean_sandbox
+    s.max_request_bytes = 12_000
+    rows = customer_rows(2 * LOST, lost_every=2)
+    lost = {r[0] for r in rows[1:] if r[3] == "lost"}
+    sid = make_sheet({"Main": rows, "History": [HEADER[:6]]})
+    conn = make_connector(sid)
+    conn.max_batch_bytes = 10_000
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    try:
+        s.clear_log()
+        result = run_cycle(ledger_for(sid), conn, store, NOW)
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    assert result.report is not None
+    assert not result.report.incidents
+    refused = [r for r in s.request_log if r.status == 400]
+    assert [r.path.rsplit("/", 1)[-1] for r in refused] == ["values:batchGetByDataFilter"]
+    after = call_names(s.request_log[s.request_log.index(refused[0]) :])
+    assert after[1:3] == [sid, "values:batchGet"], after  # the metadata, then the tab
+    assert set(tab_keys(s, sid, "Main")) == {r[0] for r in rows[1:]} - lost
+    assert sorted(tab_keys(s, sid, "History")) == sorted(lost)
+
+
 def test_a_row_changed_between_two_calls_is_left_for_reconciliation(
     tmp_path: Path,
     make_sheet: MakeSheet,

@@ -560,22 +560,34 @@ class GoogleSheetsConnector(Connector):
         """The (sheet id, row) deletions whose rows are still where the guard read them,
         unchanged; and, for the others, why they were left for reconciliation. One read
         of those rows: A1 spans, or up to :data:`MAX_FILTER_SPANS` ``gridRange`` filters
-        (a tab with more is read whole)."""
+        (a tab with more is read whole; so are the tabs when Google refuses the filters,
+        as the guard read does)."""
         rows_by_tab: dict[str, set[int]] = {}
         for tab, _sid, row in batch.removals:
             rows_by_tab.setdefault(tab, set()).add(row)
         ours: dict[tuple[str, int], set[str]] = {}
         for cell in batch.cells:  # our own cell writes do not make a row "changed"
             ours.setdefault((cell.tab, cell.row), set()).add(cell.op.column)
-        parts = [
-            part
-            for tab, rows in rows_by_tab.items()
-            for part in row_parts(tab, fresh.get(tab), rows, MAX_FILTER_SPANS)
-        ]
+
+        def reading(max_spans: int) -> list[GuardPart]:
+            return [
+                part
+                for tab, rows in rows_by_tab.items()
+                for part in row_parts(tab, fresh.get(tab), rows, max_spans)
+            ]
+
+        parts = reading(MAX_FILTER_SPANS)
         meta = self.metadata()
-        if sum(p.kind == "rows" for p in parts) > MAX_GUARD_SPANS:  # too many for a URL
-            values = self._batch_get_by_grid(parts, meta)
-        else:
+        try:
+            if sum(p.kind == "rows" for p in parts) > MAX_GUARD_SPANS:  # too many for a URL
+                values = self._batch_get_by_grid(parts, meta)
+            else:
+                values = self._batch_get([p.a1() for p in parts])
+        except (PermissionDenied, SourceNotFound, TransientError):
+            raise
+        except ConnectorError:  # the filters refused, a range past a shrunk grid …
+            meta = self.metadata(refresh=True)
+            parts = reading(0)  # every tab whole
             values = self._batch_get([p.a1() for p in parts])
         now = guard_snapshot(parts, values, meta)
         removable: list[tuple[int, int]] = []
