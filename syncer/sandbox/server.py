@@ -4,11 +4,11 @@ Werkzeug WSGI app on a threaded server.
 :class:`SandboxServer` is a :class:`~syncer.sandbox.direct_state.DirectState` (the state
 and the direct, no-HTTP test API) that also serves Sheets v4, Drive v3 and OAuth2 on
 127.0.0.1. Each request: faults are decided (latency, a dropped connection or an injected
-error status); a body over Google's 10 MiB limit gets Google's 400; otherwise
-:func:`~syncer.sandbox.handling.handle` answers it under the one lock, so the sandbox
-behaves like a single consistent backend; then the request is logged and the hooks run —
-after it is handled and before its response is sent, outside the lock, so a hook may
-apply "human edits" through the direct-state methods.
+error status); an API body (not a media upload) over Google's 10 MiB limit gets Google's
+400; otherwise :func:`~syncer.sandbox.handling.handle` answers it under the one lock, so
+the sandbox behaves like a single consistent backend; then the request is logged and the
+hooks run — after it is handled and before its response is sent, outside the lock, so a
+hook may apply "human edits" through the direct-state methods.
 """
 
 from __future__ import annotations
@@ -59,6 +59,12 @@ class _Handler(WSGIRequestHandler):
         registry.discard(self.connection)
         with contextlib.suppress(OSError):
             super().finish()
+
+
+def _exempt(api: Api, path: str) -> bool:
+    """Bodies the 10 MiB API limit does not apply to: the token endpoint's, and Drive's
+    media uploads (``/upload/``: files up to 5 TB)."""
+    return api == "oauth" or path.startswith("/upload/")
 
 
 class SandboxServer(DirectState):
@@ -238,7 +244,7 @@ class SandboxServer(DirectState):
             response = json_response(
                 ApiError(decision.status, message, status).body(), decision.status
             )
-        elif api != "oauth" and len(body) > self.max_request_bytes:
+        elif len(body) > self.max_request_bytes and not _exempt(api, request.path):
             response = json_response(payload_too_large(self.max_request_bytes).body(), 400)
         else:
             with self._lock, gc_paused(kind == "read" or len(body) > LARGE_BODY):

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from syncer.sandbox import SandboxServer
 from syncer.sandbox.drive import DriveError
 from syncer.sandbox.drive_tree_api import STORAGE_QUOTA_MESSAGE
+from syncer.sandbox.errors import MAX_REQUEST_BYTES
 from syncer.sandbox.multipart import parse_multipart
 
 from .conftest import ROBOT, ClientFactory
@@ -303,3 +304,23 @@ def test_service_account_may_create_folders_in_my_drive(gc: gspread.Client) -> N
     assert made.status_code == 200, made.text
     assert made.json()["mimeType"] == FOLDER
     assert made.json()["ownedByMe"] is True
+
+
+def test_media_uploads_are_not_held_to_the_api_body_limit(
+    sandbox: SandboxServer, gc: gspread.Client
+) -> None:
+    """A multipart upload larger than the 10 MiB API body limit (lowered here to 1 kB) is
+    stored, as Drive's upload endpoint takes files of any size; a files.list call with a
+    body over the limit is refused."""
+    drive_id = _shared_drive_for_robot(sandbox)
+    payload = bytes(range(256)) * 40
+    sandbox.max_request_bytes = 1_000
+    try:
+        response = _upload(gc, {"name": "big.xlsx", "parents": [drive_id]}, payload, XLSX)
+        refused = gc.http_client.session.get(FILES, data=b" " * 1_001)
+    finally:
+        sandbox.max_request_bytes = MAX_REQUEST_BYTES
+    assert response.status_code == 200, response.text
+    assert sandbox.file_content(response.json()["id"]) == payload
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"].startswith("Request payload size exceeds")
