@@ -16,7 +16,12 @@ from hypothesis import strategies as st
 
 from syncer.connectors.base import TabRequest
 from syncer.connectors.google.bodies import MAX_BODY_BYTES
-from syncer.connectors.google.builders import MAX_FILTER_SPANS, SheetMeta, row_spans
+from syncer.connectors.google.builders import (
+    MAX_FILTER_SPANS,
+    MAX_QUERY_CHARS,
+    SheetMeta,
+    row_spans,
+)
 from syncer.connectors.google.guard_ranges import (
     GuardPart,
     cheaper_spans,
@@ -140,6 +145,30 @@ def test_scattered_archives_are_guarded_by_one_data_filter_read(
     assert result.archived == 300
     assert conn.calls["values.batchGetByDataFilter"] == 1
     assert conn.calls["values.batchGet"] == 1  # the read (the write's answer holds the keys)
+
+
+def test_a_guard_read_whose_url_would_be_long_goes_as_filters(
+    tmp_path: Path, make_sheet: MakeSheet, make_connector: MakeConnector, sandbox: SandboxServer
+) -> None:
+    """Fewer spans than the count limit, but a Chinese tab name (9 characters a character
+    in a URL): the guard read goes as one batchGetByDataFilter, and no GET of the cycle
+    carries a query longer than MAX_QUERY_CHARS."""
+    main = "客户管理台账"
+    sid = make_sheet({main: customer_rows(300, lost_every=2), "History": [HEADER[:6]]})
+    conn = make_connector(sid, lock=False)  # the guard read's own paths (no write lock)
+    ledger = ledger_for(sid, tabs={"main": main, "history": "History", "errors": "Errors"})
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    sandbox.clear_log()
+    try:
+        result = run_cycle(ledger, conn, store, datetime(2026, 3, 2, tzinfo=UTC))
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    assert result.archived == 150
+    assert conn.calls["values.batchGetByDataFilter"] == 1
+    gets = [r.query for r in sandbox.request_log if r.method == "GET" and r.spreadsheet_id == sid]
+    assert gets
+    assert max(len(q) for q in gets) <= MAX_QUERY_CHARS
 
 
 def fresh_table_reference(

@@ -42,6 +42,12 @@ APPEND_ROWS = 500
 #: More touched-row spans than this and the guard cannot name them in a GET URL: it
 #: sends them as gridRange filters of one batchGetByDataFilter POST instead.
 MAX_GUARD_SPANS = 200
+#: The longest ``ranges=…`` query a values.batchGet sends; longer, the same ranges go as
+#: filters of a POST. Google documents no URL limit, but front ends refuse long ones
+#: (clients report failures near 20,000 characters) and a tab name in Chinese costs 9
+#: characters a character once percent-encoded: 200 one-row spans of ``客户管理台账``
+#: make a 17,000-character URL. 8,000 is what common servers take (Apache: 8,190).
+MAX_QUERY_CHARS = 8_000
 #: More spans than this and the guard merges them under its cost model, or reads the tab
 #: whole and types only what it checks. Up to here one-row ``gridRange`` filters read
 #: faster than the whole tab (100k x 20, with the key and two written columns: 5,000

@@ -70,6 +70,7 @@ from syncer.connectors.google.builders import (
 from syncer.connectors.google.guard_ranges import (
     GuardPart,
     filter_body,
+    fits_url,
     guard_parts,
     guard_snapshot,
     row_parts,
@@ -303,15 +304,17 @@ class GoogleSheetsConnector(Connector):
         """One read of header rows, key columns and the rows the plan touches.
 
         A ``values.batchGet`` of A1 ranges when the touched rows form at most
-        :data:`MAX_GUARD_SPANS` spans per tab; up to :data:`MAX_FILTER_SPANS`, one
-        ``values.batchGetByDataFilter`` (a POST: no URL-length limit) of the same parts
-        as ``gridRange`` filters; beyond that the rows are spread all over the tab and
-        it is read whole, typed only at the header, key column and touched rows."""
+        :data:`MAX_GUARD_SPANS` spans per tab and the URL stays short
+        (:func:`~syncer.connectors.google.guard_ranges.fits_url`); up to
+        :data:`MAX_FILTER_SPANS`, one ``values.batchGetByDataFilter`` (a POST: no
+        URL-length limit) of the same parts as ``gridRange`` filters; beyond that the
+        rows are spread all over the tab and it is read whole, typed only at the header,
+        key column and touched rows."""
         meta = self.metadata()
         touched = touched_rows(plan)
         parts = guard_parts(plan, snapshot, meta, self.key_column, MAX_GUARD_SPANS)
         by_grid: list[GuardPart] | None = None
-        if any(p.kind == "all" for p in parts):
+        if any(p.kind == "all" for p in parts) or not fits_url(parts):
             many = guard_parts(plan, snapshot, meta, self.key_column, MAX_FILTER_SPANS)
             if any(p.kind == "all" for p in many):
                 parts = many
@@ -579,7 +582,7 @@ class GoogleSheetsConnector(Connector):
         parts = reading(MAX_FILTER_SPANS)
         meta = self.metadata()
         try:
-            if sum(p.kind == "rows" for p in parts) > MAX_GUARD_SPANS:  # too many for a URL
+            if not fits_url(parts):
                 values = self._batch_get_by_grid(parts, meta)
             else:
                 values = self._batch_get([p.a1() for p in parts])

@@ -3,8 +3,10 @@
 The guard re-reads, per tab the plan involves, the header row, the key column and the
 rows the plan touches (merged into spans). Each :class:`GuardPart` can be named as an A1
 range (for a ``values.batchGet``, whose URL carries at most
-:data:`~syncer.connectors.google.builders.MAX_GUARD_SPANS` spans) or as a ``gridRange``
-data filter (for a ``values.batchGetByDataFilter`` POST, which has no such limit).
+:data:`~syncer.connectors.google.builders.MAX_GUARD_SPANS` spans in at most
+:data:`~syncer.connectors.google.builders.MAX_QUERY_CHARS` characters: :func:`fits_url`)
+or as a ``gridRange`` data filter (for a ``values.batchGetByDataFilter`` POST, which has
+no such limit).
 Touched rows forming more spans than a read may name are merged into fewer spans when
 :func:`cheaper_spans` rates that cheaper than reading the tab whole; adjacent written
 columns are one range (:func:`column_bands`).
@@ -15,9 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from syncer.a1 import column_letter
 from syncer.connectors.google.builders import (
+    MAX_GUARD_SPANS,
+    MAX_QUERY_CHARS,
     SheetMeta,
     quote_tab,
     row_spans,
@@ -82,6 +87,15 @@ class GuardPart:
         elif self.kind == "rows":
             grid.update(startRowIndex=self.first - 1, endRowIndex=self.last)
         return {"gridRange": grid}
+
+
+def fits_url(parts: Sequence[GuardPart]) -> bool:
+    """True when a ``values.batchGet`` may name ``parts`` in its URL: at most
+    :data:`MAX_GUARD_SPANS` row spans and a query of at most :data:`MAX_QUERY_CHARS`
+    characters once percent-encoded (as ``requests`` encodes it)."""
+    if sum(p.kind == "rows" for p in parts) > MAX_GUARD_SPANS:
+        return False
+    return len(urlencode([("ranges", p.a1()) for p in parts])) <= MAX_QUERY_CHARS
 
 
 def filter_body(parts: Sequence[GuardPart], meta: Mapping[str, SheetMeta]) -> dict[str, Any]:
