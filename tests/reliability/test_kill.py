@@ -26,8 +26,9 @@ EMAIL = "syncer@sandbox.iam.gserviceaccount.com"
 PERSON = "person@team.iam.gserviceaccount.com"
 HEADER = ["id", "name", "phone", "status", "comment", "changed", "note"]
 #: Customers (a third are archived: enough history rows that the archive needs several
-#: write chunks at the small batch size below).
-CUSTOMERS, BATCH_BYTES = 1300, 10_000
+#: write chunks at the small batch size below; a request larger than the batch size is
+#: cut by rows, so 30 kB keeps the drill at ~18 kill points, 10 kB would make ~50).
+CUSTOMERS, BATCH_BYTES = 1300, 30_000
 #: ``SYNCER_KILL_DRILLS=N`` (the long version): N kills at points drawn at random
 #: (seeded) instead of one kill per point.
 DRILLS = int(os.environ.get("SYNCER_KILL_DRILLS", "0"))
