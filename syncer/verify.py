@@ -9,7 +9,9 @@ removal take the wrong row. Connectors whose writes are atomic and guarded at wr
 The check needs the key columns of the tabs written, as the write left them. The Google
 connector has its last write call return them (:attr:`Written.keys_after`: no extra
 call, and nothing a person does after the write can be in them); otherwise they are
-read (:meth:`read_keys`). When each tab's keys are exactly what the guard read plus
+read (:meth:`read_keys`) — after a write that only set cells, just the keys of the rows
+written (:meth:`read_keys_at`: a cell landed on its customer exactly when its row still
+holds that customer's key). When each tab's keys are exactly what the guard read plus
 syncer's own changes, every write landed on its row, whatever happens afterwards:
 nothing more is done. Otherwise rows moved and the tabs are read again whole, then:
 
@@ -121,17 +123,16 @@ def verify(
         if (t := fresh.get(tab)) is not None
     }
     atomic = written.keys_after
+    keys: Mapping[str, list[str] | None] = {}
     if atomic is not None and all(atomic.get(tab) is not None for tab in where):
         keys = atomic  # returned by the write call itself: no call, no later edit in it
-    else:
+        moved = _moved(keys, where, fresh, written, key)
+    elif written.removed or written.appended:
         keys = connector.read_keys(where)
-    moved = [
-        tab
-        for tab in where
-        if (table := fresh.get(tab)) is not None
-        and keys.get(tab) is not None
-        and _trimmed(keys[tab] or []) != expected_keys(table, tab, key, written)
-    ]
+        moved = _moved(keys, where, fresh, written, key)
+    else:  # cell writes alone: the keys of the rows written tell where each landed
+        rows = {tab: {c.row for c in written.cells if c.tab == tab} for tab in where}
+        moved = _moved_at(connector.read_keys_at(where, rows), where, fresh, written, key)
     if not moved:
         return out
     out.incidents.append(
@@ -146,6 +147,49 @@ def verify(
             continue
         _check_cells(out, tab, table, current, written, key)
     _check_removals(out, fresh, snapshot, now, written, key, keys)
+    return out
+
+
+def _moved(
+    keys: Mapping[str, list[str] | None],
+    where: Mapping[str, KeyColumn],
+    fresh: Snapshot,
+    written: Written,
+    key: str,
+) -> list[str]:
+    """The tabs whose key column is not what syncer's own write should have left."""
+    return [
+        tab
+        for tab in where
+        if (table := fresh.get(tab)) is not None
+        and keys.get(tab) is not None
+        and _trimmed(keys[tab] or []) != expected_keys(table, tab, key, written)
+    ]
+
+
+def _moved_at(
+    keys: Mapping[str, dict[int, str] | None],
+    where: Mapping[str, KeyColumn],
+    fresh: Snapshot,
+    written: Written,
+    key: str,
+) -> list[str]:
+    """The tabs where a row syncer wrote into does not hold the key it should: after a
+    write of cells alone, each cell landed on its customer exactly when the key at its
+    row is the one the guard read there (or the one syncer assigned). A row moved
+    elsewhere in the tab changes no cell syncer wrote and is not looked at."""
+    out: list[str] = []
+    for tab in where:
+        table, found = fresh.get(tab), keys.get(tab)
+        if table is None or found is None:
+            continue
+        expected = expected_keys(table, tab, key, written)
+        first = table.header_row + 1
+        if any(
+            k != (expected[r - first] if 0 <= r - first < len(expected) else "")
+            for r, k in found.items()
+        ):
+            out.append(tab)
     return out
 
 

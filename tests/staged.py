@@ -9,7 +9,7 @@ reach further: between any two HTTP calls.)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from syncer.connectors.base import Connector, KeyColumn, Progress, TabRequest
 from syncer.guard import Resolved
@@ -74,6 +74,12 @@ class Staged(Connector):
     def read_keys(self, tabs: Mapping[str, KeyColumn]) -> dict[str, list[str] | None]:
         self._before("read_keys")
         return self.inner.read_keys(tabs)
+
+    def read_keys_at(
+        self, tabs: Mapping[str, KeyColumn], rows: Mapping[str, Collection[int]]
+    ) -> dict[str, dict[int, str] | None]:
+        self._before("read_keys")
+        return self.inner.read_keys_at(tabs, rows)
 
     def write_calls(self) -> int:
         return self.inner.write_calls()

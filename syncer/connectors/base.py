@@ -11,7 +11,7 @@ implementation.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from syncer.guard import Resolved
@@ -109,6 +109,25 @@ class Connector(ABC):
             table = snapshot.get(tab)
             if table is not None and table.index_of(key.name) is not None:
                 out[tab] = [canonical(v).strip() for v in table.column_values(key.name)]
+        return out
+
+    def read_keys_at(
+        self, tabs: Mapping[str, KeyColumn], rows: Mapping[str, Collection[int]]
+    ) -> dict[str, dict[int, str] | None]:
+        """The key text at each of ``rows`` (1-based sheet rows) of each tab, found by
+        the key column's name in the header as it is now (None for a tab that is gone or
+        lost that column). The verify stage's read after a write that only set cells:
+        it needs no more than the rows written. The default reads the key columns."""
+        columns = self.read_keys(tabs)
+        out: dict[str, dict[int, str] | None] = dict.fromkeys(tabs)
+        for tab, where in tabs.items():
+            keys = columns.get(tab)
+            if keys is not None:
+                first = where.header_row + 1
+                out[tab] = {
+                    r: keys[r - first] if 0 <= r - first < len(keys) else ""
+                    for r in rows.get(tab, ())
+                }
         return out
 
     def write_calls(self) -> int:

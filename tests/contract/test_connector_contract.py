@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from syncer.connectors.base import TabRequest
+from syncer.connectors.base import KeyColumn, TabRequest
 from syncer.model import (
     AddColumn,
     CellValue,
@@ -108,6 +108,26 @@ def test_trailing_blank_rows_are_trimmed(make_harness: MakeHarness) -> None:
     snap = make_harness({MAIN: rows}).connector.read([TabRequest(MAIN)])
     assert len(snap.tables[MAIN].rows) == 3
     assert snap.tables[MAIN].is_blank_row(1)
+
+
+def test_keys_at_rows_agree_with_the_key_column(make_harness: MakeHarness) -> None:
+    """``read_keys_at`` gives, at each asked row, the key ``read_keys`` has there ("" past
+    the data, below the header row); a tab that is gone or lost its key column is None."""
+    h = make_harness({**SEED, "无键": [["名称"], ["x"]]})
+    where = {
+        MAIN: KeyColumn(2, "客户编号", 0),
+        "无键": KeyColumn(1, "客户编号", None),
+        "不存在": KeyColumn(1, "客户编号", 0),
+    }
+    rows = {MAIN: {3, 5, 6, 9}, "无键": {2}, "不存在": {2}}
+    column = h.connector.read_keys({MAIN: where[MAIN]})[MAIN]
+    assert column == ["XS2024001", "XS2024002", "XS2024003", "XS2024004"]
+    at = h.connector.read_keys_at(where, rows)
+    assert at == {
+        MAIN: {3: "XS2024001", 5: "XS2024003", 6: "XS2024004", 9: ""},
+        "无键": None,
+        "不存在": None,
+    }
 
 
 def test_set_cell_writes_and_changes_the_token(make_harness: MakeHarness) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -249,3 +250,53 @@ def test_keys_with_stray_spaces_are_not_rows_that_moved(
     assert cell(s, sid, "C000009", "changed") not in (None, "")
     # read, lock (carrying the guard read), write (+ the key read): no whole re-read
     assert sum(r.api == "sheets" for r in s.request_log) == (3 if keys_in_answer else 4)
+
+
+@pytest.mark.parametrize("inserted", ["above", "below", "none"])
+def test_after_a_cell_only_write_the_verify_reads_just_the_written_rows(
+    tmp_path: Path,
+    make_sheet: MakeSheet,
+    make_connector: MakeConnector,
+    clean_sandbox: SandboxServer,
+    inserted: str,
+) -> None:
+    """A write that only sets cells (a status stamp) is verified by reading the header
+    and the rows written, not the whole key column; a row a person inserts above the
+    written row right after the write is seen as rows that moved (every write checked,
+    the stamp found on its customer), one inserted below moves no written cell and is
+    not reported."""
+    s = clean_sandbox
+    sid = make_sheet({"Main": customer_rows(N)})
+    ledger, conn = ledger_for(sid), make_connector(sid)
+    conn.keys_in_answer_max_rows = 0  # the keys are read after the write
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    writes = [0]
+
+    def insert_after_the_write(req: LoggedRequest) -> None:
+        if req.api == "sheets" and req.path.endswith(":batchUpdate"):
+            writes[0] += 1
+            if writes[0] == 2 and inserted != "none":  # the lock, then the write
+                at = row_of(s, sid, "C000009") + (-1 if inserted == "above" else 3)
+                s.insert_rows(sid, "Main", at)
+
+    try:
+        assert run_cycle(ledger, conn, store, NOW).outcome == "ok"
+        s.set_values(sid, "Main", f"D{row_of(s, sid, 'C000009')}", [["paused"]])
+        written_row = row_of(s, sid, "C000009")
+        s.clear_log()
+        s.add_hook(insert_after_the_write)
+        result = run_cycle(ledger, conn, store, NOW + timedelta(minutes=5))
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    assert result.report is not None
+    assert cell(s, sid, "C000009", "changed") not in (None, "")
+    stamped = [r[0] for r in s.values(sid, "Main")[1:] if r and len(r) > 5 and r[5]]
+    assert stamped == ["C000009"]
+    calls = [r for r in s.request_log if r.api == "sheets"]
+    last_write = max(i for i, r in enumerate(calls) if r.path.endswith(":batchUpdate"))
+    verify_read = calls[last_write + 1]  # the key read; after "moved", the tab whole follows
+    ranges = parse_qs(verify_read.query)["ranges"]
+    assert [r.rsplit("!", 1)[1] for r in ranges] == ["1:1", f"{written_row}:{written_row}"]
+    moved = [i for i in result.report.incidents if "moved" in i]
+    assert bool(moved) == (inserted == "above"), result.report.incidents

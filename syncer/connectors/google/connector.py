@@ -45,7 +45,7 @@ request building in :mod:`~syncer.connectors.google.builders`, typing value rang
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,7 @@ from syncer.model import (
     canonical,
 )
 from syncer.settings import Settings
+from syncer.table_cache import cell_text
 
 SHEETS_BASE = "https://sheets.googleapis.com/v4/spreadsheets"
 DRIVE_FILES = "https://www.googleapis.com/drive/v3/files"
@@ -562,37 +563,15 @@ class GoogleSheetsConnector(Connector):
     ) -> tuple[list[tuple[int, int]], list[str]]:
         """The (sheet id, row) deletions whose rows are still where the guard read them,
         unchanged; and, for the others, why they were left for reconciliation. One read
-        of those rows: A1 spans, or up to :data:`MAX_FILTER_SPANS` ``gridRange`` filters
-        (a tab with more is read whole; so are the tabs when Google refuses the filters,
-        as the guard read does)."""
-        rows_by_tab: dict[str, set[int]] = {}
+        of those rows (:meth:`_read_rows`)."""
+        rows_by_tab: dict[str, tuple[int, set[int]]] = {}
         for tab, _sid, row in batch.removals:
-            rows_by_tab.setdefault(tab, set()).add(row)
+            table = fresh.get(tab)
+            rows_by_tab.setdefault(tab, (table.header_row if table else 1, set()))[1].add(row)
         ours: dict[tuple[str, int], set[str]] = {}
         for cell in batch.cells:  # our own cell writes do not make a row "changed"
             ours.setdefault((cell.tab, cell.row), set()).add(cell.op.column)
-
-        def reading(max_spans: int) -> list[GuardPart]:
-            return [
-                part
-                for tab, rows in rows_by_tab.items()
-                for part in row_parts(tab, fresh.get(tab), rows, max_spans)
-            ]
-
-        parts = reading(MAX_FILTER_SPANS)
-        meta = self.metadata()
-        try:
-            if not fits_url(parts):
-                values = self._batch_get_by_grid(parts, meta)
-            else:
-                values = self._batch_get([p.a1() for p in parts])
-        except (PermissionDenied, SourceNotFound, TransientError):
-            raise
-        except ConnectorError:  # the filters refused, a range past a shrunk grid …
-            meta = self.metadata(refresh=True)
-            parts = reading(0)  # every tab whole
-            values = self._batch_get([p.a1() for p in parts])
-        now = guard_snapshot(parts, values, meta)
+        now = self._read_rows(rows_by_tab)
         removable: list[tuple[int, int]] = []
         left: list[str] = []
         for tab, sid, row in batch.removals:
@@ -615,6 +594,34 @@ class GoogleSheetsConnector(Connector):
                     "reconciles the two copies)"
                 )
         return removable, left
+
+    def _read_rows(self, rows_by_tab: Mapping[str, tuple[int, Collection[int]]]) -> Snapshot:
+        """The header and the given rows (1-based) of each tab (tab → header row, rows), in
+        one read: A1 spans, or up to :data:`MAX_FILTER_SPANS` ``gridRange`` filters (a
+        tab with more is read whole; so are the tabs when Google refuses the filters, as
+        the guard read does)."""
+
+        def reading(max_spans: int) -> list[GuardPart]:
+            return [
+                part
+                for tab, (header_row, rows) in rows_by_tab.items()
+                for part in row_parts(tab, header_row, rows, max_spans)
+            ]
+
+        parts = reading(MAX_FILTER_SPANS)
+        meta = self.metadata()
+        try:
+            if not fits_url(parts):
+                values = self._batch_get_by_grid(parts, meta)
+            else:
+                values = self._batch_get([p.a1() for p in parts])
+        except (PermissionDenied, SourceNotFound, TransientError):
+            raise
+        except ConnectorError:  # the filters refused, a range past a shrunk grid …
+            meta = self.metadata(refresh=True)
+            parts = reading(0)  # every tab whole
+            values = self._batch_get([p.a1() for p in parts])
+        return guard_snapshot(parts, values, meta)
 
     def _create_planned_tabs(self, plan: Plan) -> None:
         """Add the tabs the plan creates (EnsureTab, ReplaceTab) that do not exist yet."""
@@ -700,6 +707,28 @@ class GoogleSheetsConnector(Connector):
             table = table_of_values(tab, header_row, grid)
             if key in table.header:
                 out[tab] = [canonical(v) for v in table.column_values(key)]
+        return out
+
+    def read_keys_at(
+        self, tabs: Mapping[str, KeyColumn], rows: Mapping[str, Collection[int]]
+    ) -> dict[str, dict[int, str] | None]:
+        """The key text at the given rows, from one read of just those rows and the
+        header (:meth:`_read_rows`): a few spans after a typical write, where the whole
+        key column of a 100,000-row tab is 100,000 cells."""
+        meta = self.metadata()
+        wanted = {tab: (k.header_row, rows.get(tab, ())) for tab, k in tabs.items() if tab in meta}
+        now = self._read_rows(wanted) if wanted else Snapshot(tables={}, change_token=None)
+        out: dict[str, dict[int, str] | None] = dict.fromkeys(tabs)
+        for tab, (header_row, at) in wanted.items():
+            table, key = now.get(tab), tabs[tab].name
+            if table is not None and table.index_of(key) is not None:
+                n = len(table.rows)
+                out[tab] = {
+                    r: cell_text(table.cell(r - header_row - 1, key))
+                    if 0 <= r - header_row - 1 < n
+                    else ""
+                    for r in at
+                }
         return out
 
     # -- extras --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ columns are one range (:func:`column_bands`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -251,10 +251,9 @@ def cheaper_spans(
     return merged if cost < read_cost(tab_rows, width) else None
 
 
-def row_parts(tab: str, table: Table | None, rows: set[int], max_spans: int) -> list[GuardPart]:
+def row_parts(tab: str, header_row: int, rows: Collection[int], max_spans: int) -> list[GuardPart]:
     """The parts re-reading ``rows`` (1-based sheet rows) of ``tab``: its header and row
     spans, or the whole tab when the spans are more than ``max_spans``."""
-    header_row = table.header_row if table else 1
     spans = row_spans(rows, max_spans=max_spans)
     if spans is None:
         return [GuardPart(tab, header_row, None, "all")]
