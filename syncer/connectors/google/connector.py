@@ -32,7 +32,8 @@ Calls per cycle (see docs/google.md):
   A batch needing several chunks sends its deletions last, after one more read that
   re-locates them (see :meth:`GoogleSheetsConnector.write`).
 * **key read** — :meth:`GoogleSheetsConnector.read_keys`, one ``values.batchGet`` of
-  key columns: the engine's verify stage (:mod:`syncer.verify`) after a write.
+  key columns, or after a write of cells alone :meth:`~GoogleSheetsConnector.read_keys_at`
+  (the header and the rows written): the engine's verify stage (:mod:`syncer.verify`).
 
 Every call goes through one :class:`~syncer.connectors.retry.RetryPolicy` and the
 credential's :class:`~syncer.connectors.ratelimit.RateLimiter`, in the transport
