@@ -54,7 +54,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -201,6 +201,11 @@ def syncer_main(pipe: Connection, url: str, creds: str, sid: str, db: str) -> No
 
         def read_keys(self, tabs: Mapping[str, KeyColumn]) -> dict[str, list[str] | None]:
             return self._timed("keys", super().read_keys, tabs)  # type: ignore[no-any-return]
+
+        def read_keys_at(
+            self, tabs: Mapping[str, KeyColumn], rows: Mapping[str, Collection[int]]
+        ) -> dict[str, dict[int, str] | None]:
+            return self._timed("keys", super().read_keys_at, tabs, rows)  # type: ignore[no-any-return]
 
     base = load_ledger(ROOT / "config" / "ledgers" / "sales.yaml")
     ledger = base.model_copy(update={"source": GoogleSource(connector="google", spreadsheet=sid)})
