@@ -110,6 +110,26 @@ def test_permission_error_says_whom_to_share_with() -> None:
     assert "robot@proj.iam.gserviceaccount.com as Editor" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("failure", "attempts"),
+    [
+        (Failure("bad_request", "Request payload size exceeds the limit: 10485760 bytes.", 400), 1),
+        (Failure("permission", "The caller does not have permission.", 403), 1),
+        (Failure("transient", "Quota exceeded for quota metric 'Read requests'.", 429), 3),
+    ],
+)
+def test_googles_final_period_is_not_doubled(failure: Failure, attempts: int) -> None:
+    """A Google message ending with a period reads once in syncer's sentence around it
+    ("… 10485760 bytes. This is …"), never "bytes.. This"."""
+    clock = FakeClock()
+    _, fn = failing([failure] * attempts)
+    with pytest.raises(ConnectorError) as err:
+        policy(clock, max_attempts=attempts).call(fn, TARGET)  # type: ignore[arg-type]
+    text = str(err.value)
+    assert failure.message.rstrip(".") + ". " in text
+    assert ".." not in text
+
+
 def test_quota_403_is_transient() -> None:
     """Only rate-limit 403s are retried; storage and daily quota 403s fail at once."""
     assert kind_for_status(403, "PERMISSION_DENIED rateLimitExceeded") == "transient"
