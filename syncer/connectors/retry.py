@@ -51,6 +51,11 @@ class Failure:
     #: Google's ``error.status`` / reason (e.g. ``RATE_LIMIT_EXCEEDED``), for logs.
     reason: str | None = None
 
+    @property
+    def said(self) -> str:
+        """The message to quote inside a sentence: without Google's final period."""
+        return self.message.rstrip(".")
+
 
 def kind_for_status(status: int, reason: str | None = None) -> FailureKind:
     """How the policy treats an HTTP status.
@@ -177,7 +182,7 @@ class RetryPolicy:
             if retries + 1 >= self.max_attempts or elapsed + wait > self.max_elapsed:
                 raise RetriesExhausted(
                     f"{what} for {target.describe()} still failing after {retries + 1} "
-                    f"attempt(s) over {elapsed:.0f}s: {failure.message.rstrip('.')}. Google may be "
+                    f"attempt(s) over {elapsed:.0f}s: {failure.said}. Google may be "
                     "overloaded or the quota used up; syncer will try again next cycle "
                     "(lower the number of ledgers or raise their schedule interval if "
                     "this repeats).",
@@ -195,11 +200,10 @@ class RetryPolicy:
 def final_error(failure: Failure, target: Target, what: str) -> ConnectorError:
     """The exception for a failure that is never retried, with the next step."""
     where = target.describe()
-    said = failure.message.rstrip(".")  # Google's messages often end with a period
     if failure.kind == "permission" or failure.kind == "auth":
         who = target.client_email or "the service account syncer runs as"
         return PermissionDenied(
-            f"{what} for {where} was refused ({failure.status}): {said}. "
+            f"{what} for {where} was refused ({failure.status}): {failure.said}. "
             f"Share the spreadsheet with {who} as Editor, and check the credentials "
             "(SYNCER_CREDENTIALS_PATH or Application Default Credentials)."
         )
@@ -213,7 +217,7 @@ def final_error(failure: Failure, target: Target, what: str) -> ConnectorError:
         )
     if failure.kind == "bad_request":
         return ConnectorError(
-            f"{what} for {where} was rejected as invalid (400): {said}. "
+            f"{what} for {where} was rejected as invalid (400): {failure.said}. "
             "This is a syncer bug or an unsupported sheet layout; please report it with "
             "the log of this cycle."
         )
