@@ -1,10 +1,11 @@
 """The crash-safety journal: a cycle that moves, creates or deletes rows writes down its
 intent in the state store before its first write.
 
-One row per such cycle in the ``journal`` table: the ledger, the cycle id, what the
-cycle meant to do (keys appended to history with their full rows, keys removed from the
-main tab, keys it created), how many write calls it planned and how many completed,
-and its status:
+One row per such cycle in the ``journal`` table: the ledger, the cycle id, how many write
+calls it planned and how many completed, and its status; beside it, in
+``journal_intents``, what the cycle meant to do (keys appended to history with their full
+rows, keys removed from the main tab, keys it created) and the appended keys alone (all
+that a finished entry is read for). The status is:
 
 ``open``       written before the first write; still open after a crash or kill
 ``done``       the cycle wrote, verified and recorded
@@ -19,10 +20,7 @@ rest of the state, so any replica can recover any other's cycle.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -35,7 +33,14 @@ from syncer.errors import StateError
 from syncer.gc_pause import gc_paused
 from syncer.model import AppendRow, CellValue, MoveRow, Operation, RemoveRow, SetCell
 from syncer.state import StateStore
-from syncer.state_tables import journal_table
+from syncer.state_tables import journal_intents_table, journal_table
+
+#: Journal rows with the keys each one's intent moves (not the intent itself).
+_ROWS = select(journal_table, journal_intents_table.c.moved).select_from(
+    journal_table.outerjoin(
+        journal_intents_table, journal_intents_table.c.cycle_id == journal_table.c.cycle_id
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,12 @@ def _dump(intent: Intent) -> str:
     )
 
 
+def _stored(intent: Intent) -> dict[str, str]:
+    """The ``journal_intents`` columns of ``intent``: the moved keys and the whole intent."""
+    moved = json.dumps([m.key for m in intent.appended], ensure_ascii=False)
+    return {"moved": moved, "intent": _dump(intent)}
+
+
 def _load(text: str) -> Intent:
     with gc_paused():  # an archive's intent holds every moved row's values
         raw = json.loads(text)
@@ -150,30 +161,10 @@ def _load(text: str) -> Intent:
     )
 
 
-#: Most recently used stored intents → the keys they append (see :func:`_moved_keys`).
-_MOVED: OrderedDict[bytes, frozenset[str]] = OrderedDict()
-_MOVED_SIZE = 256
-_MOVED_LOCK = threading.Lock()  # the daemon's cycles run in threads
-
-
-def _moved_keys(text: str) -> frozenset[str]:
-    """The keys a stored intent appends. Every cycle reads the recent entries, and a
-    finished entry's intent never changes: each is decoded once, and only its keys kept
-    (an archive's intent holds every moved row's values)."""
-    digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
-    with _MOVED_LOCK:
-        found = _MOVED.get(digest)
-        if found is not None:
-            _MOVED.move_to_end(digest)
-            return found
-    with gc_paused():
-        raw = json.loads(text)
-    found = frozenset(m["key"] for m in raw.get("appended", []))
-    with _MOVED_LOCK:
-        _MOVED[digest] = found
-        if len(_MOVED) > _MOVED_SIZE:
-            _MOVED.popitem(last=False)
-    return found
+def _intents(cycle_ids: set[str]) -> Any:
+    """The whole intents of ``cycle_ids``: (cycle id, intent) rows."""
+    table = journal_intents_table
+    return select(table.c.cycle_id, table.c.intent).where(table.c.cycle_id.in_(sorted(cycle_ids)))
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -182,8 +173,9 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _entry(row: Any, whole: bool) -> JournalEntry:
-    """A journal row as an entry: with its whole intent, or only the keys it moved."""
+def _entry(row: Any, intent: str | None) -> JournalEntry:
+    """A journal row (with its ``moved`` keys) as an entry, with its whole ``intent``
+    when that was read (else only the keys it moved)."""
     return JournalEntry(
         cycle_id=row["cycle_id"],
         ledger=row["ledger"],
@@ -191,10 +183,10 @@ def _entry(row: Any, whole: bool) -> JournalEntry:
         status=row["status"],
         writes_planned=row["writes_planned"],
         writes_done=row["writes_done"],
-        intent=_load(row["intent"]) if whole else Intent(),
+        intent=Intent() if intent is None else _load(intent),
         closed=_aware(row["closed"]),
         closed_by=row["closed_by"],
-        moved=frozenset() if whole else _moved_keys(row["intent"]),
+        moved=frozenset(json.loads(row["moved"] or "[]")),
     )
 
 
@@ -216,18 +208,18 @@ class Journal:
                 status="open",
                 writes_planned=writes_planned,
                 writes_done=0,
-                intent=_dump(intent),
             ),
             ledger,
+            insert(journal_intents_table).values(cycle_id=cycle_id, **_stored(intent)),
         )
 
     def revise(self, ledger: str, cycle_id: str, intent: Intent) -> None:
         """Replace the intent of a cycle that guards its write again before the write
         (its first attempt was refused before anything was applied)."""
         self._run(
-            update(journal_table)
-            .where(journal_table.c.cycle_id == cycle_id)
-            .values(intent=_dump(intent)),
+            update(journal_intents_table)
+            .where(journal_intents_table.c.cycle_id == cycle_id)
+            .values(**_stored(intent)),
             ledger,
         )
 
@@ -250,11 +242,9 @@ class Journal:
 
     def interrupted(self, ledger: str, *, current: str | None = None) -> list[JournalEntry]:
         """The ledger's open entries other than ``current``, oldest first."""
-        query = (
-            select(journal_table)
-            .where(and_(journal_table.c.ledger == ledger, journal_table.c.status == "open"))
-            .order_by(journal_table.c.started)
-        )
+        query = _ROWS.where(
+            and_(journal_table.c.ledger == ledger, journal_table.c.status == "open")
+        ).order_by(journal_table.c.started)
         return [e for e in self._entries(query, ledger) if e.cycle_id != current]
 
     def entries(
@@ -264,7 +254,7 @@ class Journal:
 
         With ``full_intents`` off, only open entries carry their intent; the others carry
         just the keys they moved (``moved``), which is all reconciliation needs of them."""
-        query = select(journal_table).order_by(journal_table.c.started.desc()).limit(limit)
+        query = _ROWS.order_by(journal_table.c.started.desc()).limit(limit)
         if ledger is not None:
             query = query.where(journal_table.c.ledger == ledger)
         return self._entries(query, ledger or "*", full_intents)
@@ -273,12 +263,14 @@ class Journal:
         try:
             with self.store.engine.connect() as conn:
                 rows = conn.execute(query).mappings().all()
+                whole = {r["cycle_id"] for r in rows if full_intents or r["status"] == "open"}
+                texts = {c: t for c, t in conn.execute(_intents(whole))} if whole else {}
         except SQLAlchemyError as exc:
             raise StateError(
                 f"state database {self.store.url}: cannot read the journal of ledger"
                 f" {ledger!r} ({exc.__class__.__name__}: {exc})"
             ) from exc
-        return [_entry(r, full_intents or r["status"] == "open") for r in rows]
+        return [_entry(r, texts.get(r["cycle_id"])) for r in rows]
 
     def _close(
         self, ledger: str, cycle_ids: Sequence[str], status: str, by: str, now: datetime
@@ -297,10 +289,12 @@ class Journal:
             ledger,
         )
 
-    def _run(self, statement: Any, ledger: str) -> None:
+    def _run(self, statement: Any, ledger: str, *more: Any) -> None:
+        """Execute ``statement`` (and ``more``) in one transaction."""
         try:
             with self.store.engine.begin() as conn:
-                conn.execute(statement)
+                for each in (statement, *more):
+                    conn.execute(each)
         except SQLAlchemyError as exc:
             raise StateError(
                 f"state database {self.store.url} could not update the journal of ledger"

@@ -12,8 +12,11 @@ Single-node tables: ``watched``, ``watched_version``, ``first_seen``, ``ledger_m
 ``ledger_dispatch`` ledger → the last tick the dispatcher enqueued
 ``rate_buckets``    (credential, kind) → the fleet's shared token bucket per credential
 
-Crash safety: ``journal`` — cycle id → the intent of a cycle that moves, creates or
-deletes rows, written before its first write (see :mod:`syncer.journal`).
+Crash safety: ``journal`` — cycle id → the status and write progress of a cycle that
+moves, creates or deletes rows; ``journal_intents`` — cycle id → that cycle's intent,
+written before its first write (see :mod:`syncer.journal`). The intent (every moved row's
+values: megabytes for a mass archive) has a table of its own so that recording each write
+call's progress, and closing the entry, rewrite a small row.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    ForeignKey,
     Integer,
     MetaData,
     String,
@@ -134,7 +138,16 @@ journal_table = Table(
     Column("status", String(20), nullable=False),
     Column("writes_planned", Integer, nullable=False),
     Column("writes_done", Integer, nullable=False),
-    Column("intent", Text, nullable=False),
     Column("closed", DateTime(timezone=True), nullable=True),
     Column("closed_by", String(64), nullable=True),
+)
+
+journal_intents_table = Table(
+    "journal_intents",
+    metadata,
+    Column("cycle_id", String(64), ForeignKey("journal.cycle_id"), primary_key=True),
+    #: JSON list of the keys the intent appends: all a finished entry is read for. Before
+    #: ``intent``, so reading it does not fetch the large value.
+    Column("moved", Text, nullable=False),
+    Column("intent", Text, nullable=False),
 )

@@ -1,0 +1,66 @@
+"""Revision 0006: the journal's intents move to ``journal_intents``, with the moved keys."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import create_engine, text
+
+from syncer import migrations
+from syncer.journal import Journal
+from syncer.state import StateStore
+
+_INTENT = {
+    "appended": [
+        {"key": "XS1", "tab": "客户历史库", "values": [["客户编号", "XS1"], ["备注", "流失"]]},
+        {"key": "XS2", "tab": "客户历史库", "values": [["客户编号", "XS2"], ["备注", 3]]},
+    ],
+    "removed": ["XS1", "XS2"],
+    "created": [],
+}
+
+
+def test_upgrade_keeps_each_entrys_intent_and_names_its_moved_keys(tmp_path: Path) -> None:
+    """A database at 0005 with a done and an open entry: after opening it, the open entry
+    still carries its whole intent, the done one names the keys it moved, and a
+    downgrade puts each intent back in its journal row."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = create_engine(url)
+    migrations.upgrade(engine, "0005_findings_at")
+    with engine.begin() as conn:
+        for cycle_id, status, started in (
+            ("done-1", "done", datetime(2026, 12, 1, 9)),
+            ("open-2", "open", datetime(2026, 12, 1, 10)),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO journal (cycle_id, ledger, started, status, writes_planned,"
+                    " writes_done, intent) VALUES (:c, 'sales', :s, :st, 2, 1, :i)"
+                ),
+                {"c": cycle_id, "s": started, "st": status, "i": json.dumps(_INTENT)},
+            )
+    engine.dispose()
+    store = StateStore(url)
+    try:
+        light = {e.cycle_id: e for e in Journal(store).entries("sales", full_intents=False)}
+        assert light["done-1"].moved == {"XS1", "XS2"}
+        assert light["open-2"].intent.removed == ("XS1", "XS2")
+        assert dict(light["open-2"].intent.appended[1].values)["备注"] == 3
+        (interrupted,) = Journal(store).interrupted("sales")
+        assert (interrupted.cycle_id, interrupted.writes_done) == ("open-2", 1)
+    finally:
+        store.close()
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(migrations.config(conn), "0005_findings_at")
+            back = dict(conn.execute(text("SELECT cycle_id, intent FROM journal")).all())
+        assert {c: json.loads(t) for c, t in back.items()} == {
+            "done-1": _INTENT,
+            "open-2": _INTENT,
+        }
+    finally:
+        engine.dispose()
