@@ -74,6 +74,25 @@ def test_typed_values() -> None:
     assert cell_data(None) == {}
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_number_json_cannot_carry_is_refused_not_written_empty(value: float) -> None:
+    """NaN and the infinities are refused (the encoder would write them as null, which
+    clears the cell) rather than sent."""
+    with pytest.raises(ValueError, match="not a finite number"):
+        cell_data(value)
+
+
+def test_an_integer_beyond_64_bits_goes_as_the_double_google_keeps() -> None:
+    """A huge integer is sent as the double Google stores for it, so the request encodes
+    (the encoder takes 64-bit integers only) and the cell reads back the same."""
+    huge = 123456789012345678901234567890
+    assert cell_data(huge) == {"userEnteredValue": {"numberValue": float(huge)}}
+    assert json.loads(RequestChunk((), ()).plus([cell_data(huge)]).body()) == {
+        "requests": [{"userEnteredValue": {"numberValue": float(huge)}}]
+    }
+    assert cell_data(2**63 - 1) == {"userEnteredValue": {"numberValue": 2**63 - 1}}
+
+
 def test_parse_cell_empty_and_typed() -> None:
     """Empty strings read as None; numbers stay numbers."""
     assert parse_cell("") is None

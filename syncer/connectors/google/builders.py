@@ -10,6 +10,7 @@ the errors tab is written by difference (:func:`replace_requests`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -97,7 +98,7 @@ def cell_data(value: CellValue) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"userEnteredValue": {"boolValue": value}}
     if isinstance(value, int | float):
-        return {"userEnteredValue": {"numberValue": value}}
+        return {"userEnteredValue": {"numberValue": _number(value)}}
     if isinstance(value, datetime | date):
         is_dt = isinstance(value, datetime)
         fmt = {
@@ -109,6 +110,17 @@ def cell_data(value: CellValue) -> dict[str, Any]:
             "userEnteredFormat": {"numberFormat": fmt},
         }
     return {"userEnteredValue": {"stringValue": str(value)}}
+
+
+def _number(value: int | float) -> int | float:
+    """A cell's number as JSON can carry it and Google keeps it (a double): NaN and the
+    infinities are refused (JSON has none: a bug upstream, not a value to write as
+    empty), an integer beyond 64 bits becomes the double Google would store anyway."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot write {value!r} into a cell: not a finite number")
+        return value
+    return value if -(2**63) <= value < 2**64 else float(value)
 
 
 def fields_for(cells: Iterable[Mapping[str, Any]]) -> str:

@@ -11,12 +11,13 @@ read of a large tab goes through. Nothing here does I/O.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from itertools import repeat
 from typing import Any
+
+import orjson
 
 from syncer.connectors.tabular import header_text, trim_row
 from syncer.gc_pause import gc_paused
@@ -121,7 +122,7 @@ def value_ranges(content: bytes) -> ValueRanges:
 def decode_json(content: bytes) -> Any:
     """A response body decoded, the collector paused (see :func:`gc_paused`)."""
     with gc_paused():
-        return json.loads(content)
+        return orjson.loads(content)
 
 
 def table_of_values(
