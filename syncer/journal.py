@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -34,6 +35,9 @@ from syncer.gc_pause import gc_paused
 from syncer.model import AppendRow, CellValue, MoveRow, Operation, RemoveRow, SetCell
 from syncer.state import StateStore
 from syncer.state_tables import journal_intents_table, journal_table
+
+#: Dates and date-times go through :func:`_encode` (tagged), not orjson's own format.
+_DATES_TO_DEFAULT = orjson.OPT_PASSTHROUGH_DATETIME
 
 #: Journal rows with the keys each one's intent moves (not the intent itself).
 _ROWS = select(journal_table, journal_intents_table.c.moved).select_from(
@@ -108,12 +112,13 @@ def intent_of(ops: Sequence[Operation], key_column: str | None) -> Intent:
     return Intent(tuple(appended), tuple(removed), tuple(created))
 
 
-def _encode(value: CellValue) -> Any:
+def _encode(value: Any) -> Any:
+    """A date or date-time as the journal stores it (the encoders' ``default``)."""
     if isinstance(value, datetime):
         return {"datetime": value.isoformat()}
     if isinstance(value, date):
         return {"date": value.isoformat()}
-    return value
+    raise TypeError(f"a journal cannot hold {value.__class__.__name__} values")
 
 
 def _decode(value: Any) -> CellValue:
@@ -129,17 +134,16 @@ def _decode(value: Any) -> CellValue:
 
 
 def _dump(intent: Intent) -> str:
-    return json.dumps(
-        {
-            "appended": [
-                {"key": m.key, "tab": m.tab, "values": [[c, _encode(v)] for c, v in m.values]}
-                for m in intent.appended
-            ],
-            "removed": list(intent.removed),
-            "created": list(intent.created),
-        },
-        ensure_ascii=False,
-    )
+    """``intent`` as JSON (an archive's: every moved row's values, megabytes)."""
+    payload = {
+        "appended": [{"key": m.key, "tab": m.tab, "values": m.values} for m in intent.appended],
+        "removed": intent.removed,
+        "created": intent.created,
+    }
+    try:
+        return orjson.dumps(payload, default=_encode, option=_DATES_TO_DEFAULT).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits (an xlsx cell may hold one)
+        return json.dumps(payload, default=_encode, ensure_ascii=False)
 
 
 def _stored(intent: Intent) -> dict[str, str]:
@@ -264,7 +268,8 @@ class Journal:
             with self.store.engine.connect() as conn:
                 rows = conn.execute(query).mappings().all()
                 whole = {r["cycle_id"] for r in rows if full_intents or r["status"] == "open"}
-                texts = {c: t for c, t in conn.execute(_intents(whole))} if whole else {}
+                found = conn.execute(_intents(whole)) if whole else ()
+                texts = {r.cycle_id: r.intent for r in found}
         except SQLAlchemyError as exc:
             raise StateError(
                 f"state database {self.store.url}: cannot read the journal of ledger"

@@ -77,6 +77,29 @@ def test_a_cycle_that_archives_journals_its_intent_and_closes_it(store: StateSto
     assert entry.intent.removed == ("XS2024003",)
 
 
+@pytest.mark.parametrize("odd", [None, 2**70], ids=["64-bit values", "an integer past 64 bits"])
+def test_an_intent_keeps_every_kind_of_cell_value(store: StateStore, odd: int | None) -> None:
+    """Text, numbers, booleans, empty cells, dates and date-times (with their zone) come
+    back from the journal as they went in, also when a value is an integer too large for
+    the fast encoder."""
+    values: tuple[tuple[str, CellValue], ...] = (
+        ("客户编号", "XS1"),
+        ("电话", 13800138000),
+        ("金额", 1.5),
+        ("VIP", True),
+        ("备注", None),
+        ("签约日期", date(2024, 3, 1)),
+        ("归档时间", NOW),
+        ("大数", odd),
+    )
+    intent = Intent((MovingRow("XS1", HISTORY, values),), ("XS1",), ("XS9",))
+    journal = Journal(store)
+    journal.begin("t", "c-1", NOW, intent, 2)
+    (entry,) = journal.entries("t")
+    assert entry.intent == intent
+    assert [type(v) for _, v in entry.intent.appended[0].values] == [type(v) for _, v in values]
+
+
 def test_light_journal_entries_keep_moved_keys_and_open_intents(store: StateStore) -> None:
     """Entries read without full intents still name the keys each cycle moved, and an
     open entry still carries its whole intent."""
