@@ -360,6 +360,7 @@ def _cycle(
     else:
         writes = connector.write_calls() - writes_before
         new_token = connector.settle_token(read_token, writes)
+    moved = [op.target.key for op in report.applied if isinstance(op, MoveRow) and op.target.key]
     store.save(
         ledger.name,
         observed,
@@ -367,8 +368,8 @@ def _cycle(
         new_token,
         config_hash=config_hash(ledger),
         now=now,
+        forget=moved,
     )
-    moved = [op.target.key for op in report.applied if isinstance(op, MoveRow) and op.target.key]
     full_at = memo.full_at if result.full_pass is None and isinstance(memo, CycleMemo) else now
     tracked: frozenset[int] = frozenset()
     if runner is not None:
@@ -376,8 +377,6 @@ def _cycle(
         tracked = frozenset(runner.tracked_now)
     saved = (config_hash(ledger), now)
     store.keep_memo(ledger.name, CycleMemo(validation, full_at, saved, tracked=tracked))
-    if moved:
-        store.forget_keys(ledger.name, moved)
     journal.finish(ledger.name, result.cycle_id, now)
     if recovered:
         journal.recovered(ledger.name, [e.cycle_id for e in recovered], result.cycle_id, now)

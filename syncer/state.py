@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,6 +130,28 @@ def _utc(value: datetime) -> datetime:
 def _chunks(items: list[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _delete_watched(conn: Connection, ledger: str, keys: Iterable[str]) -> int:
+    """Delete the watched values of ``keys``; how many rows went."""
+    deleted = 0
+    for chunk in _chunks(sorted({_enc(key) for key in keys})):
+        deleted += conn.execute(
+            delete(watched_table).where(
+                and_(watched_table.c.ledger == ledger, watched_table.c.row_key.in_(chunk))
+            )
+        ).rowcount
+    return deleted
+
+
+def _without(
+    watched: Mapping[str, dict[str, str]], keys: Iterable[str]
+) -> dict[str, dict[str, str]]:
+    """A copy of ``watched`` without ``keys``."""
+    remaining = dict(watched)
+    for key in keys:
+        remaining.pop(key, None)
+    return remaining
 
 
 class StateStore:
@@ -255,18 +277,23 @@ class StateStore:
         *,
         config_hash: str | None = None,
         now: datetime | None = None,
+        forget: Collection[str] = (),
     ) -> None:
         """Record one cycle, in one transaction.
 
         ``observed`` (row key → column → value) updates those keys' watched values (keys
         not mentioned keep theirs); ``first_seen`` is the complete set of current findings
         (identities absent from it are forgotten); the ledger's mark is replaced.
+        ``forget`` names keys whose watched values are dropped (customers moved to
+        history): whatever ``observed`` says of them is not written.
         """
         kept: _Kept | None = None
         try:
             with self._begin() as conn:
                 start = self._state(conn, ledger)
-                watched = self._save_watched(conn, ledger, observed, start)
+                watched = self._save_watched(conn, ledger, observed, start, set(forget))
+                if forget and _delete_watched(conn, ledger, forget):
+                    watched = _without(start.watched if watched is None else watched, forget)
                 seen = self._save_first_seen(conn, ledger, first_seen, start)
                 kept = start
                 if watched is not None or seen is not None:
@@ -306,24 +333,12 @@ class StateStore:
         try:
             with self._begin() as conn:
                 before = self._generation(conn, ledger)
-                deleted = 0
-                for chunk in _chunks([_enc(key) for key in todo]):
-                    deleted += conn.execute(
-                        delete(watched_table).where(
-                            and_(
-                                watched_table.c.ledger == ledger,
-                                watched_table.c.row_key.in_(chunk),
-                            )
-                        )
-                    ).rowcount
+                deleted = _delete_watched(conn, ledger, todo)
                 known = self._kept.get(ledger)
                 if deleted:
                     after = self._bump(conn, ledger, before)
                     if known is not None and known.generation == before and after == before + 1:
-                        remaining = dict(known.watched)
-                        for key in todo:
-                            remaining.pop(key, None)
-                        kept = _Kept(after, remaining, known.first_seen)
+                        kept = _Kept(after, _without(known.watched, todo), known.first_seen)
                 elif known is not None and known.generation == before:
                     kept = known
         except SQLAlchemyError as exc:
@@ -453,16 +468,22 @@ class StateStore:
 
     @staticmethod
     def _save_watched(
-        conn: Connection, ledger: str, observed: Mapping[str, Mapping[str, str]], start: _Kept
+        conn: Connection,
+        ledger: str,
+        observed: Mapping[str, Mapping[str, str]],
+        start: _Kept,
+        skip: set[str],
     ) -> dict[str, dict[str, str]] | None:
-        """Write the values of ``observed`` that differ from the stored ones (``start``);
-        return the ledger's watched map as it will be once the transaction commits (None:
-        nothing changed)."""
+        """Write the values of ``observed`` (but the keys in ``skip``) that differ from the
+        stored ones (``start``); return the ledger's watched map as it will be once the
+        transaction commits (None: nothing changed)."""
         known = start.watched
         inserts: list[dict[str, str]] = []
         updates: list[dict[str, str]] = []
         replaced: dict[str, dict[str, str]] = {}
         for key, columns in observed.items():
+            if key in skip:
+                continue
             old = known.get(key)
             if old is not None and old == columns:
                 continue  # the steady state: nothing of this row changed

@@ -142,6 +142,19 @@ def test_forget_keys_removes_watched_values(store: StateStore) -> None:
     assert store.load("sales").watched == {"K2": {"s": "b"}}
 
 
+def test_a_save_forgets_moved_keys_in_the_same_transaction(store: StateStore) -> None:
+    """Keys a cycle moved to history lose their watched values in the cycle's own save,
+    whatever it observed of them; the map kept in memory and a fresh reader agree."""
+    store.save("sales", {"K1": {"s": "a"}, "K2": {"s": "b"}, "K3": {"s": "c"}}, {}, None)
+    store.save("sales", {"K1": {"s": "x"}, "K2": {"s": "y"}}, {}, "t", forget=["K1", "K3"])
+    assert store.load("sales").watched == {"K2": {"s": "y"}}
+    fresh = StateStore(store.url)
+    try:
+        assert fresh.load("sales").watched == {"K2": {"s": "y"}}
+    finally:
+        fresh.close()
+
+
 def test_runs_are_most_recent_first_and_filterable(store: StateStore) -> None:
     """record_run appends; runs() lists newest first, optionally per ledger."""
     for i, name in enumerate(["sales", "ops", "sales"]):
