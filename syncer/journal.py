@@ -39,12 +39,18 @@ from syncer.state_tables import journal_intents_table, journal_table
 #: Dates and date-times go through :func:`_encode` (tagged), not orjson's own format.
 _DATES_TO_DEFAULT = orjson.OPT_PASSTHROUGH_DATETIME
 
-#: Journal rows with the keys each one's intent moves (not the intent itself).
-_ROWS = select(journal_table, journal_intents_table.c.moved).select_from(
+#: Journal rows with the keys each one's intent moves (not the intent itself; NULL for
+#: an entry written by a replica from before revision 0006, whose intent is in
+#: ``journal.intent``).
+_ROWS = select(
+    *(c for c in journal_table.c if c.name != "intent"), journal_intents_table.c.moved
+).select_from(
     journal_table.outerjoin(
         journal_intents_table, journal_intents_table.c.cycle_id == journal_table.c.cycle_id
     )
 )
+#: What a cycle of this version leaves in ``journal.intent`` (see :mod:`syncer.state_tables`).
+_NO_LEGACY_INTENT = "{}"
 
 
 @dataclass(frozen=True)
@@ -165,9 +171,9 @@ def _load(text: str) -> Intent:
     )
 
 
-def _intents(cycle_ids: set[str]) -> Any:
-    """The whole intents of ``cycle_ids``: (cycle id, intent) rows."""
-    table = journal_intents_table
+def _intents(table: Any, cycle_ids: set[str]) -> Any:
+    """The whole intents of ``cycle_ids`` in ``table`` (``journal_intents``, or
+    ``journal`` for the legacy column): (cycle id, intent) rows."""
     return select(table.c.cycle_id, table.c.intent).where(table.c.cycle_id.in_(sorted(cycle_ids)))
 
 
@@ -177,9 +183,8 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _entry(row: Any, intent: str | None) -> JournalEntry:
-    """A journal row (with its ``moved`` keys) as an entry, with its whole ``intent``
-    when that was read (else only the keys it moved)."""
+def _entry(row: Any, intent: Intent, moved: frozenset[str]) -> JournalEntry:
+    """A journal row as an entry."""
     return JournalEntry(
         cycle_id=row["cycle_id"],
         ledger=row["ledger"],
@@ -187,10 +192,10 @@ def _entry(row: Any, intent: str | None) -> JournalEntry:
         status=row["status"],
         writes_planned=row["writes_planned"],
         writes_done=row["writes_done"],
-        intent=Intent() if intent is None else _load(intent),
+        intent=intent,
         closed=_aware(row["closed"]),
         closed_by=row["closed_by"],
-        moved=frozenset(json.loads(row["moved"] or "[]")),
+        moved=moved,
     )
 
 
@@ -212,6 +217,7 @@ class Journal:
                 status="open",
                 writes_planned=writes_planned,
                 writes_done=0,
+                intent=_NO_LEGACY_INTENT,
             ),
             ledger,
             insert(journal_intents_table).values(cycle_id=cycle_id, **_stored(intent)),
@@ -267,15 +273,34 @@ class Journal:
         try:
             with self.store.engine.connect() as conn:
                 rows = conn.execute(query).mappings().all()
+                legacy = {r["cycle_id"] for r in rows if r["moved"] is None}
                 whole = {r["cycle_id"] for r in rows if full_intents or r["status"] == "open"}
-                found = conn.execute(_intents(whole)) if whole else ()
-                texts = {r.cycle_id: r.intent for r in found}
+                texts: dict[str, str] = {}
+                for table, ids in (
+                    (journal_intents_table, whole - legacy),
+                    (journal_table, legacy),
+                ):
+                    if ids:
+                        texts.update(
+                            (r.cycle_id, r.intent) for r in conn.execute(_intents(table, ids))
+                        )
         except SQLAlchemyError as exc:
             raise StateError(
                 f"state database {self.store.url}: cannot read the journal of ledger"
                 f" {ledger!r} ({exc.__class__.__name__}: {exc})"
             ) from exc
-        return [_entry(r, texts.get(r["cycle_id"])) for r in rows]
+        entries = []
+        for row in rows:
+            cycle_id = row["cycle_id"]
+            text = texts.get(cycle_id)
+            intent = _load(text) if text is not None else Intent()
+            if cycle_id in legacy:  # its moved keys are in its intent
+                moved = frozenset(m.key for m in intent.appended)
+                intent = intent if cycle_id in whole else Intent()
+            else:
+                moved = frozenset(json.loads(row["moved"]))
+            entries.append(_entry(row, intent, moved))
+        return entries
 
     def _close(
         self, ledger: str, cycle_ids: Sequence[str], status: str, by: str, now: datetime

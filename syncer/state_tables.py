@@ -138,6 +138,10 @@ journal_table = Table(
     Column("status", String(20), nullable=False),
     Column("writes_planned", Integer, nullable=False),
     Column("writes_done", Integer, nullable=False),
+    #: Where the intent lived before revision 0006. Kept so that replicas of the previous
+    #: version keep working during a rolling upgrade (they write and read it here); this
+    #: version writes "{}" and reads it only for an entry with no ``journal_intents`` row.
+    Column("intent", Text, nullable=False),
     Column("closed", DateTime(timezone=True), nullable=True),
     Column("closed_by", String(64), nullable=True),
 )

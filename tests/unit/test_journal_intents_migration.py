@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from syncer import migrations
-from syncer.journal import Journal
+from syncer.journal import Intent, Journal
 from syncer.state import StateStore
 
 _INTENT = {
@@ -64,3 +64,34 @@ def test_upgrade_keeps_each_entrys_intent_and_names_its_moved_keys(tmp_path: Pat
         }
     finally:
         engine.dispose()
+
+
+def test_entries_of_a_replica_from_before_the_revision_are_read(tmp_path: Path) -> None:
+    """During a rolling upgrade a replica of the previous version writes its intent into
+    ``journal`` only: this version still reads that entry's moved keys and open intent,
+    and leaves "{}" there for such a replica to read in its own entries."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    store = StateStore(url)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO journal (cycle_id, ledger, started, status, writes_planned,"
+                    " writes_done, intent) VALUES ('old-1', 'sales', :s, 'open', 3, 2, :i)"
+                ),
+                {"s": datetime(2026, 12, 1, 9), "i": json.dumps(_INTENT)},
+            )
+        journal = Journal(store)
+        journal.begin("sales", "new-2", datetime(2026, 12, 1, 10).astimezone(), Intent(), 1)
+        light = {e.cycle_id: e for e in journal.entries("sales", full_intents=False)}
+        assert light["old-1"].moved == {"XS1", "XS2"}
+        assert light["old-1"].intent.removed == ("XS1", "XS2")  # open: its whole intent
+        assert light["new-2"].intent == Intent()
+        journal.finish("sales", "old-1", datetime(2026, 12, 1, 11).astimezone())
+        (done,) = [e for e in journal.entries("sales", full_intents=False) if e.status == "done"]
+        assert (done.cycle_id, done.moved, done.intent) == ("old-1", {"XS1", "XS2"}, Intent())
+        with store.engine.connect() as conn:
+            left = conn.execute(text("SELECT intent FROM journal WHERE cycle_id = 'new-2'"))
+            assert left.scalar_one() == "{}"
+    finally:
+        store.close()

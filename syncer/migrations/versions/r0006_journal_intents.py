@@ -3,8 +3,12 @@
 A mass archive's intent holds every moved row's values (megabytes). In the ``journal``
 row, each write call's progress and the closing of the entry rewrote it whole, and every
 cycle read the recent entries' intents back to learn which keys they moved. Now
-``journal`` keeps the status and progress, and ``journal_intents`` the intent with the
-moved keys beside it (``moved``, a JSON list), read without the intent.
+``journal_intents`` holds the intent with the moved keys beside it (``moved``, a JSON
+list, read without the intent), and ``journal`` the status and progress.
+
+``journal.intent`` stays, with its rows, so that replicas of the previous version keep
+working during a rolling upgrade (revisions only add): this version writes "{}" there
+and reads it for an entry such a replica wrote (one without a ``journal_intents`` row).
 
 Revision ID: 0006_journal_intents
 Revises: 0005_findings_at
@@ -27,8 +31,8 @@ _BATCH = 100  # entries copied per statement: an intent can be megabytes
 
 
 def upgrade() -> None:
-    inspector = sa.inspect(op.get_bind())
-    if inspector.has_table("journal_intents"):
+    bind = op.get_bind()
+    if sa.inspect(bind).has_table("journal_intents"):
         return  # a database adopted by the baseline, made by a build with this table
     op.create_table(
         "journal_intents",
@@ -41,7 +45,6 @@ def upgrade() -> None:
         sa.Column("moved", sa.Text, nullable=False),
         sa.Column("intent", sa.Text, nullable=False),
     )
-    bind = op.get_bind()
     journal = sa.table("journal", sa.column("cycle_id", sa.String), sa.column("intent", sa.Text))
     intents = sa.table(
         "journal_intents",
@@ -63,24 +66,19 @@ def upgrade() -> None:
                 for cycle_id, text in rows
             ],
         )
-    with op.batch_alter_table("journal") as batch:
-        batch.drop_column("intent")
 
 
 def _moved(text: str) -> str:
-    """The JSON list of the keys an intent appends (as ``syncer.journal`` writes it)."""
+    """The JSON list of the keys an intent appends (as ``syncer.journal`` writes it).
+    The entries keep their intents in ``journal`` too, for replicas of 0005."""
     keys = [m["key"] for m in json.loads(text).get("appended", [])]
     return json.dumps(keys, ensure_ascii=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("journal") as batch:
-        batch.add_column(sa.Column("intent", sa.Text, nullable=False, server_default="{}"))
     op.execute(
         "UPDATE journal SET intent = (SELECT i.intent FROM journal_intents i"
         " WHERE i.cycle_id = journal.cycle_id)"
         " WHERE cycle_id IN (SELECT cycle_id FROM journal_intents)"
     )
-    with op.batch_alter_table("journal") as batch:
-        batch.alter_column("intent", server_default=None)
     op.drop_table("journal_intents")
