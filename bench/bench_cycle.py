@@ -6,7 +6,7 @@ Setup: one first cycle (every row seen for the first time, state saved from empt
 few cells edited; the timed cycles are steady ones (second cycle onwards after edits). Each
 timed run edits ``--edits`` status cells first, so the state has some changes to save. For
 every run the script reports the whole ``run_cycle`` and, separately, the time spent in
-:class:`~syncer.state.StateStore` calls (load, save, forget_keys, mark, record_run), and a
+:class:`~syncer.state.StateStore` calls (load, save, mark, record_run), and a
 first save of the whole watched map into an empty database. Median of ``--runs``. Run:
 
     .venv/bin/python bench/bench_cycle.py                    # 100k rows, 5 runs
@@ -72,10 +72,6 @@ class TimedStore:
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Timed ``save``."""
         self._timed("save", *args, **kwargs)
-
-    def forget_keys(self, *args: Any, **kwargs: Any) -> None:
-        """Timed ``forget_keys``."""
-        self._timed("forget_keys", *args, **kwargs)
 
     def mark(self, ledger: str) -> Any:
         """Timed ``mark``."""
