@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
 from syncer import migrations
 from syncer.journal import Intent, Journal
 from syncer.state import StateStore
+from tests.unit import pgdb
 
 _INTENT = {
     "appended": [
@@ -23,11 +26,21 @@ _INTENT = {
 }
 
 
-def test_upgrade_keeps_each_entrys_intent_and_names_its_moved_keys(tmp_path: Path) -> None:
-    """A database at 0005 with a done and an open entry: after opening it, the open entry
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty state database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.db'}"
+        return
+    made = pgdb.create_database("syncer_intents")
+    yield made
+    pgdb.drop_database(made)
+
+
+def test_upgrade_keeps_each_entrys_intent_and_names_its_moved_keys(url: str) -> None:
+    """A database at 0005 with a done and an open entry: after the upgrade, the open entry
     still carries its whole intent, the done one names the keys it moved, and a
     downgrade puts each intent back in its journal row."""
-    url = f"sqlite:///{tmp_path / 'state.db'}"
     engine = create_engine(url)
     migrations.upgrade(engine, "0005_findings_at")
     with engine.begin() as conn:
@@ -42,6 +55,7 @@ def test_upgrade_keeps_each_entrys_intent_and_names_its_moved_keys(tmp_path: Pat
                 ),
                 {"c": cycle_id, "s": started, "st": status, "i": json.dumps(_INTENT)},
             )
+    migrations.upgrade(engine)  # `syncer db upgrade` (SQLite would also migrate on open)
     engine.dispose()
     store = StateStore(url)
     try:
@@ -66,11 +80,13 @@ def test_upgrade_keeps_each_entrys_intent_and_names_its_moved_keys(tmp_path: Pat
         engine.dispose()
 
 
-def test_entries_of_a_replica_from_before_the_revision_are_read(tmp_path: Path) -> None:
+def test_entries_of_a_replica_from_before_the_revision_are_read(url: str) -> None:
     """During a rolling upgrade a replica of the previous version writes its intent into
     ``journal`` only: this version still reads that entry's moved keys and open intent,
     and leaves "{}" there for such a replica to read in its own entries."""
-    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = create_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
     store = StateStore(url)
     try:
         with store.engine.begin() as conn:
