@@ -3,7 +3,6 @@ check when a store opens."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,6 @@ from syncer import migrations
 from syncer.errors import StateError
 from syncer.state import StateStore
 from syncer.state_tables import metadata
-from tests.unit import pgdb
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state.db'}"
-        return
-    url = pgdb.create_database("syncer_migrate")
-    yield url
-    pgdb.drop_database(url)
 
 
 def _diff(engine: Engine) -> list[object]:

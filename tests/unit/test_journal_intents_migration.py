@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
 from syncer import migrations
 from syncer.journal import Intent, Journal
 from syncer.state import StateStore
-from tests.unit import pgdb
 
 _INTENT = {
     "appended": [
@@ -26,22 +22,11 @@ _INTENT = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty state database on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state.db'}"
-        return
-    made = pgdb.create_database("syncer_intents")
-    yield made
-    pgdb.drop_database(made)
-
-
-def test_upgrade_keeps_each_entrys_intent_and_names_its_moved_keys(url: str) -> None:
+def test_upgrade_keeps_each_entrys_intent_and_names_its_moved_keys(empty_url: str) -> None:
     """A database at 0005 with a done and an open entry: after the upgrade, the open entry
     still carries its whole intent, the done one names the keys it moved, and a
     downgrade puts each intent back in its journal row."""
-    engine = create_engine(url)
+    engine = create_engine(empty_url)
     migrations.upgrade(engine, "0005_findings_at")
     with engine.begin() as conn:
         for cycle_id, status, started in (
@@ -57,7 +42,7 @@ def test_upgrade_keeps_each_entrys_intent_and_names_its_moved_keys(url: str) -> 
             )
     migrations.upgrade(engine)  # `syncer db upgrade` (SQLite would also migrate on open)
     engine.dispose()
-    store = StateStore(url)
+    store = StateStore(empty_url)
     try:
         light = {e.cycle_id: e for e in Journal(store).entries("sales", full_intents=False)}
         assert light["done-1"].moved == {"XS1", "XS2"}
@@ -67,7 +52,7 @@ def test_upgrade_keeps_each_entrys_intent_and_names_its_moved_keys(url: str) -> 
         assert (interrupted.cycle_id, interrupted.writes_done) == ("open-2", 1)
     finally:
         store.close()
-    engine = create_engine(url)
+    engine = create_engine(empty_url)
     try:
         with engine.begin() as conn:
             command.downgrade(migrations.config(conn), "0005_findings_at")
@@ -80,14 +65,14 @@ def test_upgrade_keeps_each_entrys_intent_and_names_its_moved_keys(url: str) -> 
         engine.dispose()
 
 
-def test_entries_of_a_replica_from_before_the_revision_are_read(url: str) -> None:
+def test_entries_of_a_replica_from_before_the_revision_are_read(empty_url: str) -> None:
     """During a rolling upgrade a replica of the previous version writes its intent into
     ``journal`` only: this version still reads that entry's moved keys and open intent,
     and leaves "{}" there for such a replica to read in its own entries."""
-    engine = create_engine(url)
+    engine = create_engine(empty_url)
     migrations.upgrade(engine)
     engine.dispose()
-    store = StateStore(url)
+    store = StateStore(empty_url)
     try:
         with store.engine.begin() as conn:
             conn.execute(
