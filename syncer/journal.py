@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import Select, Table, and_, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.errors import StateError
@@ -171,7 +171,7 @@ def _load(text: str) -> Intent:
     )
 
 
-def _intents(table: Any, cycle_ids: set[str]) -> Any:
+def _intents(table: Table, cycle_ids: set[str]) -> Select[tuple[str, str]]:
     """The whole intents of ``cycle_ids`` in ``table`` (``journal_intents``, or
     ``journal`` for the legacy column): (cycle id, intent) rows."""
     return select(table.c.cycle_id, table.c.intent).where(table.c.cycle_id.in_(sorted(cycle_ids)))
