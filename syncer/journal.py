@@ -148,13 +148,13 @@ def _dump(intent: Intent) -> str:
     }
     try:
         return orjson.dumps(payload, default=_encode, option=_DATES_TO_DEFAULT).decode()
-    except orjson.JSONEncodeError:  # an integer beyond 64 bits (an xlsx cell may hold one)
-        return json.dumps(payload, default=_encode, ensure_ascii=False)
+    except orjson.JSONEncodeError:  # an integer past 64 bits, a lone surrogate in a text
+        return json.dumps(payload, default=_encode)  # (ASCII: the database takes it)
 
 
 def _stored(intent: Intent) -> dict[str, str]:
     """The ``journal_intents`` columns of ``intent``: the moved keys and the whole intent."""
-    moved = json.dumps([m.key for m in intent.appended], ensure_ascii=False)
+    moved = json.dumps([m.key for m in intent.appended])
     return {"moved": moved, "intent": _dump(intent)}
 
 

@@ -133,7 +133,8 @@ class Table:
             for pos in positions
         ]  # "name\x1fcanonical text" per column, joined by "\x1e"
         text = "\x1e".join(map(add, prefixes, texts))
-        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+        # surrogatepass: a pasted text may hold a lone surrogate, which UTF-8 cannot encode
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
 @lru_cache(maxsize=256)

@@ -190,3 +190,26 @@ def test_an_errors_tab_larger_than_googles_request_limit_is_written_in_parts(
     assert len(lines) == len(result.findings) + 2  # the header and the summary line
     listed = {canonical(line[2]) for line in lines[1:-1]}
     assert listed == {f"C{i:06d}" for i in range(1, 601)}
+
+
+def test_a_text_with_a_lone_surrogate_is_read_and_archived_as_it_was(
+    tmp_path: Path, make_sheet: MakeSheet, make_connector: MakeConnector, sandbox: SandboxServer
+) -> None:
+    """A note holding a lone surrogate (not UTF-8; the fast JSON codec refuses it) does
+    not make the tab unreadable, and the lost customer's row reaches history unchanged."""
+    rows = customer_rows(4, lost_every=2)
+    rows[1][4] = "kept \ud800 note"
+    rows[2][4] = "lost \udc00 note"
+    sid = make_sheet({"Main": rows, "History": [HEADER[:6]]})
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    try:
+        result = run_cycle(ledger_for(sid), make_connector(sid), store, NOW)
+    finally:
+        store.close()
+    assert result.outcome == "ok", result.error
+    main, history = sandbox.values(sid, "Main"), sandbox.values(sid, "History")
+    assert [r[4] for r in main[1:]] == ["kept \ud800 note", "call back 3"]
+    assert [(r[0], r[4]) for r in history[1:]] == [
+        ("C000002", "lost \udc00 note"),
+        ("C000004", "call back 4"),
+    ]

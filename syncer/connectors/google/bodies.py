@@ -10,6 +10,7 @@ compact UTF-8 JSON (what Google accepts, and what the chunks are sized in), by o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +21,20 @@ import orjson
 MAX_BODY_BYTES = 2_000_000
 
 _FRAME = len(b'{"requests":[]}')
+#: The encoding of a request orjson refuses: ASCII JSON, every non-ASCII character escaped.
+_ESCAPED = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 def encode(value: Any) -> bytes:
-    """``value`` as compact UTF-8 JSON. (orjson writes a NaN as null: cell values never
-    reach here as NaN, :func:`~syncer.connectors.google.builders.cell_data` refuses it.)"""
-    return orjson.dumps(value)
+    """``value`` as compact UTF-8 JSON. A text with a lone surrogate (not UTF-8, which
+    orjson refuses; a cell read from the sheet may hold one) goes as ASCII JSON instead,
+    the surrogate escaped (``\\ud800``) as JSON allows. (orjson writes a NaN as null:
+    cell values never reach here as NaN, :func:`~syncer.connectors.google.builders.cell_data`
+    refuses it.)"""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return _ESCAPED(value).encode("ascii")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ read of a large tab goes through. Nothing here does I/O.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -120,9 +121,14 @@ def value_ranges(content: bytes) -> ValueRanges:
 
 
 def decode_json(content: bytes) -> Any:
-    """A response body decoded, the collector paused (see :func:`gc_paused`)."""
+    """A response body decoded, the collector paused (see :func:`gc_paused`). orjson
+    refuses a lone surrogate escape (``"\\ud800"``) that ``json`` takes: a text a person
+    pasted must not make the whole tab unreadable."""
     with gc_paused():
-        return orjson.loads(content)
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            return json.loads(content)
 
 
 def table_of_values(
