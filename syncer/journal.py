@@ -26,18 +26,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Select, Table, and_, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from syncer import jsoncodec
 from syncer.errors import StateError
 from syncer.gc_pause import gc_paused
 from syncer.model import AppendRow, CellValue, MoveRow, Operation, RemoveRow, SetCell
 from syncer.state import StateStore
 from syncer.state_tables import journal_intents_table, journal_table
-
-#: Dates and date-times go through :func:`_encode` (tagged), not orjson's own format.
-_DATES_TO_DEFAULT = orjson.OPT_PASSTHROUGH_DATETIME
 
 #: Journal rows with the keys each one's intent moves (not the intent itself; NULL for
 #: an entry written by a replica from before revision 0006, whose intent is in
@@ -146,10 +143,8 @@ def _dump(intent: Intent) -> str:
         "removed": intent.removed,
         "created": intent.created,
     }
-    try:
-        return orjson.dumps(payload, default=_encode, option=_DATES_TO_DEFAULT).decode()
-    except orjson.JSONEncodeError:  # an integer past 64 bits, a lone surrogate in a text
-        return json.dumps(payload, default=_encode)  # (ASCII: the database takes it)
+    # Dates and date-times go through _encode (tagged), not the codec's own format.
+    return jsoncodec.dumps(payload, _encode, dates_to_default=True).decode()
 
 
 def _stored(intent: Intent) -> dict[str, str]:

@@ -10,31 +10,22 @@ compact UTF-8 JSON (what Google accepts, and what the chunks are sized in), by o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+from syncer import jsoncodec
 
 #: Google rejects request bodies above ~10 MB; staying under 2 MB keeps each call quick.
 MAX_BODY_BYTES = 2_000_000
 
 _FRAME = len(b'{"requests":[]}')
-#: The encoding of a request orjson refuses: ASCII JSON, every non-ASCII character escaped.
-_ESCAPED = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 def encode(value: Any) -> bytes:
-    """``value`` as compact UTF-8 JSON. A text with a lone surrogate (not UTF-8, which
-    orjson refuses; a cell read from the sheet may hold one) goes as ASCII JSON instead,
-    the surrogate escaped (``\\ud800``) as JSON allows. (orjson writes a NaN as null:
-    cell values never reach here as NaN, :func:`~syncer.connectors.google.builders.cell_data`
-    refuses it.)"""
-    try:
-        return orjson.dumps(value)
-    except orjson.JSONEncodeError:
-        return _ESCAPED(value).encode("ascii")
+    """``value`` as compact JSON (:func:`syncer.jsoncodec.dumps`). No NaN reaches here:
+    :func:`~syncer.connectors.google.builders.cell_data` refuses it."""
+    return jsoncodec.dumps(value)
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,13 @@ read of a large tab goes through. Nothing here does I/O.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from itertools import repeat
 from typing import Any
 
-import orjson
-
+from syncer import jsoncodec
 from syncer.connectors.tabular import header_text, trim_row
 from syncer.gc_pause import gc_paused
 from syncer.model import CellValue, Table, canonical, is_blank
@@ -121,14 +119,10 @@ def value_ranges(content: bytes) -> ValueRanges:
 
 
 def decode_json(content: bytes) -> Any:
-    """A response body decoded, the collector paused (see :func:`gc_paused`). orjson
-    refuses a lone surrogate escape (``"\\ud800"``) that ``json`` takes: a text a person
-    pasted must not make the whole tab unreadable."""
+    """A response body decoded (:func:`syncer.jsoncodec.loads`), the collector paused
+    (see :func:`gc_paused`)."""
     with gc_paused():
-        try:
-            return orjson.loads(content)
-        except orjson.JSONDecodeError:
-            return json.loads(content)
+        return jsoncodec.loads(content)
 
 
 def table_of_values(
