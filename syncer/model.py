@@ -8,12 +8,13 @@ right when a person inserts a row or a column between the read and the write.
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from operator import add
-from typing import Literal
+from typing import Literal, overload
 
 #: A cell as connectors deliver it: typed, as people see it. Empty cells are ``None``.
 CellValue = str | int | float | bool | date | datetime | None
@@ -37,6 +38,101 @@ def canonical(value: CellValue) -> str:
     return str(value)
 
 
+Row = tuple[CellValue, ...]
+
+
+class ColumnRows(Sequence[Row]):
+    """The data rows of a partial read, each built when asked for.
+
+    A guard read takes a few columns of a tab whole (``columns``: position → typed
+    values, one per data row) and a few rows in full (``full``: data-row index → the row,
+    trailing blanks trimmed). Building a tuple for each of 100,000 rows that hold three
+    values costs more than the read itself, while the guard looks at a handful of rows
+    and whole columns only; so rows are made on demand, and :meth:`column` answers a
+    whole column without making any. Reads as the tuple of rows it stands for: a row
+    from ``columns`` ends after its last non-blank value, blank text reads as None, and
+    trailing empty rows are left out.
+    """
+
+    __slots__ = ("_columns", "_full", "_n", "_width")
+
+    def __init__(self, columns: Mapping[int, Sequence[CellValue]], full: Mapping[int, Row]):
+        self._columns = {pos: values for pos, values in columns.items() if values}
+        self._full = dict(full)
+        self._width = max(self._columns, default=-1) + 1
+        last = [i for i, row in self._full.items() if row]
+        for values in self._columns.values():
+            i = len(values) - 1
+            while i >= 0 and is_blank(values[i]):
+                i -= 1
+            last.append(i)
+        self._n = max(last, default=-1) + 1
+        while self._n and not self._row(self._n - 1):  # an empty row read in full
+            self._n -= 1
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _row(self, index: int) -> Row:
+        full = self._full.get(index)
+        if full is not None:
+            return full
+        cells: list[CellValue] = []
+        end = 0
+        for pos in range(self._width):
+            values = self._columns.get(pos)
+            value = values[index] if values is not None and index < len(values) else None
+            if not is_blank(value):
+                cells.extend([None] * (pos - end))
+                cells.append(value)
+                end = pos + 1
+        return tuple(cells)
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Row, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Row | tuple[Row, ...]:
+        if isinstance(index, slice):
+            return tuple(self._row(i) for i in range(*index.indices(self._n)))
+        if index < 0:
+            index += self._n
+        if not 0 <= index < self._n:
+            raise IndexError("row index out of range")
+        return self._row(index)
+
+    def __iter__(self) -> Iterator[Row]:
+        return map(self._row, range(self._n))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ColumnRows | tuple | list):
+            return len(self) == len(other) and all(map(operator.eq, self, other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return (
+            f"ColumnRows({len(self)} rows: columns {sorted(self._columns)}, {len(self._full)} full)"
+        )
+
+    def column(self, pos: int) -> list[CellValue]:
+        """Every row's value at ``pos`` (None past a row's end), without making rows."""
+        values = self._columns.get(pos)
+        if values is None:
+            out: list[CellValue] = [None] * self._n
+        else:
+            out = [None if isinstance(v, str) and not v.strip() else v for v in values[: self._n]]
+            out.extend([None] * (self._n - len(out)))
+        for i, row in self._full.items():
+            if i < self._n:
+                out[i] = row[pos] if pos < len(row) else None
+        return out
+
+
 @dataclass(frozen=True)
 class Table:
     """One tab as read: its header row and the data rows below it.
@@ -50,7 +146,8 @@ class Table:
     name: str
     header_row: int
     header: tuple[str, ...]
-    rows: tuple[tuple[CellValue, ...], ...]
+    #: A tuple of rows; a partial read's :class:`ColumnRows`.
+    rows: Sequence[Row]
     sheet_id: int | None = None
     #: None when every cell was read. A partial read (the Google guard read) names the
     #: columns it read for *every* row; other rows it holds whole, and the rest carry
@@ -95,6 +192,8 @@ class Table:
         pos = self.index_of(column)
         if pos is None:
             return [None] * len(self.rows)
+        if isinstance(self.rows, ColumnRows):
+            return self.rows.column(pos)
         return [row[pos] if pos < len(row) else None for row in self.rows]
 
     def row_dict(self, index: int) -> dict[str, CellValue]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import TypeVar
 
-from syncer.model import CellValue, Table, canonical, is_blank
+from syncer.model import CellValue, ColumnRows, Table, canonical, is_blank
 from syncer.values import is_placeholder
 
 _T = TypeVar("_T")
@@ -75,6 +75,8 @@ def _column_values(table: Table, name: str) -> list[CellValue]:
     pos = table.index_of(name)
     if pos is None:
         return [None] * len(table.rows)
+    if isinstance(table.rows, ColumnRows):
+        return table.rows.column(pos)
     try:
         return list(map(itemgetter(pos), table.rows))
     except IndexError:  # trailing empty cells were trimmed from some rows

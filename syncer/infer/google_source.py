@@ -79,7 +79,8 @@ def read_google(ref: str, settings: Settings, sample: int = SAMPLE_ROWS) -> Sour
     for title in titles:
         table = snapshot.get(title)
         if table is not None:  # the header row arrives as text, the rows typed
-            values[title] = (tuple(table.header), *table.rows) if table.header else table.rows
+            rows = tuple(table.rows)
+            values[title] = (tuple(table.header), *rows) if table.header else rows
     sheets = {str(s.get("properties", {}).get("title")): s for s in grid.get("sheets", [])}
     tabs = []
     for title in titles:

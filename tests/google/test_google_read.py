@@ -40,7 +40,7 @@ from syncer.connectors.google.read import (
 )
 from syncer.connectors.tabular import table_from_rows
 from syncer.engine import run_cycle
-from syncer.model import MoveRow, Plan, RowRef, Snapshot, Table, is_blank
+from syncer.model import ColumnRows, MoveRow, Plan, RowRef, Snapshot, Table, is_blank
 from syncer.sandbox import SandboxServer
 from syncer.state import StateStore
 from syncer.table_cache import cell_text
@@ -461,3 +461,41 @@ def test_columnwise_fresh_table_equals_the_per_row_build(
     assert [[v.__class__ for v in r] for r in got.rows] == [
         [v.__class__ for v in r] for r in want.rows
     ]
+
+
+@given(
+    st.integers(1, 3),
+    st.one_of(st.none(), st.integers(0, 3)),
+    st.lists(one_cell, max_size=8),
+    st.dictionaries(st.integers(2, 14), st.lists(json_cell, max_size=5), max_size=4),
+    st.dictionaries(st.integers(0, 6), st.lists(one_cell, max_size=9), max_size=3),
+    st.integers(-12, 12),
+    st.integers(-12, 12),
+)
+def test_column_rows_read_like_the_tuple_of_rows(
+    header_row: int,
+    key_pos: int | None,
+    key_values: list[list[Any]],
+    full_rows: dict[int, list[Any]],
+    columns: dict[int, list[list[Any]]],
+    start: int,
+    stop: int,
+) -> None:
+    """A guard Table's rows answer columns, indexes, slices, equality and hash as the
+    tuple of rows they stand for."""
+    full = {r: v for r, v in full_rows.items() if r > header_row}
+    extra = {p: v for p, v in columns.items() if p != key_pos}
+    got = fresh_table("t", header_row, [], key_pos, key_values, full, 2, extra).rows
+    want = fresh_table_per_row(header_row, [], key_pos, key_values, full, extra).rows
+    assert isinstance(got, ColumnRows)
+    for pos in range(8):
+        assert got.column(pos) == [r[pos] if pos < len(r) else None for r in want]
+    assert got[start:stop] == want[start:stop]
+    assert [got[i] for i in range(-len(want), len(want))] == [
+        want[i] for i in range(-len(want), len(want))
+    ]
+    with pytest.raises(IndexError):
+        got[len(want)]
+    assert got == want
+    assert hash(got) == hash(want)
+    assert len(got) == len(want)

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from itertools import repeat
 from typing import Any
 
 from syncer import jsoncodec
 from syncer.connectors.tabular import header_text, trim_row
 from syncer.gc_pause import gc_paused
-from syncer.model import CellValue, Table, canonical, is_blank
+from syncer.model import CellValue, ColumnRows, Table, canonical, is_blank
 from syncer.table_cache import cell_texts
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -167,46 +166,19 @@ def fresh_table(
 ) -> Table:
     """A Table from a guard read: rows re-read in full are complete; others carry only
     their key (at ``key_pos``) so the guard can locate — but never trust — them, and the
-    values of the whole ``columns`` read (position → one-column value range)."""
-    columns = columns or {}
-    n = max([len(key_values), *(len(v) for v in columns.values())])
-    if full_rows:
-        n = max(n, max(full_rows) - header_row)
+    values of the whole ``columns`` read (position → one-column value range). Its rows
+    are :class:`~syncer.model.ColumnRows`: made when asked for."""
     header = tuple(header_text(v) for v in parse_row(header_values))
     whole = {key_pos: key_values} if key_pos is not None else {}
-    whole.update(columns)
+    whole.update(columns or {})
     typed = {pos: parse_values([c[0] if c else None for c in vals]) for pos, vals in whole.items()}
-    width = max(typed, default=-1) + 1
-    # Column by column: blanks as None, padded to n; each row ends after its last
-    # non-empty typed cell (C-level zip and slicing instead of a loop per row and cell).
-    end = [0] * n
-    grid: list[Iterable[CellValue]] = []
-    for pos in range(width):
-        values = typed.get(pos)
-        if values is None:
-            grid.append(repeat(None, n))
-            continue
-        blank = {v for v in set(values) if v.__class__ is str and not v.strip()}
-        if blank:
-            values = [None if v.__class__ is str and v in blank else v for v in values]
-        values.extend(repeat(None, n - len(values)))
-        end = [e if v is None else pos + 1 for v, e in zip(values, end, strict=True)]
-        grid.append(values)
-    rows: list[tuple[CellValue, ...]] = (
-        [r[:e] for r, e in zip(zip(*grid, strict=True), end, strict=True)] if width else [()] * n
-    )
-    for row, full in full_rows.items():
-        i = row - header_row - 1
-        if 0 <= i < n:
-            rows[i] = parse_row(full)
-    while rows and not rows[-1]:
-        rows.pop()
+    full = {row - header_row - 1: parse_row(values) for row, values in full_rows.items()}
     names = frozenset(header[p] for p in typed if p < len(header))
     return Table(
         name=name,
         header_row=header_row,
         header=header,
-        rows=tuple(rows),
+        rows=ColumnRows(typed, {i: row for i, row in full.items() if i >= 0}),
         sheet_id=sheet_id,
         whole_columns=names,
     )
