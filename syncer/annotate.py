@@ -392,4 +392,5 @@ def errors_tab_op(
         label = t(ledger.locale, "annotate.summary")
         if _shows([existing.header, *existing.rows], wanted, label):
             return None
-    return ReplaceTab(tab=ledger.tabs.errors, rows=wanted, rule=ERRORS_RULE)
+    # the row number (1) and the problem (5: a duplicate names its twins' rows)
+    return ReplaceTab(tab=ledger.tabs.errors, rows=wanted, rule=ERRORS_RULE, shifting=(1, 5))

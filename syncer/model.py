@@ -380,6 +380,10 @@ class ReplaceTab:
     rows: tuple[tuple[CellValue, ...], ...]
     rule: str
     kind: Literal["replace_tab"] = "replace_tab"
+    #: Positions of the columns whose values follow the rows a line describes (a row
+    #: number, a message naming rows): a line that differs only there is the same line,
+    #: moved, when the tab is written by difference.
+    shifting: tuple[int, ...] = ()
 
 
 Operation = SetCell | AddColumn | EnsureTab | MoveRow | ReplaceTab | RemoveRow | AppendRow

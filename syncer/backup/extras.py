@@ -25,7 +25,8 @@ import openpyxl
 
 from syncer.backup.cells import CellExtra, TabExtras
 from syncer.connectors.base import Connector, TabRequest
-from syncer.connectors.google.builders import cell_data, quote_tab, row_spans
+from syncer.connectors.google.builders import quote_tab, row_spans
+from syncer.connectors.google.cells import cell_data
 from syncer.errors import BackupError
 from syncer.model import CellValue, Snapshot
 

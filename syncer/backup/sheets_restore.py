@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from syncer.backup.cells import CellExtra, TabExtras
-from syncer.connectors.google.builders import cell_data
+from syncer.connectors.google.cells import cell_data
 from syncer.errors import BackupError
 from syncer.model import CellValue, Table
 

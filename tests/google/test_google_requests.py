@@ -17,10 +17,10 @@ from syncer.connectors.google.builders import (
     APPEND_ROWS,
     SheetMeta,
     build_writes,
-    cell_data,
     row_spans,
     spreadsheet_id,
 )
+from syncer.connectors.google.cells import cell_data
 from syncer.connectors.google.read import fresh_table, parse_cell, value_ranges
 from syncer.errors import ConfigError
 from syncer.guard import Resolved

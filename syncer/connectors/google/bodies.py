@@ -24,7 +24,7 @@ _FRAME = len(b'{"requests":[]}')
 
 def encode(value: Any) -> bytes:
     """``value`` as compact JSON (:func:`syncer.jsoncodec.dumps`). No NaN reaches here:
-    :func:`~syncer.connectors.google.builders.cell_data` refuses it."""
+    :func:`~syncer.connectors.google.cells.cell_data` refuses it."""
     return jsoncodec.dumps(value)
 
 

@@ -1,25 +1,25 @@
-"""Pure building of Sheets request bodies: A1 names, typed cells, the write batch.
+"""Pure building of Sheets request bodies: A1 names, the write batch.
 
 Nothing here does I/O. :func:`build_writes` turns the operations the guard kept into
 one ``spreadsheets.batchUpdate`` worth of requests (see docs/google.md): ``updateCells``
 with *typed* values (``stringValue`` for text, so user text starting with ``=``, ``+``,
-``-`` or ``@`` is never parsed; dates as serial numbers with a date format),
-``appendCells`` for history rows, then ``deleteDimension`` of archived rows bottom-up;
-the errors tab is written by difference (:func:`replace_requests`).
+``-`` or ``@`` is never parsed; dates as serial numbers with a date format: see
+:mod:`~syncer.connectors.google.cells`), ``appendCells`` for history rows, then
+``deleteDimension`` of archived rows bottom-up; the errors tab is written by difference
+(:mod:`~syncer.connectors.google.tab_diff`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 from gspread.exceptions import NoValidUrlKeyFound
 from gspread.utils import extract_id_from_url
 
-from syncer.connectors.google.read import parse_cell, parse_values
+from syncer.connectors.google.cells import cell_data, fields_for, row_data
+from syncer.connectors.google.tab_diff import replace_requests, same_content
 from syncer.errors import ConfigError
 from syncer.guard import Resolved
 from syncer.model import (
@@ -33,9 +33,7 @@ from syncer.model import (
     ReplaceTab,
     SetCell,
     Snapshot,
-    Table,
     WrittenCell,
-    canonical,
 )
 
 #: History rows per ``appendCells`` request (keeps each request well under the limit).
@@ -55,9 +53,6 @@ MAX_QUERY_CHARS = 8_000
 #: filters 1.09 s, 10,000 1.48 s, 15,000 1.88 s, the tab whole 1.86 s, docs/benchmarks.md);
 #: 15,000 filters are a POST body of about 1.3 MB, under the 2 MB Google recommends.
 MAX_FILTER_SPANS = 15_000
-DATE_PATTERN = "yyyy-mm-dd"
-DATETIME_PATTERN = "yyyy-mm-dd hh:mm"
-_EPOCH = datetime(1899, 12, 30)
 
 
 def spreadsheet_id(ref: str) -> str:
@@ -79,63 +74,6 @@ def spreadsheet_id(ref: str) -> str:
 def quote_tab(title: str) -> str:
     """A tab title as an A1 sheet reference: ``'Sheet 1'`` (quotes doubled)."""
     return "'" + title.replace("'", "''") + "'"
-
-
-def serial_of(value: date | datetime) -> float:
-    """Sheets' serial number of a date (days since 1899-12-30, wall-clock time)."""
-    if isinstance(value, datetime):
-        naive = value.replace(tzinfo=None)
-        return (naive - _EPOCH).total_seconds() / 86400.0
-    return float((value - _EPOCH.date()).days)
-
-
-def cell_data(value: CellValue) -> dict[str, Any]:
-    """A typed ``CellData`` for ``value``; text is ``stringValue`` so it is never parsed."""
-    if value.__class__ is str:  # the common case first
-        return {"userEnteredValue": {"stringValue": value}}
-    if value is None:
-        return {}
-    if isinstance(value, bool):
-        return {"userEnteredValue": {"boolValue": value}}
-    if isinstance(value, int | float):
-        return {"userEnteredValue": {"numberValue": _number(value)}}
-    if isinstance(value, datetime | date):
-        is_dt = isinstance(value, datetime)
-        fmt = {
-            "type": "DATE_TIME" if is_dt else "DATE",
-            "pattern": DATETIME_PATTERN if is_dt else DATE_PATTERN,
-        }
-        return {
-            "userEnteredValue": {"numberValue": serial_of(value)},
-            "userEnteredFormat": {"numberFormat": fmt},
-        }
-    return {"userEnteredValue": {"stringValue": str(value)}}
-
-
-def _number(value: int | float) -> int | float:
-    """A cell's number as JSON can carry it and Google keeps it (a double): NaN and the
-    infinities are refused (JSON has none: a bug upstream, not a value to write as
-    empty), an integer beyond 64 bits becomes the double Google would store anyway."""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"cannot write {value!r} into a cell: not a finite number")
-        return value
-    return value if -(2**63) <= value < 2**64 else float(value)
-
-
-def fields_for(cells: Iterable[Mapping[str, Any]]) -> str:
-    dated = any("userEnteredFormat" in c for c in cells)
-    return "userEnteredValue,userEnteredFormat.numberFormat" if dated else "userEnteredValue"
-
-
-def row_data(values: Sequence[CellValue]) -> dict[str, Any]:
-    """A ``RowData`` of typed cells (text, the common case, without a function call)."""
-    return {
-        "values": [
-            {"userEnteredValue": {"stringValue": v}} if v.__class__ is str else cell_data(v)
-            for v in values
-        ]
-    }
 
 
 def row_spans(
@@ -337,14 +275,16 @@ def build_writes(
             if tab is None:
                 continue
             old = snapshot.get(op.tab)
-            if old is not None and _same_content(old, op.rows):
+            if old is not None and same_content(old, op.rows):
                 out.applied.append(op)
                 continue
             assert tab.meta is not None
             width = max([1, *(len(r) for r in op.rows)])
             fit(tab, len(op.rows), width)
             replace.extend(
-                replace_requests(tab.meta.sheet_id, tab.grid_rows, tab.grid_cols, old, op.rows)
+                replace_requests(
+                    tab.meta.sheet_id, tab.grid_rows, tab.grid_cols, old, op.rows, op.shifting
+                )
             )
             out.applied.append(op)
         elif isinstance(op, AppendRow):
@@ -397,203 +337,6 @@ def build_writes(
     ]
     out.requests = [*grow, *cells, *replace, *appended]
     return out
-
-
-#: Cells whose read-back :func:`parse_values` gives (text, numbers, booleans, empty).
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-#: What one more request costs in a write, in cells (its range and framing in the body).
-REQUEST_CELLS = 4
-
-
-class _Never:
-    """A value no read ever gives: a cell whose read-back syncer cannot predict."""
-
-    def __eq__(self, other: object) -> bool:
-        return False
-
-    def __hash__(self) -> int:
-        return 0
-
-
-_NEVER: Any = _Never()
-
-
-def as_read(value: CellValue) -> Any:
-    """What a read (UNFORMATTED_VALUE, dates FORMATTED_STRING, typed by
-    :func:`~syncer.connectors.google.read.parse_cell`) shows after ``value`` was written
-    into a cell with ``fields=userEnteredValue`` (as a tab rewrite does); :data:`_NEVER`
-    when that depends on the cell's format (dates are written as bare serial numbers)."""
-    kind = value.__class__
-    if kind is str:
-        return parse_cell(value)
-    if value is None or kind is bool or kind is int or kind is float:
-        return value
-    if isinstance(value, date):  # a date format may or may not be on the cell already
-        return _NEVER
-    return parse_cell(str(value))
-
-
-def _same_cells(read: Sequence[Any], shown: Sequence[CellValue]) -> bool:
-    """True when a row read as ``shown`` equals ``read`` (as_read values), type-strict."""
-    if len(read) != len(shown):
-        return False
-    return all(a.__class__ is b.__class__ and a == b for a, b in zip(read, shown, strict=True))
-
-
-def _changed_span(new: Sequence[CellValue], shown: Sequence[CellValue]) -> tuple[int, int] | None:
-    """The 0-based column span ``[lo, hi)`` of ``new`` (a row to write) that differs from
-    ``shown`` (the row as read), or None when writing it changes nothing a read shows."""
-    plain = all(v.__class__ in _PLAIN for v in new)
-    read: list[Any] = parse_values(new) if plain else [as_read(v) for v in new]
-    end = len(read)
-    while end and read[end - 1] is None:
-        end -= 1
-    if end < len(read):
-        read = read[:end]
-    if _same_cells(read, shown):
-        return None
-    width = max(len(read), len(shown))
-    changed = [
-        c
-        for c in range(width)
-        if not (
-            (a := read[c] if c < len(read) else None).__class__
-            is (b := shown[c] if c < len(shown) else None).__class__
-            and a == b
-        )
-    ]
-    return changed[0], changed[-1] + 1
-
-
-def replace_requests(
-    sheet_id: int,
-    grid_rows: int,
-    grid_cols: int,
-    old: Table | None,
-    rows: Sequence[Sequence[CellValue]],
-) -> list[dict[str, Any]]:
-    """The ``updateCells`` that make a robot-owned tab show ``rows`` (header first).
-
-    A full rewrite is one ``updateCells`` over the whole grid. When the tab was read
-    (``old``, header on row 1), only the cells whose read would change are written —
-    blocks of consecutive lines over the columns that differ, merged while a merged block
-    costs no more than separate requests — plus one clearing the lines past the new end;
-    the header line is always written. The tab then reads exactly as after a full
-    rewrite; when the difference would cost as much as the rewrite, the rewrite is sent.
-    """
-
-    def full() -> list[dict[str, Any]]:
-        return [
-            {
-                "updateCells": {
-                    "range": {
-                        "sheetId": sheet_id,
-                        "startRowIndex": 0,
-                        "endRowIndex": grid_rows,
-                        "startColumnIndex": 0,
-                        "endColumnIndex": grid_cols,
-                    },
-                    "rows": [row_data(r) for r in rows],
-                    "fields": "userEnteredValue",
-                }
-            }
-        ]
-
-    if old is None or old.header_row != 1:
-        return full()
-    width = max([1, *(len(r) for r in rows)])
-    full_cost = len(rows) * width + REQUEST_CELLS
-    shown: list[Sequence[CellValue]] = [(_NEVER,) * max(len(old.header), 1), *old.rows]
-    runs: list[list[int]] = []  # [first row, last row, lo, hi], 0-based, hi exclusive
-    for r, row in enumerate(rows):
-        span = _changed_span(row, shown[r] if r < len(shown) else ())
-        if span is None:
-            continue
-        lo, hi = span
-        if runs and runs[-1][1] == r - 1 and (runs[-1][2], runs[-1][3]) == span:
-            runs[-1][1] = r
-        else:
-            runs.append([r, r, lo, hi])
-    blocks: list[list[int]] = []
-    for first, last, lo, hi in runs:  # merge neighbouring runs while that is cheaper
-        if blocks:
-            bfirst, blast, blo, bhi = blocks[-1]
-            alone = (blast - bfirst + 1) * (bhi - blo) + (last - first + 1) * (hi - lo)
-            merged = (last - bfirst + 1) * (max(hi, bhi) - min(lo, blo))
-            if merged <= alone + REQUEST_CELLS:
-                blocks[-1] = [bfirst, last, min(lo, blo), max(hi, bhi)]
-                continue
-        blocks.append([first, last, lo, hi])
-    cost = sum((b[1] - b[0] + 1) * (b[3] - b[2]) + REQUEST_CELLS for b in blocks)
-    end = len(shown)
-    while end > len(rows) and not any(v is not None for v in shown[end - 1]):
-        end -= 1
-    clear = end > len(rows)
-    if cost + (REQUEST_CELLS if clear else 0) >= full_cost:
-        return full()
-    out: list[dict[str, Any]] = []
-    for first, last, lo, hi in blocks:
-        data = [
-            row_data([rows[r][c] if c < len(rows[r]) else None for c in range(lo, hi)])
-            for r in range(first, last + 1)
-        ]
-        out.append(
-            {
-                "updateCells": {
-                    "range": {
-                        "sheetId": sheet_id,
-                        "startRowIndex": first,
-                        "endRowIndex": last + 1,
-                        "startColumnIndex": lo,
-                        "endColumnIndex": hi,
-                    },
-                    "rows": data,
-                    "fields": "userEnteredValue",
-                }
-            }
-        )
-    if clear:
-        out.append(
-            {
-                "updateCells": {
-                    "range": {
-                        "sheetId": sheet_id,
-                        "startRowIndex": len(rows),
-                        "endRowIndex": min(end, grid_rows),
-                        "startColumnIndex": 0,
-                        "endColumnIndex": grid_cols,
-                    },
-                    "fields": "userEnteredValue",
-                }
-            }
-        )
-    return out
-
-
-def _same_content(table: Table, rows: Sequence[Sequence[CellValue]]) -> bool:
-    """True when a tab read as ``table`` already shows ``rows`` (header first), compared
-    as canonical text without trailing empty cells or rows. Stops at the first
-    difference: a tab that lost or gained lines costs no comparison at all."""
-    current = [table.header, *table.rows]
-    n = _content_rows(current)
-    if n != _content_rows(rows):
-        return False
-    return all(_texts(a) == _texts(b) for a, b in zip(current[:n], rows[:n], strict=True))
-
-
-def _texts(row: Sequence[CellValue]) -> list[str]:
-    out = [canonical(v) for v in row]
-    while out and not out[-1]:
-        out.pop()
-    return out
-
-
-def _content_rows(rows: Sequence[Sequence[CellValue]]) -> int:
-    """How many of ``rows`` are left once trailing rows of empty cells are dropped."""
-    n = len(rows)
-    while n and not any(canonical(v) for v in rows[n - 1]):
-        n -= 1
-    return n
 
 
 def update_cell(sheet_id: int, row: int, col: int, value: CellValue) -> dict[str, Any]:

@@ -26,7 +26,7 @@ Calls per cycle (see docs/google.md):
   text, so user text starting with ``=``, ``+``, ``-`` or ``@`` is never parsed; dates
   as serial numbers with a date format), ``updateCells`` of the errors tab's changed
   lines (by difference against the tab as read; see
-  :func:`~syncer.connectors.google.builders.replace_requests`), one
+  :func:`~syncer.connectors.google.tab_diff.replace_requests`), one
   ``appendCells`` per 500 history rows, then ``deleteDimension`` of archived rows
   bottom-up. Tabs the plan creates cost one extra ``addSheet`` call before the guard.
   A batch needing several chunks sends its deletions last, after one more read that
@@ -65,9 +65,9 @@ from syncer.connectors.google.builders import (
     deletion_requests,
     parse_metadata,
     quote_tab,
-    row_data,
     spreadsheet_id,
 )
+from syncer.connectors.google.cells import row_data
 from syncer.connectors.google.guard_ranges import (
     GuardPart,
     filter_body,
