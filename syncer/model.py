@@ -8,12 +8,11 @@ right when a person inserts a row or a column between the read and the write.
 from __future__ import annotations
 
 import hashlib
-import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from operator import add
+from operator import add, eq
 from typing import Literal, overload
 
 #: A cell as connectors deliver it: typed, as people see it. Empty cells are ``None``.
@@ -108,7 +107,7 @@ class ColumnRows(Sequence[Row]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ColumnRows | tuple | list):
-            return len(self) == len(other) and all(map(operator.eq, self, other))
+            return len(self) == len(other) and all(map(eq, self, other))
         return NotImplemented
 
     def __hash__(self) -> int:

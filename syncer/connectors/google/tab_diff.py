@@ -18,7 +18,7 @@ of a full rewrite, the positional difference and the matched one is sent.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -63,9 +63,12 @@ def as_read(value: CellValue) -> Any:
 
 def _same_cells(read: Sequence[Any], shown: Sequence[CellValue]) -> bool:
     """True when a row read as ``shown`` equals ``read`` (as_read values), type-strict."""
-    if len(read) != len(shown):
-        return False
-    return all(a.__class__ is b.__class__ and a == b for a, b in zip(read, shown, strict=True))
+    # C-level comparisons: the values (1 == 1.0 == True), then their types
+    return (
+        len(read) == len(shown)
+        and tuple(read) == tuple(shown)
+        and list(map(type, read)) == list(map(type, shown))
+    )
 
 
 def _read_back(new: Sequence[CellValue]) -> list[Any]:
@@ -79,35 +82,38 @@ def _read_back(new: Sequence[CellValue]) -> list[Any]:
     return read[:end] if end < len(read) else read
 
 
-def _changed_span(new: Sequence[CellValue], shown: Sequence[CellValue]) -> tuple[int, int] | None:
-    """The 0-based column span ``[lo, hi)`` of ``new`` (a row to write) that differs from
-    ``shown`` (the row as read), or None when writing it changes nothing a read shows."""
-    read = _read_back(new)
+def _changed_span(read: Sequence[Any], shown: Sequence[CellValue]) -> tuple[int, int] | None:
+    """The 0-based column span ``[lo, hi)`` where a row to write, as a read will show it
+    (``read``: :func:`_read_back`), differs from ``shown`` (its place as read), or None
+    when writing it changes nothing a read shows."""
     if _same_cells(read, shown):
         return None
-    width = max(len(read), len(shown))
-    changed = [
-        c
-        for c in range(width)
-        if not (
-            (a := read[c] if c < len(read) else None).__class__
-            is (b := shown[c] if c < len(shown) else None).__class__
-            and a == b
-        )
-    ]
-    return changed[0], changed[-1] + 1
+    n, m = len(read), len(shown)
+    padded = [*read, *[None] * (m - n)] if n < m else read
+    seen = [*shown, *[None] * (n - m)] if m < n else shown
+    width = max(n, m)
+    lo = 0
+    while lo < width and padded[lo].__class__ is seen[lo].__class__ and padded[lo] == seen[lo]:
+        lo += 1
+    if lo == width:
+        return None
+    hi = width
+    while padded[hi - 1].__class__ is seen[hi - 1].__class__ and padded[hi - 1] == seen[hi - 1]:
+        hi -= 1
+    return lo, hi
 
 
 def _blocks(
-    rows: Sequence[Sequence[CellValue]], shown: Sequence[Sequence[Any]]
+    backs: Sequence[Sequence[Any]], shown: Sequence[Sequence[Any]]
 ) -> tuple[list[list[int]], int]:
     """The blocks ``[first row, last row, lo, hi]`` (0-based, ``hi`` exclusive) whose
-    cells differ between ``rows`` and ``shown`` (what each row's place reads now), runs
-    of consecutive lines merged while a merged block costs no more than separate
-    requests; and what writing them costs, in cells."""
+    cells differ between the rows to write, as a read will show them (``backs``), and
+    ``shown`` (what each row's place reads now), runs of consecutive lines merged while
+    a merged block costs no more than separate requests; and what writing them costs,
+    in cells."""
     runs: list[list[int]] = []
-    for r, row in enumerate(rows):
-        span = _changed_span(row, shown[r] if r < len(shown) else ())
+    for r, back in enumerate(backs):
+        span = _changed_span(back, shown[r] if r < len(shown) else ())
         if span is None:
             continue
         lo, hi = span
@@ -162,10 +168,10 @@ def replace_requests(
     one clearing the lines past the new end; the header line is always written.
 
     Given ``shifting`` columns, when lines left or came between others, the lines are
-    matched first, ignoring those columns (:func:`match_lines`):
-    the lines that left are deleted, blank rows inserted for those that came, and the
-    cells written by difference against the read line now at each place. The tab then
-    reads exactly as after a full rewrite; the cheapest of the three ways is sent.
+    matched first, ignoring those columns (:func:`match_lines`): the lines that left are
+    deleted, blank rows inserted for those that came, and the cells written by
+    difference against the read line now at each place. The tab then reads exactly as
+    after a full rewrite; the cheapest of the three ways is sent.
     """
 
     def full() -> list[dict[str, Any]]:
@@ -189,24 +195,28 @@ def replace_requests(
         return full()
     width = max([1, *(len(r) for r in rows)])
     full_cost = len(rows) * width + REQUEST_CELLS
-    header: Sequence[Any] = (_NEVER,) * max(len(old.header), 1)
+    # Never equal to what is written, even to an unpredictable cell (a comparison of
+    # sequences takes the same object as equal): the header line is always written.
+    header: Sequence[Any] = tuple(_Never() for _ in range(max(len(old.header), 1)))
     shown = [header, *old.rows]
-    blocks, cost = _blocks(rows, shown)
-    end = len(shown)
-    while end > len(rows) and not any(v is not None for v in shown[end - 1]):
-        end -= 1
-    clear = end > len(rows)
-    cost += REQUEST_CELLS if clear else 0
+    backs = [_read_back(r) for r in rows]  # each row as a read will show it
     moves: list[dict[str, Any]] = []
-    matched = match_lines(old.rows, rows[1:], shifting, _read_back) if shifting else None
+    end, clear = 0, False
+    matched = match_lines(old.rows, backs[1:], shifting) if shifting else None
     # Deleting rows must leave the grid a row below the header (Google refuses to
     # delete every row that is not frozen).
-    if matched is not None and grid_rows - len(matched.gone) > 1:
-        aligned, aligned_cost = _blocks(rows, [header, *matched.shown])
+    if matched is None or grid_rows - len(matched.gone) <= 1:
+        blocks, cost = _blocks(backs, shown)
+        end = len(shown)
+        while end > len(rows) and not any(v is not None for v in shown[end - 1]):
+            end -= 1
+        clear = end > len(rows)
+        cost += REQUEST_CELLS if clear else 0
+    else:  # positionally, every line after the first that left or came would differ
+        blocks, cost = _blocks(backs, [header, *matched.shown])
         gone, inserted = _runs(matched.gone), _runs(matched.inserted)
-        aligned_cost += REQUEST_CELLS * (len(gone) + len(inserted) + 1)
-        if aligned_cost < min(cost, full_cost):
-            blocks, cost, clear = aligned, aligned_cost, False
+        cost += REQUEST_CELLS * (len(gone) + len(inserted) + 1)
+        if cost < full_cost:
             moves = [
                 *(_dimension("deleteDimension", sheet_id, 1 + i, n) for i, n in reversed(gone)),
                 *(_dimension("insertDimension", sheet_id, 1 + j, n) for j, n in inserted),
@@ -302,32 +312,44 @@ class LineMatch:
     shown: list[Sequence[Any]]
 
 
-def _line_key(values: Sequence[Any], shifting: frozenset[int]) -> tuple[str, ...]:
-    texts = [canonical(v).strip() for c, v in enumerate(values) if c not in shifting]
-    while texts and not texts[-1]:
-        texts.pop()
-    return tuple(texts)
+def _kept(shifting: Sequence[int]) -> list[slice]:
+    """The slices of a line that leave out the ``shifting`` columns."""
+    cuts, start = [], 0
+    for c in sorted(set(shifting)):
+        if c > start:
+            cuts.append(slice(start, c))
+        start = c + 1
+    return [*cuts, slice(start, None)]
+
+
+def _line_key(values: Sequence[Any], kept: Sequence[slice]) -> tuple[Any, ...]:
+    """A line's values (as read, trailing empties dropped) but for the shifting
+    columns. (Equal values of different types, ``1`` and ``1.0``, only match two lines:
+    the cells written after are compared type-strict.)"""
+    line, key = tuple(values), ()
+    for cut in kept:
+        key += line[cut]
+    return key
 
 
 def match_lines(
-    read: Sequence[Sequence[Any]],
-    wanted: Sequence[Sequence[CellValue]],
-    shifting: Sequence[int],
-    as_read: Callable[[Sequence[CellValue]], Sequence[Any]],
+    read: Sequence[Sequence[Any]], wanted: Sequence[Sequence[Any]], shifting: Sequence[int]
 ) -> LineMatch | None:
-    """The matching of ``wanted`` lines with ``read`` lines (see the module doc); None
-    when no line left or came in between others, so positions already line up.
-
-    ``as_read`` turns a wanted line into the values a read would show after writing it,
-    so both sides are compared as read."""
-    skip = frozenset(shifting)
-    where: dict[tuple[str, ...], list[int]] = {}
-    for i, line in enumerate(read):
-        where.setdefault(_line_key(line, skip), []).append(i)
-    last = -1
-    partner: list[int | None] = []
-    for line in wanted:
-        places = where.get(_line_key(as_read(line), skip))
+    """The matching of ``wanted`` lines (as a read will show them: :func:`_read_back`)
+    with ``read`` lines (see the module doc); None when no line left or came in between
+    others, so positions already line up. The lines up to the first that differs are
+    their own partners."""
+    same = 0
+    while same < min(len(read), len(wanted)) and _same_cells(wanted[same], read[same]):
+        same += 1
+    kept = _kept(shifting)
+    where: dict[tuple[Any, ...], list[int]] = {}
+    for i in range(same, len(read)):
+        where.setdefault(_line_key(read[i], kept), []).append(i)
+    last = same - 1
+    partner: list[int | None] = list(range(same))
+    for line in wanted[same:]:
+        places = where.get(_line_key(line, kept))
         found: int | None = None
         if places:
             at = bisect_right(places, last)
