@@ -89,16 +89,16 @@ def _changed_span(read: Sequence[Any], shown: Sequence[CellValue]) -> tuple[int,
     if _same_cells(read, shown):
         return None
     n, m = len(read), len(shown)
-    padded = [*read, *[None] * (m - n)] if n < m else read
-    seen = [*shown, *[None] * (n - m)] if m < n else shown
+    after = [*read, *[None] * (m - n)] if n < m else read  # both as long as the longer
+    before = [*shown, *[None] * (n - m)] if m < n else shown
     width = max(n, m)
     lo = 0
-    while lo < width and padded[lo].__class__ is seen[lo].__class__ and padded[lo] == seen[lo]:
+    while lo < width and after[lo].__class__ is before[lo].__class__ and after[lo] == before[lo]:
         lo += 1
     if lo == width:
         return None
     hi = width
-    while padded[hi - 1].__class__ is seen[hi - 1].__class__ and padded[hi - 1] == seen[hi - 1]:
+    while after[hi - 1].__class__ is before[hi - 1].__class__ and after[hi - 1] == before[hi - 1]:
         hi -= 1
     return lo, hi
 
