@@ -158,6 +158,14 @@ def test_errors_tab_rewritten_with_now_when_content_changes_or_tab_missing() -> 
     assert errors_tab_op(LEDGER, snap(stale), found, {}, NOW) is not None
 
 
+def test_errors_tab_lines_move_with_their_row_number_and_problem() -> None:
+    """The errors tab's shifting columns, which a line may change when rows above it
+    leave and still be the same line, are the row number and the problem text."""
+    op = errors_tab_op(LEDGER, snap(), [finding(3, "联系方式", "phone", "号码无效", "1")], {}, NOW)
+    assert op is not None
+    assert [op.rows[0][c] for c in op.shifting] == ["行号", "问题"]
+
+
 def test_first_seen_prefers_state_then_the_tab_then_now() -> None:
     """first_seen takes the state's record, else what the errors tab shows, else now."""
     a, b, c = (finding(r, "联系方式", "phone", "x") for r in (2, 3, 4))
