@@ -17,7 +17,8 @@ re-planned next cycle:
   that carries a value.
 * :class:`RemoveRow` (a reconciliation repair) is kept when its row is found unchanged,
   like a MoveRow; :class:`AppendRow` is dropped when its key is on any tab read again
-  (someone put the customer back meanwhile).
+  (someone put the customer back meanwhile) but a tab the same write replaces: the
+  errors tab names customers without holding them, and its next content is syncer's.
 * :class:`AddColumn` is dropped when the column already exists (someone added it) or
   the tab is gone; :class:`EnsureTab` is kept when the tab is missing or already has
   the same header (creating a tab is "create if missing", so that is a no-op) and
@@ -84,6 +85,7 @@ class _Guard:
         self.created: set[str] = set()
         self.added: dict[str, set[str]] = defaultdict(set)
         self._key_index: dict[str, tuple[Counter[str], dict[str, int]]] = {}
+        self.replaced = {op.tab for op in plan.ops if isinstance(op, ReplaceTab)}
 
     def keys_of(self, table: Table) -> tuple[Counter[str], dict[str, int]]:
         """For ``table`` (cached): how many rows hold each key text, and the last row
@@ -173,9 +175,11 @@ class _Guard:
             return f"tab {op.tab} missing"
         if op.key is not None and self.plan.key_column is not None:
             for table in self.fresh.tables.values():
-                if table.index_of(self.plan.key_column) is not None and self.keys_of(table)[0][
-                    op.key
-                ]:
+                if (
+                    table.name not in self.replaced
+                    and table.index_of(self.plan.key_column) is not None
+                    and self.keys_of(table)[0][op.key]
+                ):
                     return f"row {op.key} is in {table.name} again"
         return None
 

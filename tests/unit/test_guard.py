@@ -10,6 +10,7 @@ from planning_kit import ERRORS, HEADER, HISTORY, MAIN, make_table, snap
 from syncer.guard import guard
 from syncer.model import (
     AddColumn,
+    AppendRow,
     CellValue,
     EnsureTab,
     MoveRow,
@@ -167,3 +168,22 @@ def test_missing_tab_drops_row_operations() -> None:
     read = table(ROWS)
     ops: list[Operation] = [AddColumn(MAIN, "x", "t"), set_cell(read, 0, "合作状态", "y")]
     assert run(ops, snap(read), snap()) == ([], ["tab 基础信息 missing", "tab 基础信息 missing"])
+
+
+def test_a_customer_the_errors_tab_still_names_is_appended_when_the_tab_is_replaced() -> None:
+    """A repair's AppendRow is dropped when its key is back on a tab holding customers,
+    not because the errors tab the same write replaces still names the customer."""
+    named = [["基础信息", 4, "XS9", "联系电话"]]
+    errors = make_table(named, header=("工作表", "行号", "客户编号", "列"), name=ERRORS)
+    fresh = snap(table(ROWS), make_table([], header=H5, name=HISTORY), errors)
+    append = AppendRow(HISTORY, "XS9", (("客户编号", "XS9"),), "found in neither tab", "reconcile")
+    replace = ReplaceTab(ERRORS, (("h",),), "errors_tab")
+    kept, dropped = run([replace, append], fresh, fresh)
+    assert kept == [("replace_tab", None), ("append_row", None)]
+    assert dropped == []
+    kept, dropped = run([append], fresh, fresh)
+    assert kept == []
+    assert dropped == [f"row XS9 is in {ERRORS} again"]
+    back = snap(table([*ROWS, ["XS9", "丁", None, None, "合作中"]]), fresh.tables[HISTORY], errors)
+    kept, dropped = run([replace, append], back, back)
+    assert dropped == [f"row XS9 is in {MAIN} again"]
