@@ -48,6 +48,7 @@ from syncer.model import (
     Snapshot,
     Table,
     is_blank,
+    same_values,
 )
 from syncer.rules.base import cell_text, column_texts
 
@@ -134,9 +135,24 @@ class _Guard:
             index = ref.row - fresh.header_row - 1
             if not 0 <= index < len(fresh.rows):
                 return None, f"{who} deleted"
-        if fresh.fingerprint(index, read.header) != ref.fingerprint:
+        if not self.unchanged(read, fresh, index, ref):
             return None, f"{who} changed since read"
         return index, ""
+
+    @staticmethod
+    def unchanged(read: Table, fresh: Table, index: int, ref: RowRef) -> bool:
+        """True when fresh data row ``index`` has ``ref``'s fingerprint over the read
+        header. A row that holds the very values the read gave at ``ref.row``, under the
+        same header, has that row's fingerprint, remembered since planning: only rows
+        that differ (or moved) are hashed again."""
+        at = ref.row - read.header_row - 1
+        if (
+            fresh.header == read.header
+            and 0 <= at < len(read.rows)
+            and same_values(fresh.rows[index], read.rows[at])
+        ):
+            return read.fingerprint(at) == ref.fingerprint
+        return fresh.fingerprint(index, read.header) == ref.fingerprint
 
     def set_cell(self, op: SetCell, index: int) -> str | None:
         fresh = self.fresh.get(op.tab)

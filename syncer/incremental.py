@@ -198,9 +198,7 @@ def _stamps_incremental(ctx: RuleContext) -> bool:
     ledger = ctx.ledger
     written = {*ledger.owned_columns(), ledger.key}
     return not any(
-        written.intersection(rule.watch)
-        for rule in ledger.rules
-        if isinstance(rule, StampOnChange)
+        written.intersection(rule.watch) for rule in ledger.rules if isinstance(rule, StampOnChange)
     )
 
 
@@ -233,7 +231,7 @@ def _on_rows(
 ) -> tuple[RuleResult, Table]:
     """``rule`` run on a tab holding only data rows ``rows`` of ``table`` (keys decided
     over the whole tab), its operations moved back to the rows' sheet rows; and that tab."""
-    sub = Table(table.name, table.header_row, table.header, tuple(table.rows[i] for i in rows))
+    sub = table.part(rows)
     ledger = ctx.ledger
     everyone = ledger_row_keys(ledger, table, ctx.cache)
     slot = ("keys", ledger.key, tuple(ledger.placeholders_for(ledger.key)))
@@ -241,6 +239,7 @@ def _on_rows(
     tables = dict(ctx.snapshot.tables)
     tables[table.name] = sub
     result = run_rule(rule, replace(ctx, snapshot=replace(ctx.snapshot, tables=tables)))
+    table.adopt_fingerprints(sub, rows)  # the guard compares the read rows' fingerprints
     first = table.header_row + 1
     moved: list[Operation] = []
     for op in result.ops:

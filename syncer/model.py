@@ -156,6 +156,11 @@ class Table:
     #: ``true`` or ``false`` literal), so validation need not look at every cell's type;
     #: None when it does not know.
     booleans: bool | None = None
+    #: Each data row's fingerprint over the named columns, once asked for (the rules ask
+    #: for a row's several times, and the guard compares against it).
+    _fingerprints: dict[int, str] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def known(self, index: int, column: str) -> bool:
         """True when the read holds the value of ``column`` in data row ``index``
@@ -215,24 +220,80 @@ class Table:
         return [i for i, v in enumerate(self.column_values(key_column)) if canonical(v) == key]
 
     def fingerprint(self, index: int, columns: Sequence[str] | None = None) -> str:
-        """A hash of data row ``index`` over ``columns`` (default: its named columns).
+        """A hash of data row ``index`` over ``columns`` (default: its named columns, and
+        then computed once per row).
 
         The guard compares the fingerprint taken at read time with one taken just before
         the write, over the columns of the *read* header: any change a person made to the
         row in between makes them differ, while a column inserted elsewhere does not.
         """
-        prefixes, positions = _layout(self.header, None if columns is None else tuple(columns))
-        row = self.rows[index]
-        size = len(row)
-        texts = [
-            ""
-            if pos is None or pos >= size
-            else (v if (v := row[pos]).__class__ is str else canonical(v))
-            for pos in positions
-        ]  # "name\x1fcanonical text" per column, joined by "\x1e"
-        text = "\x1e".join(map(add, prefixes, texts))
-        # surrogatepass: a pasted text may hold a lone surrogate, which UTF-8 cannot encode
-        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+        if columns is None:
+            known = self._fingerprints.get(index)
+            if known is None:
+                known = self._fingerprints[index] = _digest(self, index, None)
+            return known
+        return _digest(self, index, tuple(columns))
+
+    def part(self, indexes: Sequence[int]) -> Table:
+        """A tab holding only data rows ``indexes`` of this one (its row ``j`` is row
+        ``indexes[j]``), knowing the fingerprints this table computed for them; hand it
+        back to :meth:`adopt_fingerprints` to keep those the part computes."""
+        part = Table(
+            self.name, self.header_row, self.header, tuple(map(self.rows.__getitem__, indexes))
+        )
+        known = self._fingerprints
+        if known:
+            part._fingerprints.update((j, known[i]) for j, i in enumerate(indexes) if i in known)
+        return part
+
+    def adopt_fingerprints(self, part: Table, indexes: Sequence[int]) -> None:
+        """Remember, as this table's, the row fingerprints ``part`` (made by
+        :meth:`part` from ``indexes``) computed."""
+        if part.header == self.header:
+            for j, known in part._fingerprints.items():
+                self._fingerprints.setdefault(indexes[j], known)
+
+    def texts(self, index: int, columns: Sequence[str]) -> tuple[str, ...]:
+        """The canonical texts a fingerprint of data row ``index`` over ``columns``
+        hashes, in its order: two rows have the same fingerprint exactly when these are
+        equal (compare them rather than hashing both)."""
+        return tuple(_texts(self.rows[index], _layout(self.header, tuple(columns))[1]))
+
+
+def _texts(row: Row, positions: tuple[int | None, ...]) -> list[str]:
+    size = len(row)
+    return [
+        ""
+        if pos is None or pos >= size
+        else v
+        if (v := row[pos]).__class__ is str
+        else ""
+        if v is None
+        else canonical(v)
+        for pos in positions
+    ]
+
+
+def _digest(table: Table, index: int, columns: tuple[str, ...] | None) -> str:
+    prefixes, positions = _layout(table.header, columns)
+    # "name\x1fcanonical text" per column, joined by "\x1e"
+    text = "\x1e".join(map(add, prefixes, _texts(table.rows[index], positions)))
+    # surrogatepass: a pasted text may hold a lone surrogate, which UTF-8 cannot encode
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+def same_values(a: Row, b: Row) -> bool:
+    """True when two rows hold equal values of the same types, so that every text or
+    fingerprint taken of them is the same (``1 == 1.0 == True`` alone is not enough, nor
+    are two equal instants in different time zones)."""
+    if a != b:
+        return False
+    kinds = list(map(type, a))
+    if kinds != list(map(type, b)):
+        return False
+    if datetime in kinds:  # equal instants in two zones read differently
+        return not any(v.tzinfo is not None for v in (*a, *b) if isinstance(v, datetime))
+    return True
 
 
 @lru_cache(maxsize=256)

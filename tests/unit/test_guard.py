@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from planning_kit import ERRORS, HEADER, HISTORY, MAIN, make_table, snap
 
 from syncer.guard import guard
@@ -17,6 +19,7 @@ from syncer.model import (
     Operation,
     Plan,
     ReplaceTab,
+    RowRef,
     SetCell,
     Snapshot,
     Table,
@@ -187,3 +190,49 @@ def test_a_customer_the_errors_tab_still_names_is_appended_when_the_tab_is_repla
     back = snap(table([*ROWS, ["XS9", "丁", None, None, "合作中"]]), fresh.tables[HISTORY], errors)
     kept, dropped = run([replace, append], back, back)
     assert dropped == [f"row XS9 is in {MAIN} again"]
+
+
+_LOOKALIKE_CELLS = st.sampled_from([None, "", "1", 1, 1.0, True, "TRUE", 0, False, "甲", "甲 "])
+
+
+@settings(max_examples=200)
+@given(
+    edits=st.lists(st.tuples(st.integers(0, 2), st.integers(1, 4), _LOOKALIKE_CELLS), max_size=4),
+    change_header=st.sampled_from(["same", "insert", "rename"]),
+    sort=st.booleans(),
+)
+def test_the_guard_keeps_a_row_exactly_when_its_fingerprint_is_unchanged(
+    edits: list[tuple[int, int, CellValue]], change_header: str, sort: bool
+) -> None:
+    """Whatever a person typed (values Python calls equal but a sheet reads differently
+    among them), wherever the row went and whatever happened to the header, an operation
+    is kept exactly when its row's fingerprint over the read header is unchanged: rows
+    compared without hashing are judged as hashing would."""
+    rows: list[list[CellValue]] = [
+        ["XS1", "甲", "张三", "13800138000", 1],
+        ["XS2", "乙", "李四", None, True],
+        ["XS3", "丙", "王五", "123", 1.0],
+    ]
+    read = table(rows)
+    ops: list[SetCell] = [set_cell(read, i, "联系人姓名", "x") for i in range(3)]
+    stale = RowRef("XS2", read.sheet_row(1), "0" * 24)  # e.g. a repair's, from another read
+    ops.append(SetCell(MAIN, stale, "联系人姓名", "x", "李四", "test"))
+    now = [list(r) for r in rows]
+    for i, column, value in edits:
+        now[i][column] = value
+    header = H5
+    if change_header == "insert":
+        header = (*H5[:2], "新列", *H5[2:])
+        now = [[*r[:2], "?", *r[2:]] for r in now]
+    elif change_header == "rename":
+        header = (*H5[:4], "状态")
+    order = [2, 0, 1] if sort else [0, 1, 2]
+    fresh = table([now[i] for i in order], header=header)
+    kept, _dropped = run(list(ops), snap(read), snap(fresh))
+    at = [order.index(int(str(op.target.key)[2:]) - 1) for op in ops]
+    expected = [
+        ("set_cell", i)
+        for op, i in zip(ops, at, strict=True)
+        if fresh.fingerprint(i, read.header) == op.target.fingerprint
+    ]
+    assert kept == expected
