@@ -22,6 +22,7 @@ from syncer.connectors.google.builders import (
     SheetMeta,
     row_spans,
 )
+from syncer.connectors.google.connector import _same_row
 from syncer.connectors.google.guard_ranges import (
     GuardPart,
     cheaper_spans,
@@ -499,3 +500,28 @@ def test_column_rows_read_like_the_tuple_of_rows(
     assert got == want
     assert hash(got) == hash(want)
     assert len(got) == len(want)
+
+
+_LOOKALIKES = st.sampled_from([None, "1", 1, 1.0, True, "TRUE", False, "甲", "乙"])
+
+
+@given(
+    before=st.lists(_LOOKALIKES, min_size=1, max_size=4),
+    after=st.lists(_LOOKALIKES, min_size=1, max_size=4),
+    copy=st.booleans(),
+    mine=st.sets(st.sampled_from(["a", "b", "c"])),
+    renamed=st.booleans(),
+)
+def test_a_row_is_still_in_place_exactly_when_its_fingerprints_agree(
+    before: list[Any], after: list[Any], copy: bool, mine: set[str], renamed: bool
+) -> None:
+    """Before a removal, a row re-read counts as unchanged exactly when its fingerprints
+    in both reads, over the first read's columns but those syncer wrote, are equal;
+    compared without hashing, lookalike values and a renamed column included."""
+    header = ("a", "b", "c", "d")
+    first = Table("T", 1, header, (tuple(before),))
+    later = tuple(before) if copy else tuple(after)
+    second = Table("T", 1, ("a", "b", "x", "d") if renamed else header, (later,))
+    columns = [c for c in header if c not in mine]
+    expected = first.fingerprint(0, columns) == second.fingerprint(0, columns)
+    assert _same_row(first, second, 0, mine) == expected

@@ -114,8 +114,10 @@ from syncer.model import (
     Plan,
     ReplaceTab,
     Snapshot,
+    Table,
     Written,
     canonical,
+    same_values,
 )
 from syncer.settings import Settings
 from syncer.table_cache import cell_text
@@ -578,15 +580,12 @@ class GoogleSheetsConnector(Connector):
         for tab, sid, row in batch.removals:
             before, after = fresh.get(tab), now.get(tab)
             index = row - (before.header_row if before else 1) - 1
-            mine = ours.get((tab, row), set())
-            same = (
+            if (
                 before is not None
                 and after is not None
                 and 0 <= index < min(len(before.rows), len(after.rows))
-                and before.fingerprint(index, [c for c in before.header if c not in mine])
-                == after.fingerprint(index, [c for c in before.header if c not in mine])
-            )
-            if same:
+                and _same_row(before, after, index, ours.get((tab, row), set()))
+            ):
                 removable.append((sid, row))
             else:
                 left.append(
@@ -741,6 +740,15 @@ class GoogleSheetsConnector(Connector):
     def close(self) -> None:
         """Close the HTTP session."""
         self.auth.session.close()
+
+
+def _same_row(before: Table, after: Table, index: int, mine: set[str]) -> bool:
+    """True when data row ``index`` holds the same values in both reads over
+    ``before``'s columns but ``mine`` (cells syncer itself wrote in between)."""
+    if before.header == after.header and same_values(before.rows[index], after.rows[index]):
+        return True
+    columns = [c for c in before.header if c not in mine]
+    return before.texts(index, columns) == after.texts(index, columns)
 
 
 def open_google(ledger: LedgerConfig, settings: Settings) -> GoogleSheetsConnector:
