@@ -86,6 +86,7 @@ class _Guard:
         self.created: set[str] = set()
         self.added: dict[str, set[str]] = defaultdict(set)
         self._key_index: dict[str, tuple[Counter[str], dict[str, int]]] = {}
+        self._names: dict[str, frozenset[str]] = {}
         self.replaced = {op.tab for op in plan.ops if isinstance(op, ReplaceTab)}
 
     def keys_of(self, table: Table) -> tuple[Counter[str], dict[str, int]]:
@@ -178,12 +179,19 @@ class _Guard:
         key = op.target.key
         if key is not None and self.plan.key_column is not None and self.keys_of(history)[0][key]:
             return f"row {key} already in {op.history_tab}"
+        have = self.names(history)
         for column, value in op.values:
-            if is_blank(value):
+            if column in have or is_blank(value):
                 continue
-            if history.index_of(column) is None and column not in self.added[op.history_tab]:
+            if column not in self.added[op.history_tab]:
                 return f"column {column} missing in {op.history_tab}"
         return None
+
+    def names(self, table: Table) -> frozenset[str]:
+        """The column names in ``table``'s header (cached)."""
+        if table.name not in self._names:
+            self._names[table.name] = frozenset(table.header)
+        return self._names[table.name]
 
     def append_row(self, op: AppendRow) -> str | None:
         target = self.fresh.get(op.tab)

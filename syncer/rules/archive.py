@@ -94,13 +94,15 @@ def archive(rule: Archive, ctx: RuleContext) -> RuleResult:
     when = local_naive(ctx.now)
     label = rule_label(rule)
     keys = ledger_row_keys(ledger, table, ctx.cache)
+    at = [(c, table.index_of(c)) for c in columns]  # each name's first position
     moves: list[Operation] = []
     for index, hit in enumerate(matched):
         key = keys[index]
         if not hit or key is None or key in in_history:
             continue
+        row = table.rows[index]
         values: tuple[tuple[str, CellValue], ...] = (
-            *((c, table.cell(index, c)) for c in columns),
+            *((c, row[p] if p is not None and p < len(row) else None) for c, p in at),
             (archived_at, when),
             (reason_column, reason),
         )
