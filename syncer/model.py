@@ -255,12 +255,14 @@ class Table:
 
     def texts(self, index: int, columns: Sequence[str]) -> tuple[str, ...]:
         """The canonical texts a fingerprint of data row ``index`` over ``columns``
-        hashes, in its order: two rows have the same fingerprint exactly when these are
-        equal (compare them rather than hashing both)."""
+        hashes, in its order: two rows have the same fingerprint over ``columns`` exactly
+        when these are equal, barring a hash collision (compare them rather than hashing
+        both rows)."""
         return tuple(_texts(self.rows[index], _layout(self.header, tuple(columns))[1]))
 
 
 def _texts(row: Row, positions: tuple[int | None, ...]) -> list[str]:
+    """The canonical text of ``row``'s cell at each position ("" past its end)."""
     size = len(row)
     return [
         ""
@@ -275,6 +277,7 @@ def _texts(row: Row, positions: tuple[int | None, ...]) -> list[str]:
 
 
 def _digest(table: Table, index: int, columns: tuple[str, ...] | None) -> str:
+    """The fingerprint :meth:`Table.fingerprint` defines, computed."""
     prefixes, positions = _layout(table.header, columns)
     # "name\x1fcanonical text" per column, joined by "\x1e"
     text = "\x1e".join(map(add, prefixes, _texts(table.rows[index], positions)))
