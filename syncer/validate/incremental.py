@@ -176,7 +176,7 @@ def _check_rows(
 ) -> list[RowEntry]:
     """The memo entries of data rows ``indexes`` (none of them blank), computed with the
     schema minus its uniqueness checks on a tab holding just those rows."""
-    sub = Table(table.name, table.header_row, table.header, tuple(table.rows[i] for i in indexes))
+    sub = table.part(indexes)
     frame = build_frame(sub, present, None)
     views = {
         c: ColumnView(frame[c], ledger.columns[c], ledger.placeholders_for(c)) for c in present
