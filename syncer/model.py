@@ -8,7 +8,7 @@ right when a person inserts a row or a column between the read and the write.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -249,9 +249,8 @@ class Table:
     def adopt_fingerprints(self, part: Table, indexes: Sequence[int]) -> None:
         """Remember, as this table's, the row fingerprints ``part`` (made by
         :meth:`part` from ``indexes``) computed."""
-        if part.header == self.header:
-            for j, known in part._fingerprints.items():
-                self._fingerprints.setdefault(indexes[j], known)
+        for j, known in part._fingerprints.items():
+            self._fingerprints.setdefault(indexes[j], known)
 
     def texts(self, index: int, columns: Sequence[str]) -> tuple[str, ...]:
         """The canonical texts a fingerprint of data row ``index`` over ``columns``
@@ -297,6 +296,16 @@ def same_values(a: Row, b: Row) -> bool:
     if datetime in kinds:  # equal instants in two zones read differently
         return not any(v.tzinfo is not None for v in (*a, *b) if isinstance(v, datetime))
     return True
+
+
+def same_row(before: Table, after: Table, index: int, ignoring: Collection[str] = ()) -> bool:
+    """True when data row ``index`` reads the same in both tables over ``before``'s
+    columns but ``ignoring``: what comparing their fingerprints over those columns
+    decides, without hashing."""
+    if before.header == after.header and same_values(before.rows[index], after.rows[index]):
+        return True
+    columns = [c for c in before.header if c not in ignoring]
+    return before.texts(index, columns) == after.texts(index, columns)
 
 
 @lru_cache(maxsize=256)

@@ -22,7 +22,6 @@ from syncer.connectors.google.builders import (
     SheetMeta,
     row_spans,
 )
-from syncer.connectors.google.connector import _same_row
 from syncer.connectors.google.guard_ranges import (
     GuardPart,
     cheaper_spans,
@@ -41,7 +40,16 @@ from syncer.connectors.google.read import (
 )
 from syncer.connectors.tabular import table_from_rows
 from syncer.engine import run_cycle
-from syncer.model import ColumnRows, MoveRow, Plan, RowRef, Snapshot, Table, is_blank
+from syncer.model import (
+    ColumnRows,
+    MoveRow,
+    Plan,
+    RowRef,
+    Snapshot,
+    Table,
+    is_blank,
+    same_row,
+)
 from syncer.sandbox import SandboxServer
 from syncer.state import StateStore
 from syncer.table_cache import cell_text
@@ -524,4 +532,4 @@ def test_a_row_is_still_in_place_exactly_when_its_fingerprints_agree(
     second = Table("T", 1, ("a", "b", "x", "d") if renamed else header, (later,))
     columns = [c for c in header if c not in mine]
     expected = first.fingerprint(0, columns) == second.fingerprint(0, columns)
-    assert _same_row(first, second, 0, mine) == expected
+    assert same_row(first, second, 0, mine) == expected

@@ -114,10 +114,9 @@ from syncer.model import (
     Plan,
     ReplaceTab,
     Snapshot,
-    Table,
     Written,
     canonical,
-    same_values,
+    same_row,
 )
 from syncer.settings import Settings
 from syncer.table_cache import cell_text
@@ -584,7 +583,7 @@ class GoogleSheetsConnector(Connector):
                 before is not None
                 and after is not None
                 and 0 <= index < min(len(before.rows), len(after.rows))
-                and _same_row(before, after, index, ours.get((tab, row), set()))
+                and same_row(before, after, index, ours.get((tab, row), set()))
             ):
                 removable.append((sid, row))
             else:
@@ -740,15 +739,6 @@ class GoogleSheetsConnector(Connector):
     def close(self) -> None:
         """Close the HTTP session."""
         self.auth.session.close()
-
-
-def _same_row(before: Table, after: Table, index: int, mine: set[str]) -> bool:
-    """True when data row ``index`` holds the same values in both reads over
-    ``before``'s columns but ``mine`` (cells syncer itself wrote in between)."""
-    if before.header == after.header and same_values(before.rows[index], after.rows[index]):
-        return True
-    columns = [c for c in before.header if c not in mine]
-    return before.texts(index, columns) == after.texts(index, columns)
 
 
 def open_google(ledger: LedgerConfig, settings: Settings) -> GoogleSheetsConnector:
