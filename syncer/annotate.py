@@ -40,6 +40,7 @@ from syncer.model import (
     SetCell,
     Snapshot,
     Table,
+    finding_identity,
     is_blank,
 )
 from syncer.rules.base import (
@@ -234,29 +235,35 @@ def first_seen(
     findings: Iterable[Finding],
     previous: PreviousState,
     now: datetime,
-    recovered: Mapping[str, datetime] | Callable[[], Mapping[str, datetime]] | None = None,
+    recovered: Mapping[str, datetime] | Callable[[set[str]], Mapping[str, datetime]] | None = None,
 ) -> dict[str, datetime]:
     """Finding identity → when it was first seen: the state's record, else the errors
     tab's (``recovered``; given as a function, it is called only when some finding has
-    no record, at most once), else ``now`` for a new finding."""
+    no record, once, with the identities that have none), else ``now`` for a new
+    finding."""
     found: dict[str, datetime] = {}
     known = previous.first_seen
-    shown: Mapping[str, datetime] | None = None
+    missing: set[str] = set()
     for finding in findings:
         identity = finding.identity
         if identity in found:
             continue
         moment = known.get(identity)
         if moment is None:
-            if shown is None:
-                shown = (recovered() if callable(recovered) else recovered) or {}
-            moment = shown.get(identity) or now
-        found[identity] = moment
+            missing.add(identity)
+        found[identity] = moment or now
+    if missing and recovered is not None:
+        shown = recovered(missing) if callable(recovered) else recovered
+        for identity in missing:
+            found[identity] = shown.get(identity) or now
     return found
 
 
-def recover_first_seen(ledger: LedgerConfig, table: Table | None) -> dict[str, datetime]:
-    """Finding identity → first seen, as written in an existing errors tab.
+def recover_first_seen(
+    ledger: LedgerConfig, table: Table | None, wanted: Collection[str] | None = None
+) -> dict[str, datetime]:
+    """Finding identity → first seen, as written in an existing errors tab (only the
+    identities ``wanted``, when given: their times alone are parsed).
 
     Lets the tab stay unchanged even when the state database lost its records. Times
     are read as wall-clock times in the ledger's zone.
@@ -265,25 +272,25 @@ def recover_first_seen(ledger: LedgerConfig, table: Table | None) -> dict[str, d
         return {}
     zone = ZoneInfo(ledger.timezone)
     found: dict[str, datetime] = {}
-    for index in range(len(table.rows)):
-        cells = [table.rows[index][p] if p < len(table.rows[index]) else None for p in range(8)]
+    for line in table.rows:
+        cells = [line[p] if p < len(line) else None for p in range(8)]
         tab, row, key, column, _value, _problem, check, seen = cells
-        moment = parse_datetime(seen)
-        if moment is None or is_blank(tab) or is_blank(check):
+        if is_blank(tab) or is_blank(check):
             continue
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)
         row_text = cell_text(row)
-        identity = Finding(
-            tab=cell_text(tab),
-            row=int(row_text) if row_text.isdigit() else None,
-            key=cell_text(key) or None,
-            column=cell_text(column) or None,
-            value=None,
-            check=cell_text(check),
-            message="",
-        ).identity
-        found.setdefault(identity, moment)
+        identity = finding_identity(
+            cell_text(tab),
+            int(row_text) if row_text.isdigit() else None,
+            cell_text(key) or None,
+            cell_text(column) or None,
+            cell_text(check),
+        )
+        if identity in found or (wanted is not None and identity not in wanted):
+            continue
+        moment = parse_datetime(seen)
+        if moment is None:
+            continue
+        found[identity] = moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
     return found
 
 

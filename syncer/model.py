@@ -355,8 +355,16 @@ class Finding:
     @property
     def identity(self) -> str:
         """A stable id across cycles: the same problem on the same customer keeps its id."""
-        where = self.key if self.key else f"row{self.row}"
-        return f"{self.tab}|{where}|{self.column or ''}|{self.check}"
+        return finding_identity(self.tab, self.row, self.key, self.column, self.check)
+
+
+def finding_identity(
+    tab: str, row: int | None, key: str | None, column: str | None, check: str
+) -> str:
+    """:attr:`Finding.identity` of a finding with these fields (the errors tab's lines
+    are matched by it without making a Finding of each)."""
+    where = key if key else f"row{row}"
+    return f"{tab}|{where}|{column or ''}|{check}"
 
 
 @dataclass(frozen=True)

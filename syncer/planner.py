@@ -146,8 +146,9 @@ def build_plan(
             skip_rows=archived_rows,
             cache=ctx.cache,
         )
+    errors_tab = snapshot.get(ledger.tabs.errors)
     seen = first_seen(  # the errors tab is parsed only for findings the state lacks
-        after, previous, now, lambda: recover_first_seen(ledger, snapshot.get(ledger.tabs.errors))
+        after, previous, now, lambda wanted: recover_first_seen(ledger, errors_tab, wanted)
     )
     errors = errors_tab_op(ledger, snapshot, after, seen, now)
 

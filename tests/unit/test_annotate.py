@@ -189,6 +189,23 @@ def test_recover_first_seen_reads_back_what_errors_rows_wrote() -> None:
     assert recover_first_seen(LEDGER, table) == {f.identity: when for f in found}
 
 
+def test_recover_first_seen_gives_only_the_identities_wanted() -> None:
+    """Asked for some identities, the errors tab recovery gives exactly those it lists,
+    and a line whose time cannot be read does not hide a later line of the same finding."""
+    found = [finding(r, "联系方式", "phone", "号码无效") for r in (3, 4, 5)]
+    when = datetime(2024, 5, 1, 9, 0, tzinfo=NOW.tzinfo)
+    rows = [
+        list(r) for r in errors_rows(LEDGER, found, {f.identity: when for f in found}, NOW, NOW)
+    ]
+    rows.insert(1, [*rows[1][:7], "not a time"])  # the first finding listed twice
+    table = make_table(rows[1:], header=[str(c) for c in rows[0]], name=ERRORS)
+    wanted = {found[0].identity, found[2].identity, finding(99, "联系方式", "phone", "x").identity}
+    assert recover_first_seen(LEDGER, table, wanted) == {
+        found[0].identity: when,
+        found[2].identity: when,
+    }
+
+
 def test_english_ledger_writes_english_sheet_text() -> None:
     """Sheet text follows the ledger locale."""
     ledger = make_ledger(locale="en")
@@ -385,18 +402,18 @@ def test_the_errors_tab_comparison_stops_early_but_agrees_with_the_whole(
 
 def test_first_seen_parses_the_errors_tab_only_for_findings_the_state_lacks() -> None:
     """Given as a function, the errors tab's times are read only when some finding has no
-    record in the state, and then once."""
+    record in the state, then once, and only for the findings that have none."""
     a, b, c = (finding(r, "联系方式", "phone", "x") for r in (2, 3, 4))
     earlier = NOW - timedelta(days=5)
-    calls: list[int] = []
+    asked: list[set[str]] = []
 
-    def shown() -> dict[str, datetime]:
-        calls.append(1)
+    def shown(wanted: set[str]) -> dict[str, datetime]:
+        asked.append(wanted)
         return {c.identity: NOW - timedelta(days=1)}
 
     state = PreviousState(first_seen={a.identity: earlier, b.identity: earlier})
     assert first_seen([a, b], state, NOW, shown) == {a.identity: earlier, b.identity: earlier}
-    assert calls == []
+    assert asked == []
     seen = first_seen([a, b, c, c], state, NOW, shown)
     assert seen[c.identity] == NOW - timedelta(days=1)
-    assert calls == [1]
+    assert asked == [{c.identity}]
