@@ -50,7 +50,7 @@ import numpy as np
 
 from syncer.conditions import Condition, age_test, evaluate, time_comparisons
 from syncer.ledger_parts import RuleBase
-from syncer.model import MoveRow, Operation, SetCell, Table
+from syncer.model import SetCell, Table
 from syncer.rules import run_rule
 from syncer.rules.archive import Archive
 from syncer.rules.base import RuleContext, RuleResult, column, ledger_row_keys
@@ -230,7 +230,8 @@ def _on_rows(
     rule: RuleBase, ctx: RuleContext, table: Table, rows: list[int]
 ) -> tuple[RuleResult, Table]:
     """``rule`` run on a tab holding only data rows ``rows`` of ``table`` (keys decided
-    over the whole tab), its operations moved back to the rows' sheet rows; and that tab."""
+    over the whole tab; its operations address the rows' sheet rows: see
+    :meth:`Table.part`); and that tab."""
     sub = table.part(rows)
     ledger = ctx.ledger
     everyone = ledger_row_keys(ledger, table, ctx.cache)
@@ -240,11 +241,4 @@ def _on_rows(
     tables[table.name] = sub
     result = run_rule(rule, replace(ctx, snapshot=replace(ctx.snapshot, tables=tables)))
     table.adopt_fingerprints(sub, rows)  # the guard compares the read rows' fingerprints
-    first = table.header_row + 1
-    moved: list[Operation] = []
-    for op in result.ops:
-        if isinstance(op, SetCell | MoveRow) and op.tab == sub.name:
-            real = table.sheet_row(rows[op.target.row - first])
-            op = replace(op, target=replace(op.target, row=real))
-        moved.append(op)
-    return RuleResult(moved, result.observed), sub
+    return result, sub

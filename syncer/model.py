@@ -156,6 +156,8 @@ class Table:
     #: ``true`` or ``false`` literal), so validation need not look at every cell's type;
     #: None when it does not know.
     booleans: bool | None = None
+    #: For a part of a tab (:meth:`part`): the sheet row each of its rows sits on.
+    sheet_rows: tuple[int, ...] | None = None
     #: Each data row's fingerprint over the named columns, once asked for (the rules ask
     #: for a row's several times, and the guard compares against it).
     _fingerprints: dict[int, str] = field(
@@ -174,6 +176,8 @@ class Table:
 
     def sheet_row(self, index: int) -> int:
         """The 1-based sheet row number of data row ``index``."""
+        if self.sheet_rows is not None:
+            return self.sheet_rows[index]
         return self.header_row + 1 + index
 
     def index_of(self, column: str) -> int | None:
@@ -236,10 +240,15 @@ class Table:
 
     def part(self, indexes: Sequence[int]) -> Table:
         """A tab holding only data rows ``indexes`` of this one (its row ``j`` is row
-        ``indexes[j]``), knowing the fingerprints this table computed for them; hand it
-        back to :meth:`adopt_fingerprints` to keep those the part computes."""
+        ``indexes[j]``, and on the same sheet row: what is found or planned on a part is
+        addressed as on this table), knowing the fingerprints this table computed for
+        them; hand it back to :meth:`adopt_fingerprints` to keep those the part computes."""
         part = Table(
-            self.name, self.header_row, self.header, tuple(map(self.rows.__getitem__, indexes))
+            self.name,
+            self.header_row,
+            self.header,
+            tuple(map(self.rows.__getitem__, indexes)),
+            sheet_rows=tuple(map(self.sheet_row, indexes)),
         )
         known = self._fingerprints
         if known:

@@ -187,9 +187,10 @@ def _check_rows(
     try:
         schema.validate(frame, lazy=True)
     except SchemaErrors as errors:
+        at = {table.sheet_row(i): j for j, i in enumerate(indexes)}
         for finding in row_findings(ledger, sub, shared, errors.failure_cases):
             assert finding.row is not None
-            own[finding.row - sub.header_row - 1].append(finding)
+            own[at[finding.row]].append(finding)
     identities = [views[c].identity.to_numpy() for c in uniques]
     return [
         (tuple(own[j]), tuple(values[j] for values in identities), frozenset())

@@ -139,3 +139,25 @@ def test_a_part_shares_fingerprints_with_its_table(
     assert [table.fingerprint(i) for i in range(len(rows))] == [
         _reference(header, tuple(r), None) for r in rows
     ]
+
+
+@given(
+    size=st.integers(1, 12),
+    header_row=st.integers(1, 4),
+    picks=st.lists(st.integers(0, 11), max_size=12),
+    again=st.lists(st.integers(0, 11), max_size=6),
+)
+def test_a_part_keeps_its_rows_sheet_rows(
+    size: int, header_row: int, picks: list[int], again: list[int]
+) -> None:
+    """Each row of a part (and of a part of a part) sits on the sheet row it has in the
+    whole table, so what a rule plans on a part is addressed to the right row."""
+    table = Table("T", header_row, ("id",), tuple((f"C{i}",) for i in range(size)))
+    indexes = sorted({p % size for p in picks})
+    part = table.part(indexes)
+    assert [part.sheet_row(j) for j in range(len(indexes))] == [header_row + 1 + i for i in indexes]
+    if indexes:
+        inner = sorted({a % len(indexes) for a in again})
+        assert [part.part(inner).sheet_row(k) for k in range(len(inner))] == [
+            header_row + 1 + indexes[j] for j in inner
+        ]
