@@ -72,6 +72,7 @@ from syncer.planner import build_plan
 from syncer.reconcile import reconcile
 from syncer.rules import ledger_zone, time_rule_due
 from syncer.state import LedgerMark, RunRecord, StateStore
+from syncer.table_cache import TableCache
 from syncer.validate import validate
 from syncer.validate.incremental import validate_incremental
 from syncer.verify import verify
@@ -322,11 +323,14 @@ def _cycle(
             writes_done=entry.writes_done,
             writes_planned=entry.writes_planned,
         )
-    repairs = reconcile(ledger, snapshot.tables, recent)
+    cache = TableCache()  # column reads shared by the stages of this cycle
+    repairs = reconcile(ledger, snapshot.tables, recent, cache)
     if runner is None:
-        planned = build_plan(ledger, snapshot, result.findings, previous, now)
+        planned = build_plan(ledger, snapshot, result.findings, previous, now, cache=cache)
     else:
-        planned = build_plan(ledger, snapshot, result.findings, previous, now, runner=runner)
+        planned = build_plan(
+            ledger, snapshot, result.findings, previous, now, runner=runner, cache=cache
+        )
     result.findings, result.findings_at = list(planned.findings), now
     plan = Plan(ledger.name, (*planned.plan.ops, *repairs.ops), planned.plan.key_column)
     result.plan = plan
@@ -336,7 +340,7 @@ def _cycle(
     if before_removal is not None:
         before_removal(ledger, snapshot, plan, now)
     context = JournalContext(journal, ledger.name, result.cycle_id, now)
-    report = apply_plan(connector, plan, snapshot, journal=context)
+    report = apply_plan(connector, plan, snapshot, journal=context, cache=cache)
     report.incidents[:0] = repairs.incidents
     # Interrupted cycles are recovered once every repair of this cycle landed.
     recovered = interrupted if set(repairs.ops) <= set(report.applied) else []
@@ -424,6 +428,7 @@ def apply_plan(
     snapshot: Snapshot,
     *,
     journal: JournalContext | None = None,
+    cache: TableCache | None = None,
 ) -> ApplyReport:
     """The write half of a cycle: re-read → guard → (journal) → write → verify.
 
@@ -431,13 +436,15 @@ def apply_plan(
     before the write; nothing but local work (the guard, request building, and — for a
     plan that moves, creates or deletes rows — one journal insert) separates them. A
     source saved meanwhile (:class:`SourceChanged`) drops the whole plan, re-planned next
-    cycle. Never raises for a dropped operation: the report says what happened."""
+    cycle. Never raises for a dropped operation: the report says what happened.
+    ``cache``: the cycle's column reads (the guard and the verify stage share theirs)."""
     report = ApplyReport()
     if not plan:
         return report
     calls = connector.calls_made()
     try:
-        report = _write_half(connector, plan, snapshot, journal)
+        made = cache if cache is not None else TableCache()
+        report = _write_half(connector, plan, snapshot, journal, made)
     finally:
         connector.release_locks()  # a write lock outlives only a write that did not land
         report.api_calls = connector.calls_made() - calls
@@ -445,7 +452,11 @@ def apply_plan(
 
 
 def _write_half(
-    connector: Connector, plan: Plan, snapshot: Snapshot, journal: JournalContext | None
+    connector: Connector,
+    plan: Plan,
+    snapshot: Snapshot,
+    journal: JournalContext | None,
+    cache: TableCache,
 ) -> ApplyReport:
     report = ApplyReport()
     refused = connector.over_limits(plan, snapshot)
@@ -457,17 +468,18 @@ def _write_half(
         plan = Plan(plan.ledger, tuple(op for op in plan if id(op) not in skip), plan.key_column)
         if not plan:
             return report
-    landed = _guarded_write(connector, plan, snapshot, journal, report)
+    landed = _guarded_write(connector, plan, snapshot, journal, report, cache)
     if landed is None:
         return report
     written, fresh = landed
-    checked_after = verify(connector, written, fresh, snapshot, plan.key_column)
+    checked_after = verify(connector, written, fresh, snapshot, plan.key_column, cache)
     report.incidents.extend(checked_after.incidents)
     report.misplaced |= checked_after.misplaced
     if checked_after.repairs and checked_after.now is not None:
         fixes = Plan(plan.ledger, tuple(checked_after.repairs), plan.key_column)
         repaired = ApplyReport()
-        if _guarded_write(connector, fixes, checked_after.now, None, repaired) is not None:
+        again = _guarded_write(connector, fixes, checked_after.now, None, repaired, cache)
+        if again is not None:
             report.incidents.extend(repaired.incidents)
         report.dropped.extend(repaired.dropped)
     return report
@@ -479,6 +491,7 @@ def _guarded_write(
     snapshot: Snapshot,
     journal: JournalContext | None,
     report: ApplyReport,
+    cache: TableCache,
 ) -> tuple[Written, Snapshot] | None:
     """Guard read → guard → (journal) → write, into ``report``; the write and the guard
     read it was checked against, or None when nothing was written.
@@ -491,7 +504,7 @@ def _guarded_write(
             if journal is not None and connector.locks_writes:
                 journal.open()  # before the lock: a crash holding it is found and undone
             fresh = connector.reread(plan, snapshot)
-            checked = guard(plan, snapshot, fresh)
+            checked = guard(plan, snapshot, fresh, cache)
             if not checked.kept:
                 report.dropped.extend(checked.dropped)
                 return None

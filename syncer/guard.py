@@ -51,6 +51,7 @@ from syncer.model import (
     same_values,
 )
 from syncer.rules.base import cell_text, column_texts
+from syncer.table_cache import TableCache
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,11 @@ def _named(header: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class _Guard:
-    def __init__(self, plan: Plan, snapshot: Snapshot, fresh: Snapshot) -> None:
+    def __init__(self, plan: Plan, snapshot: Snapshot, fresh: Snapshot, cache: TableCache) -> None:
         self.plan = plan
         self.snapshot = snapshot
         self.fresh = fresh
+        self.cache = cache
         self.created: set[str] = set()
         self.added: dict[str, set[str]] = defaultdict(set)
         self._key_index: dict[str, tuple[Counter[str], dict[str, int]]] = {}
@@ -95,7 +97,7 @@ class _Guard:
         if table.name not in self._key_index:
             texts: list[str] = []
             if self.plan.key_column is not None:
-                texts = column_texts(table, self.plan.key_column)
+                texts = column_texts(table, self.plan.key_column, self.cache)
             where = {text: i for i, text in enumerate(texts)}
             self._key_index[table.name] = (Counter(texts), where)
         return self._key_index[table.name]
@@ -235,10 +237,13 @@ class _Guard:
         return result
 
 
-def guard(plan: Plan, snapshot: Snapshot, fresh: Snapshot) -> GuardResult:
+def guard(
+    plan: Plan, snapshot: Snapshot, fresh: Snapshot, cache: TableCache | None = None
+) -> GuardResult:
     """Pure: keep the operations whose target is unchanged between ``snapshot`` and ``fresh``.
 
     Kept operations keep the plan's order. Structural operations come first in a plan,
-    so later cell writes may rely on the columns and tabs they create.
+    so later cell writes may rely on the columns and tabs they create. ``cache``: the
+    cycle's column reads (the verify stage reads the same key columns of ``fresh``).
     """
-    return _Guard(plan, snapshot, fresh).run()
+    return _Guard(plan, snapshot, fresh, cache if cache is not None else TableCache()).run()

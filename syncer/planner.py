@@ -51,6 +51,7 @@ from syncer.model import (
 )
 from syncer.rules import KINDS, run_rule
 from syncer.rules.base import PreviousState, RuleContext, RuleResult, cell_text
+from syncer.table_cache import TableCache
 from syncer.values import mask_phone
 
 
@@ -78,13 +79,16 @@ def build_plan(
     now: datetime,
     *,
     runner: Callable[[RuleBase, RuleContext], RuleResult] = run_rule,
+    cache: TableCache | None = None,
 ) -> Planned:
     """Pure: the ordered operations for one cycle. Touches nothing.
 
     ``runner`` runs one rule: :func:`~syncer.rules.run_rule`, or the engine's incremental
     runner, which gives the same results from the changed rows (:mod:`syncer.incremental`).
+    ``cache``: column reads the cycle made of ``snapshot`` already (else a new one).
     """
-    ctx = RuleContext(ledger, snapshot, findings, previous, now)
+    made = cache if cache is not None else TableCache()
+    ctx = RuleContext(ledger, snapshot, findings, previous, now, made)
     structure: list[Operation] = []
     built: set[tuple[str, str]] = set()
     stages: dict[str, list[SetCell]] = {kind: [] for kind in KINDS}

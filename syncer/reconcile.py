@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from syncer.journal import JournalEntry
 from syncer.ledger import LedgerConfig
 from syncer.model import AppendRow, CellValue, Operation, RemoveRow, RowRef, Table, canonical
-from syncer.table_cache import column_texts
+from syncer.table_cache import TableCache, column_texts
 
 RULE = "reconcile"
 
@@ -63,9 +63,7 @@ def _repeated(texts: Sequence[str], present: set[str]) -> set[str]:
 
 
 def _same(a: Table, i: int, b: Table, j: int, columns: Sequence[str]) -> bool:
-    return all(
-        canonical(a.cell(i, c)).strip() == canonical(b.cell(j, c)).strip() for c in columns
-    )
+    return all(canonical(a.cell(i, c)).strip() == canonical(b.cell(j, c)).strip() for c in columns)
 
 
 def _row_ref(table: Table, index: int, key: str | None) -> RowRef:
@@ -73,12 +71,16 @@ def _row_ref(table: Table, index: int, key: str | None) -> RowRef:
 
 
 def reconcile(
-    ledger: LedgerConfig, tables: Mapping[str, Table], journal: Sequence[JournalEntry] = ()
+    ledger: LedgerConfig,
+    tables: Mapping[str, Table],
+    journal: Sequence[JournalEntry] = (),
+    cache: TableCache | None = None,
 ) -> Reconciliation:
     """Pure: the repairs that put every key in exactly one of main and history.
 
     ``journal``: the ledger's recent journal entries; the ``open`` ones are interrupted
-    cycles (of the others only the keys they ``moved`` are used)."""
+    cycles (of the others only the keys they ``moved`` are used). ``cache``: the cycle's
+    column reads (the rules read the same key columns)."""
     out = Reconciliation()
     moved_by_syncer = set().union(*(entry.moved for entry in journal))
     interrupted = [entry for entry in journal if entry.status == "open"]
@@ -89,9 +91,9 @@ def reconcile(
         return out
     # Every key is in one tab once, almost always: the sets and counts are C-level passes
     # over the key columns; row positions are listed only for the keys that need them.
-    main_texts = column_texts(main, key)
+    main_texts = column_texts(main, key, cache)
     has_history = history is not None and history.index_of(key) is not None
-    history_texts = column_texts(history, key) if history is not None and has_history else []
+    history_texts = column_texts(history, key, cache) if history is not None and has_history else []
     main_keys, history_keys = set(main_texts) - {""}, set(history_texts) - {""}
     both = main_keys & history_keys
     in_main = _positions(main_texts, both)
@@ -110,9 +112,7 @@ def reconcile(
             continue
         mine = rows[0]
         if any(_same(main, mine, history, j, shared) for j in copies):
-            out.ops.append(
-                RemoveRow(main.name, _row_ref(main, mine, k), "archive completed", RULE)
-            )
+            out.ops.append(RemoveRow(main.name, _row_ref(main, mine, k), "archive completed", RULE))
             out.incidents.append(
                 f"customer {k!r} was in both {main.name!r} and {history.name!r} with the same"
                 f" values (an archive was interrupted); removed the {main.name!r} copy"

@@ -51,7 +51,7 @@ from syncer.model import (
     Written,
     WrittenCell,
 )
-from syncer.table_cache import cell_text, column_texts
+from syncer.table_cache import TableCache, cell_text, column_texts
 
 RULE = "verify"
 
@@ -68,9 +68,9 @@ class Verified:
     now: Snapshot | None = None
 
 
-def _keys(table: Table, key: str) -> list[str]:
+def _keys(table: Table, key: str, cache: TableCache | None = None) -> list[str]:
     """The texts of ``table``'s key column (a new list: callers change it)."""
-    return column_texts(table, key)
+    return list(column_texts(table, key, cache))
 
 
 def _trimmed(keys: Sequence[str]) -> list[str]:
@@ -80,11 +80,13 @@ def _trimmed(keys: Sequence[str]) -> list[str]:
     return out
 
 
-def expected_keys(table: Table, tab: str, key: str, written: Written) -> list[str]:
+def expected_keys(
+    table: Table, tab: str, key: str, written: Written, cache: TableCache | None = None
+) -> list[str]:
     """The key column of ``tab`` as syncer's own write should have left it: the guard
     read's keys, with the keys syncer assigned, less the rows it removed, plus the rows
     it appended."""
-    keys = _keys(table, key)
+    keys = _keys(table, key, cache)
     for cell in written.cells:
         index = cell.row - table.header_row - 1
         if cell.tab == tab and cell.op.column == key and 0 <= index < len(keys):
@@ -111,8 +113,10 @@ def verify(
     fresh: Snapshot,
     snapshot: Snapshot,
     key: str | None,
+    cache: TableCache | None = None,
 ) -> Verified:
-    """Check a write against the sheet as it is now; see the module doc."""
+    """Check a write against the sheet as it is now; see the module doc. ``cache``: the
+    cycle's column reads, the guard's key texts of ``fresh`` among them."""
     out = Verified()
     tabs = {c.tab for c in written.cells} | set(written.removed) | set(written.appended)
     if connector.atomic_writes or key is None or not tabs:
@@ -126,13 +130,14 @@ def verify(
     keys: Mapping[str, list[str] | None] = {}
     if atomic is not None and all(atomic.get(tab) is not None for tab in where):
         keys = atomic  # returned by the write call itself: no call, no later edit in it
-        moved = _moved(keys, where, fresh, written, key)
+        moved = _moved(keys, where, fresh, written, key, cache)
     elif written.removed or written.appended:
         keys = connector.read_keys(where)
-        moved = _moved(keys, where, fresh, written, key)
+        moved = _moved(keys, where, fresh, written, key, cache)
     else:  # cell writes alone: the keys of the rows written tell where each landed
         rows = {tab: {c.row for c in written.cells if c.tab == tab} for tab in where}
-        moved = _moved_at(connector.read_keys_at(where, rows), where, fresh, written, key)
+        found = connector.read_keys_at(where, rows)
+        moved = _moved_at(found, where, fresh, written, key, cache)
     if not moved:
         return out
     out.incidents.append(
@@ -156,6 +161,7 @@ def _moved(
     fresh: Snapshot,
     written: Written,
     key: str,
+    cache: TableCache | None,
 ) -> list[str]:
     """The tabs whose key column is not what syncer's own write should have left."""
     return [
@@ -163,7 +169,7 @@ def _moved(
         for tab in where
         if (table := fresh.get(tab)) is not None
         and keys.get(tab) is not None
-        and _trimmed(keys[tab] or []) != expected_keys(table, tab, key, written)
+        and _trimmed(keys[tab] or []) != expected_keys(table, tab, key, written, cache)
     ]
 
 
@@ -173,6 +179,7 @@ def _moved_at(
     fresh: Snapshot,
     written: Written,
     key: str,
+    cache: TableCache | None,
 ) -> list[str]:
     """The tabs where a row syncer wrote into does not hold the key it should: after a
     write of cells alone, each cell landed on its customer exactly when the key at its
@@ -183,7 +190,7 @@ def _moved_at(
         table, found = fresh.get(tab), keys.get(tab)
         if table is None or found is None:
             continue
-        expected = expected_keys(table, tab, key, written)
+        expected = expected_keys(table, tab, key, written, cache)
         first = table.header_row + 1
         if any(
             k != (expected[r - first] if 0 <= r - first < len(expected) else "")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from syncer.verify import RemovalStory, removal_hits
+from syncer.model import RowRef, SetCell, Table, Written, WrittenCell
+from syncer.table_cache import TableCache, column_texts
+from syncer.verify import RemovalStory, expected_keys, removal_hits
 
 
 @st.composite
@@ -18,9 +20,7 @@ def races(draw: st.DrawFn) -> tuple[list[str], list[str], set[int], set[str]]:
     layout = [k for k in before if k not in deleted]
     for j in range(draw(st.integers(0, 2))):
         layout.insert(draw(st.integers(0, len(layout))), f"N{j}")
-    removed = set(
-        draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=3, unique=True))
-    )
+    removed = set(draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=3, unique=True)))
     took = {layout[r] for r in removed if r < len(layout)}
     # A row inserted and removed between the two reads is seen by no read at all.
     assume(not any(k.startswith("N") for k in took))
@@ -68,3 +68,18 @@ def test_two_stories_put_back_both_customers_rather_than_guess() -> None:
     assert story is not None
     assert story.took == {"K1", "K2"}
     assert not story.certain
+
+
+def test_expected_keys_leave_the_cycles_shared_key_texts_as_read() -> None:
+    """Working out the keys a write should leave (an id assigned, a row removed, one
+    appended) does not change the key texts the guard shared through the cycle's cache."""
+    table = Table("T", 1, ("id", "name"), (("C1", "a"), ("", "b"), ("C3", "c")))
+    cache = TableCache()
+    shared = column_texts(table, "id", cache)
+    assign = SetCell("T", RowRef(None, 3, "fp"), "id", "C2", None, "assign_id")
+    written = Written(
+        cells=[WrittenCell("T", 3, 1, assign)], removed={"T": {0}}, appended={"T": ["C9"]}
+    )
+    assert expected_keys(table, "T", "id", written, cache) == ["C2", "C3", "C9"]
+    assert column_texts(table, "id", cache) is shared
+    assert shared == ["C1", "", "C3"]
