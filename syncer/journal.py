@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, insert, select, update
+from sqlalchemy import Select, Table, and_, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncer import jsoncodec
@@ -46,6 +46,8 @@ _ROWS = select(
         journal_intents_table, journal_intents_table.c.cycle_id == journal_table.c.cycle_id
     )
 )
+#: Entries deleted per statement when the journal is pruned.
+_PRUNE_CHUNK = 500
 #: What a cycle of this version leaves in ``journal.intent`` (see :mod:`syncer.state_tables`).
 _NO_LEGACY_INTENT = "{}"
 
@@ -263,6 +265,38 @@ class Journal:
         if ledger is not None:
             query = query.where(journal_table.c.ledger == ledger)
         return self._entries(query, ledger or "*", full_intents)
+
+    def prune(self, ledger: str, before: datetime, keep: int) -> int:
+        """Delete the ledger's closed entries (with their intents: the values of the rows
+        they moved) that started before ``before``, but its ``keep`` newest, whose moved
+        keys reconciliation reads; open (interrupted) entries are never deleted. Returns
+        how many went."""
+        of_ledger = journal_table.c.ledger == ledger
+        newest = (
+            select(journal_table.c.cycle_id)
+            .where(of_ledger)
+            .order_by(journal_table.c.started.desc())
+            .limit(keep)
+        )
+        old = select(journal_table.c.cycle_id).where(
+            of_ledger,
+            journal_table.c.status != "open",
+            journal_table.c.started < before.astimezone(UTC),
+            journal_table.c.cycle_id.not_in(newest),
+        )
+        try:
+            with self.store.engine.begin() as conn:
+                ids = list(conn.execute(old).scalars())
+                for i in range(0, len(ids), _PRUNE_CHUNK):
+                    chunk = ids[i : i + _PRUNE_CHUNK]
+                    for table in (journal_intents_table, journal_table):
+                        conn.execute(delete(table).where(table.c.cycle_id.in_(chunk)))
+        except SQLAlchemyError as exc:
+            raise StateError(
+                f"state database {self.store.url}: cannot prune the journal of ledger"
+                f" {ledger!r} ({exc.__class__.__name__}: {exc})"
+            ) from exc
+        return len(ids)
 
     def _entries(self, query: Any, ledger: str, full_intents: bool = True) -> list[JournalEntry]:
         try:

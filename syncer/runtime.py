@@ -21,10 +21,16 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import structlog
 from pydantic import ValidationError
 
 from syncer.errors import ConfigError, SyncerError
 from syncer.settings import Settings
+
+log = structlog.get_logger("syncer.runtime")
+
+#: How often a process prunes a ledger's history (:meth:`Runtime.prune_history`).
+PRUNE_EVERY = timedelta(hours=6)
 
 if TYPE_CHECKING:
     from syncer.backup import BackupStore
@@ -40,8 +46,7 @@ def load_settings(config: Path | None = None) -> Settings:
         settings = Settings()
     except ValidationError as exc:
         problems = [
-            f"SYNCER_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
+            f"SYNCER_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
         ]
         raise ConfigError(
             [
@@ -79,10 +84,9 @@ class Runtime:
         self.settings = settings
         # On PostgreSQL the Google quota is shared with every replica (see ratelimit).
         ratelimit.share_through(settings.state_url)
-        self.backups: BackupStore | None = (
-            BackupStore.from_settings(settings) if backups else None
-        )
+        self.backups: BackupStore | None = BackupStore.from_settings(settings) if backups else None
         self.store: StateStore = StateStore(settings.state_url)
+        self._pruned: dict[str, datetime] = {}
 
     @contextmanager
     def connector(self, ledger: LedgerConfig) -> Iterator[Connector]:
@@ -122,7 +126,7 @@ class Runtime:
                 )
                 if tap is not None:
                     before_removal = tap(before_removal)
-                return run_cycle(
+                result = run_cycle(
                     ledger,
                     connector,
                     self.store,
@@ -137,6 +141,35 @@ class Runtime:
             return CycleResult(
                 ledger.name, cycle_id or "-", started, started, "failed", error=str(exc)
             )
+        if not dry_run:
+            self.prune_history(ledger.name, result.finished)
+        return result
+
+    def prune_history(self, ledger: str, now: datetime) -> None:
+        """Delete the ledger's journal entries and run records older than
+        ``settings.history_days`` (see :meth:`Journal.prune
+        <syncer.journal.Journal.prune>` and :meth:`StateStore.prune_runs
+        <syncer.state.StateStore.prune_runs>`), at most once per
+        :data:`PRUNE_EVERY` in this process. A failure is logged, never raised: the
+        history is pruned again later."""
+        from syncer.engine import RECENT_JOURNAL
+        from syncer.errors import StateError
+        from syncer.journal import Journal
+
+        days = self.settings.history_days
+        last = self._pruned.get(ledger)
+        if not days or (last is not None and now - last < PRUNE_EVERY):
+            return
+        self._pruned[ledger] = now
+        before = now - timedelta(days=days)
+        try:
+            entries = Journal(self.store).prune(ledger, before, RECENT_JOURNAL)
+            runs = self.store.prune_runs(ledger, before)
+        except StateError as exc:
+            log.warning("history.prune_failed", ledger=ledger, error=str(exc))
+            return
+        if entries or runs:
+            log.info("history.pruned", ledger=ledger, journal_entries=entries, runs=runs)
 
     def close(self) -> None:
         """Release the state store."""

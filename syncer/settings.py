@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     #: every row runs at least this often (hours; 0: every cycle is a full pass), besides
     #: on a changed ledger file, a new process or a state written elsewhere.
     full_pass_hours: float = Field(default=24.0, ge=0)
+    #: Journal entries (which hold the values of the rows each cycle moved) and run
+    #: records older than this many days are deleted (0: kept forever). Interrupted
+    #: cycles' entries, the newest entries reconciliation reads and each ledger's last
+    #: run are always kept.
+    history_days: int = Field(default=90, ge=0)
     #: Backups: the retention keeps at least this many newest intact snapshots of each
     #: reason (before_removal, manual, scheduled) per ledger, besides daily/weekly ones.
     backup_keep_last: int = Field(default=3, ge=1)
@@ -88,6 +93,7 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         """``SYNCER_BACKUP_KEY_FILE=`` (empty) means unset, not the current directory."""
         return None if isinstance(value, str) and not value.strip() else value
+
     #: Worker (``syncer worker``): its name in tick records and logs; unset = host-pid.
     worker_name: str | None = None
     #: Worker: seconds between the dispatcher's looks at the schedules (the tick grain).

@@ -49,6 +49,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     select,
     update,
@@ -365,6 +366,28 @@ class StateStore:
                     findings_at=_utc(run.findings_at) if run.findings_at is not None else None,
                 )
             )
+
+    def prune_runs(self, ledger: str, before: datetime) -> int:
+        """Delete the ledger's run records that finished before ``before``, but its newest
+        and its newest with findings (the status and the carried finding count read
+        them); how many went."""
+        of_ledger = runs_table.c.ledger == ledger
+        newest = select(func.max(runs_table.c.id)).where(of_ledger)
+        counted = newest.where(runs_table.c.findings_at.is_not(None))
+        try:
+            with self._begin() as conn:
+                keep = {i for q in (newest, counted) if (i := conn.execute(q).scalar())}
+                return int(
+                    conn.execute(
+                        delete(runs_table).where(
+                            of_ledger,
+                            runs_table.c.finished < _utc(before),
+                            runs_table.c.id.not_in(keep),
+                        )
+                    ).rowcount
+                )
+        except SQLAlchemyError as exc:
+            raise self._failed("prune the run history of", ledger, exc) from exc
 
     def memo(self, ledger: str) -> object | None:
         """What :meth:`keep_memo` kept for ``ledger`` in this process (None: nothing)."""

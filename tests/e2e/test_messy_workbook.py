@@ -13,7 +13,9 @@ import pytest
 from syncer.connectors.base import TabRequest
 from syncer.connectors.xlsx import XlsxConnector
 from syncer.examples import write_messy_workbook
+from syncer.journal import Journal
 from syncer.model import Table
+from syncer.state import StateStore
 
 from .conftest import Cli
 
@@ -195,3 +197,30 @@ def test_plan_on_the_example_lists_the_work(cli: Cli, example: tuple[Path, Path]
     ):
         assert text in out.stdout
     assert book.read_bytes() == before
+
+
+def test_runs_prune_history_older_than_the_history_days(
+    cli: Cli, example: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`syncer run --once` deletes the ledger's run records older than
+    SYNCER_HISTORY_DAYS (0 keeps them all) and keeps the first archive's journal entry,
+    older too but one of the newest that reconciliation reads."""
+    cfg, _book = example
+    runs = [FIRST, "2024-10-08T10:00:00+08:00", "2024-10-09T10:00:00+08:00"]
+    monkeypatch.setenv("SYNCER_HISTORY_DAYS", "0")
+    for now in runs[:2]:
+        assert cli("run", "--once", "--config", str(cfg), "--now", now).exit_code == 0
+    store = StateStore(f"sqlite:///{tmp_path / 'var' / 'state.db'}")
+    try:
+        assert len(store.runs("sales")) == 2
+        monkeypatch.setenv("SYNCER_HISTORY_DAYS", "90")
+        out = cli("run", "--once", "--config", str(cfg), "--now", runs[2])
+        assert out.exit_code == 0
+        assert '"history.pruned"' in out.stdout + out.stderr
+        kept = [r.started for r in store.runs("sales")]
+        assert kept == [datetime.fromisoformat(n) for n in reversed(runs[1:])]
+        entries = Journal(store).entries("sales")
+        assert min(e.started for e in entries) == datetime.fromisoformat(FIRST)
+        assert set(ARCHIVED) <= {key for e in entries for key in e.moved}
+    finally:
+        store.close()

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, event, text
 
 from syncer import migrations
 from syncer.errors import StateError
+from syncer.journal import Intent, Journal, MovingRow
 from syncer.state import RunRecord, StateStore
 
 T0 = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
@@ -166,6 +167,46 @@ def test_runs_are_most_recent_first_and_filterable(store: StateStore) -> None:
     assert [r.cycle_id for r in sales] == ["c2", "c0"]
     assert sales[0].finished == T0 + timedelta(seconds=2)
     assert sales[0].findings == 2
+
+
+def test_pruning_runs_keeps_the_recent_ones_and_each_ledgers_last(store: StateStore) -> None:
+    """prune_runs deletes the ledger's runs that finished before the cutoff, but its
+    newest run and its newest run with findings; other ledgers keep theirs."""
+    day = timedelta(days=1)
+    for i in range(10):
+        counted = T0 + i * day if i == 3 else None
+        store.record_run(
+            RunRecord("sales", f"s{i}", T0, T0 + i * day, "ok", i, 0, 0, 0, 1, None, counted)
+        )
+        store.record_run(RunRecord("ops", f"o{i}", T0, T0 + i * day, "ok", 0, 0, 0, 0, 1))
+    assert store.prune_runs("sales", T0 + 5 * day) == 4  # s0, s1, s2, s4
+    assert {r.cycle_id for r in store.runs("sales")} == {"s3", *(f"s{i}" for i in range(5, 10))}
+    assert store.prune_runs("sales", T0 + 30 * day) == 4
+    assert [r.cycle_id for r in store.runs("sales")] == ["s9", "s3"]
+    assert store.last_findings("sales") == (3, T0 + 3 * day)
+    assert len(store.runs("ops", limit=50)) == 10
+
+
+def test_pruning_the_journal_keeps_open_and_newest_entries(store: StateStore) -> None:
+    """Journal.prune deletes closed entries (and the row values of their intents) that
+    started before the cutoff, but never an open one nor the ``keep`` newest."""
+    day = timedelta(days=1)
+    journal = Journal(store)
+    moving = Intent((MovingRow("K", "history", (("name", "张三"),)),), ("K",))
+    for i in range(8):
+        journal.begin("sales", f"s{i}", T0 + i * day, moving, 1)
+        if i != 1:
+            journal.finish("sales", f"s{i}", T0 + i * day)
+        journal.begin("ops", f"o{i}", T0 + i * day, moving, 1)
+        journal.finish("ops", f"o{i}", T0 + i * day)
+    assert journal.prune("sales", T0 + 6 * day, keep=3) == 4  # s0, s2, s3, s4
+    left = {e.cycle_id: e for e in journal.entries("sales")}
+    assert set(left) == {"s1", "s5", "s6", "s7"}
+    assert left["s1"].status == "open"
+    assert left["s1"].intent == moving
+    with store.engine.connect() as conn:
+        intents = conn.execute(text("SELECT cycle_id FROM journal_intents")).scalars().all()
+    assert sorted(intents) == sorted(["s1", "s5", "s6", "s7", *(f"o{i}" for i in range(8))])
 
 
 def test_naive_timestamps_are_rejected(store: StateStore) -> None:
