@@ -157,7 +157,7 @@ class Table:
     #: None when it does not know.
     booleans: bool | None = None
     #: For a part of a tab (:meth:`part`): the sheet row each of its rows sits on.
-    sheet_rows: tuple[int, ...] | None = None
+    sheet_rows: tuple[int, ...] | None = field(default=None, repr=False)
     #: Each data row's fingerprint over the named columns, once asked for (the rules ask
     #: for a row's several times, and the guard compares against it).
     _fingerprints: dict[int, str] = field(
