@@ -387,7 +387,7 @@ class StateStore:
                     ).rowcount
                 )
         except SQLAlchemyError as exc:
-            raise self._failed("prune the run history of", ledger, exc) from exc
+            raise self._failed("prune the run history in", ledger, exc) from exc
 
     def memo(self, ledger: str) -> object | None:
         """What :meth:`keep_memo` kept for ``ledger`` in this process (None: nothing)."""
