@@ -26,18 +26,28 @@ def duplicate_mask(identities: Sequence[pd.Series]) -> BoolArray:
     """True on rows whose identities are all present and equal another such row's.
 
     The same answer as ``frame.duplicated(keep=False) & frame.notna().all(axis=1)`` over
-    the identities, from integer codes: each column is factorized once and the codes
-    are combined pairwise (re-factorized after each step, so they never overflow).
+    the identities, from integer codes: each column is factorized once
+    (:func:`codes_duplicated` does the rest).
     """
+    return codes_duplicated(
+        [pd.factorize(identity.to_numpy(), use_na_sentinel=True)[0] for identity in identities]
+    )
+
+
+def codes_duplicated(columns: Sequence[np.ndarray[Any, Any]]) -> BoolArray:
+    """True on rows whose codes are all present (not negative) and equal another such
+    row's, given one integer array per column standing for its values (equal values, equal
+    codes; -1 for none). The columns' codes are combined pairwise, re-factorized after each
+    step so they never overflow."""
     codes: np.ndarray[Any, Any] | None = None
     complete: BoolArray | None = None
-    for identity in identities:
-        column_codes, uniques = pd.factorize(identity.to_numpy(), use_na_sentinel=True)
+    for column_codes in columns:
         if codes is None or complete is None:
             codes, complete = column_codes, column_codes >= 0
             continue
         complete = complete & (column_codes >= 0)
-        codes, _ = pd.factorize(codes.astype(np.int64) * (len(uniques) + 1) + column_codes)
+        span = int(column_codes.max(initial=0)) + 2  # every code of the column, and -1
+        codes, _ = pd.factorize(codes.astype(np.int64) * span + column_codes)
     if codes is None or complete is None or not complete.any():
         return np.zeros(0 if codes is None else len(codes), dtype=bool)
     counts = np.bincount(codes[complete])

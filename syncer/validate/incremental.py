@@ -11,8 +11,11 @@ or a sorted tab, finds its entry again). A cycle then
 2. validates only the rows not found, with the same pandera schema minus the
    uniqueness checks (:func:`~syncer.validate.schema.build_schema` ``uniqueness=False``);
 3. decides ``unique`` and ``unique_together`` over whole columns from the kept
-   identities (factorized codes, :func:`~syncer.validate.duplicates.duplicate_mask`), so
-   a row whose twin changed is reported (or cleared) even though it did not change;
+   identities, so a row whose twin changed is reported (or cleared) even though it did
+   not change. Each identity is kept as an integer code (:class:`IdentityCodes`: every
+   distinct identity a column has shown gets one, when the row holding it is checked),
+   so the whole-column comparison runs on integer arrays
+   (:func:`~syncer.validate.duplicates.codes_duplicated`);
 4. fills in each finding's sheet row and value at the row's current position and
    orders everything as :func:`~syncer.validate.validate` does.
 
@@ -47,20 +50,51 @@ from pandera.errors import SchemaErrors
 from syncer.ledger import LedgerConfig
 from syncer.model import CellValue, Finding, Snapshot, Table, canonical, is_blank
 from syncer.validate.column_view import ColumnView
-from syncer.validate.duplicates import Uniques, duplicate_mask
+from syncer.validate.duplicates import Uniques, codes_duplicated
 from syncer.validate.findings import check_rank, duplicate_finding, row_findings
 from syncer.validate.frame import build_frame, kept_rows
 from syncer.validate.header import header_findings
 from syncer.validate.schema import build_schema
 
 #: Bumped whenever what a memo entry means changes: an older memo is never used.
-VERSION = 1
+VERSION = 2
+
+#: A memo whose identity codes outnumber this many per data row (plus
+#: :data:`CODES_SLACK`) is dropped and every row checked again: the codes of identities
+#: no row holds any more are only forgotten that way (or at the scheduled full pass).
+CODES_PER_ROW = 2
+CODES_SLACK = 10_000
 
 #: What the memo keeps per row content: the row's own findings (rows and values are
-#: filled in at the row's current position), its identity over each unique column, and
+#: filled in at the row's current position), its identity code over each unique column
+#: (see :class:`IdentityCodes`), and
 #: the rules (by their place in the ledger's rules) that flagged it at the last cycle
 #: (see :class:`syncer.incremental.RuleRunner`; set after the plan).
 RowEntry = tuple[tuple[Finding, ...], tuple[Any, ...], frozenset[int]]
+
+
+class IdentityCodes:
+    """Each distinct identity a unique column has shown, as an integer: two rows' identities
+    are equal exactly when their codes are, and -1 stands for no identity (an empty or
+    unreadable cell). Kept with the memo, so the codes of rows checked in earlier cycles
+    stay comparable with new ones."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, dict[Any, int]] = {}
+
+    @property
+    def size(self) -> int:
+        """How many codes have been given out, over all columns."""
+        return sum(map(len, self._codes.values()))
+
+    def encode(self, column: str, identity: pd.Series) -> list[int]:
+        """The codes of ``column``'s ``identity`` values (new identities get new codes)."""
+        codes = self._codes.setdefault(column, {})
+        missing = identity.isna().to_numpy().tolist()
+        return [
+            -1 if none else codes.setdefault(value, len(codes))
+            for value, none in zip(identity.to_numpy().tolist(), missing, strict=True)
+        ]
 
 
 @dataclass(frozen=True)
@@ -79,6 +113,8 @@ class ValidationMemo:
     unknown: tuple[int, ...] = ()
     #: rule number → data rows of that read whose content the rule flagged last cycle
     flagged: dict[int, list[int]] = field(default_factory=dict)
+    #: the codes the entries' identities are given in
+    codes: IdentityCodes = field(default_factory=IdentityCodes)
 
     def flag(self, rule: int, rows: set[int], keys: Sequence[object], *, only: bool = True) -> None:
         """Record that ``rule`` flags data rows ``rows`` of this memo's read, and (with
@@ -139,13 +175,20 @@ def validate_incremental(
     contents: Sequence[tuple[object, ...]] = list(map(_typed_key, rows)) if typed else rows
     keys: Sequence[object] = list(map(hash, contents))  # the digests (see the module doc)
     signature = (VERSION, ledger_signature(ledger), table.header, typed)
-    known = memo.rows if memo is not None and memo.signature == signature else {}
+    usable = (
+        memo is not None
+        and memo.signature == signature
+        and memo.codes.size <= CODES_PER_ROW * len(rows) + CODES_SLACK
+    )
+    known = memo.rows if memo is not None and usable else {}
+    codes = memo.codes if memo is not None and usable else IdentityCodes()
     kept_keys = list(map(keys.__getitem__, kept))
     found: list[RowEntry | None] = list(map(known.get, kept_keys))
     uniques = unique_columns(ledger, present)
     dirty = [p for p, entry in enumerate(found) if entry is None]
     if dirty:
-        fresh = iter(_check_rows(ledger, table, present, [kept[p] for p in dirty], uniques))
+        checked = _check_rows(ledger, table, present, [kept[p] for p in dirty], uniques, codes)
+        fresh = iter(checked)
         for p in dirty:
             found[p] = next(fresh)
     entries: list[RowEntry] = found  # type: ignore[assignment]  # every gap is filled
@@ -163,7 +206,7 @@ def validate_incremental(
     if keep is not None:
         blank = set(range(len(rows))).difference(kept)
         unknown = sorted(blank.union(unknown))
-    built = ValidationMemo(signature, memo_rows, len(dirty), keys, tuple(unknown), flagged)
+    built = ValidationMemo(signature, memo_rows, len(dirty), keys, tuple(unknown), flagged, codes)
     return findings, built
 
 
@@ -173,9 +216,11 @@ def _check_rows(
     present: list[str],
     indexes: list[int],
     uniques: list[str],
+    codes: IdentityCodes,
 ) -> list[RowEntry]:
     """The memo entries of data rows ``indexes`` (none of them blank), computed with the
-    schema minus its uniqueness checks on a tab holding just those rows."""
+    schema minus its uniqueness checks on a tab holding just those rows; their identities
+    as ``codes``."""
     sub = table.part(indexes)
     frame = build_frame(sub, present, None)
     views = {
@@ -191,7 +236,7 @@ def _check_rows(
         for finding in row_findings(ledger, sub, shared, errors.failure_cases):
             assert finding.row is not None
             own[at[finding.row]].append(finding)
-    identities = [views[c].identity.to_numpy() for c in uniques]
+    identities = [codes.encode(c, views[c].identity) for c in uniques]
     return [
         (tuple(own[j]), tuple(values[j] for values in identities), frozenset())
         for j in range(len(indexes))
@@ -246,12 +291,10 @@ def _duplicate_findings(
     identities (the same rows, twins and messages the full validation gives)."""
     if not uniques:
         return []
-    index = pd.Index(kept)
-    ids = list(map(itemgetter(1), entries))
-    series = {
-        c: pd.Series(list(map(itemgetter(j), ids)), index=index, dtype=object)
-        for j, c in enumerate(uniques)
-    }
+    n = len(entries)
+    flat = chain.from_iterable(map(itemgetter(1), entries))
+    codes = np.fromiter(flat, dtype=np.int64, count=n * len(uniques)).reshape(n, len(uniques))
+    column = {c: codes[:, j] for j, c in enumerate(uniques)}
     checks: list[tuple[str, tuple[str, ...]]] = [
         ("unique", (c,)) for c in present if ledger.columns[c].unique
     ]
@@ -264,18 +307,18 @@ def _duplicate_findings(
     order = {c: i for i, c in enumerate(ledger.columns)}
     out: list[tuple[int, int, int, Finding]] = []
     for check, group in checks:
-        mask = duplicate_mask([series[c] for c in group])
-        positions = np.flatnonzero(mask).tolist()
+        arrays = [column[c] for c in group]
+        positions = np.flatnonzero(codes_duplicated(arrays)).tolist()
         if not positions:
             continue
-        arrays = [series[c].to_numpy() for c in group]
-        members: dict[tuple[Any, ...], list[int]] = {}
-        for p in positions:
-            members.setdefault(tuple(a[p] for a in arrays), []).append(kept[p])
+        identities = list(zip(*(a[positions].tolist() for a in arrays), strict=True))
+        members: dict[tuple[int, ...], list[int]] = {}
+        for p, identity in zip(positions, identities, strict=True):
+            members.setdefault(identity, []).append(kept[p])
         rank = check_rank(check)
-        for p in positions:
+        for p, identity in zip(positions, identities, strict=True):
             row = kept[p]
-            same = members[tuple(a[p] for a in arrays)]
+            same = members[identity]
             key_value = _cell(table, row, key_column)
             key = None if is_blank(key_value) else canonical(key_value)
             target, finding = duplicate_finding(

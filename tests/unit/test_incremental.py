@@ -5,6 +5,7 @@ edit sequences over the messy example ledger."""
 from __future__ import annotations
 
 import copy
+import math
 import tempfile
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +29,14 @@ from syncer.planner import build_plan
 from syncer.rules.base import PreviousState
 from syncer.state import LedgerMark, StateStore
 from syncer.validate import validate
-from syncer.validate.incremental import ValidationMemo, validate_incremental
+from syncer.validate.duplicates import codes_duplicated
+from syncer.validate.incremental import (
+    CODES_PER_ROW,
+    CODES_SLACK,
+    IdentityCodes,
+    ValidationMemo,
+    validate_incremental,
+)
 from tests.staged import Staged
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -219,6 +229,59 @@ def test_a_changed_header_or_ledger_discards_the_memo() -> None:
     assert again is not None
     assert again.checked == len([r for r in rows if any(r)])
     assert shown(got) == shown(validate(other, snapshot))
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(-1, 3), st.integers(-1, 2), st.integers(-1, 1000)),
+        max_size=40,
+    ),
+    st.integers(1, 3),
+)
+def test_codes_duplicated_equals_duplicated_rows_of_a_frame(
+    rows: list[tuple[int, int, int]], width: int
+) -> None:
+    """Rows of integer codes (-1: none) are duplicates exactly when pandas' duplicated
+    (keep=False) says so among the rows with every code present, whatever their size."""
+    frame = pd.DataFrame([r[:width] for r in rows], columns=list(range(width)), dtype=np.int64)
+    columns = [frame[c].to_numpy() for c in range(width)]
+    complete = (frame >= 0).all(axis=1)
+    expected = frame.duplicated(keep=False) & complete
+    assert codes_duplicated(columns).tolist() == expected.tolist()
+
+
+def test_identity_codes_are_equal_for_equal_identities_across_calls() -> None:
+    """An identity keeps its code from one call to the next; missing ones are -1."""
+    codes = IdentityCodes()
+    first = codes.encode("联系方式", pd.Series(["138", None, "139", "138"], dtype=object))
+    later = codes.encode("联系方式", pd.Series([math.nan, "139", "140"], dtype=object))
+    other = codes.encode("客户编号", pd.Series(["139"], dtype=object))
+    assert first[0] == first[3] != first[2]
+    assert first[1] == -1
+    assert later == [-1, first[2], max(first) + 1]
+    assert other == [0]
+    assert codes.size == 4
+
+
+def test_a_memo_with_too_many_identity_codes_is_dropped() -> None:
+    """Codes of identities no row holds any more are forgotten: past the bound, the memo
+    is dropped and every row checked again, with the findings of a full pass."""
+    rows = [list(r) for r in BASE]
+    snapshot = Snapshot({LEDGER.tabs.main: table_of(rows)})
+    _, memo = validate_incremental(LEDGER, snapshot, None)
+    assert memo is not None
+    _, kept = validate_incremental(LEDGER, snapshot, memo)
+    assert kept is not None
+    assert kept.checked == 0
+    assert kept.codes is memo.codes
+    bound = CODES_PER_ROW * len(rows) + CODES_SLACK
+    memo.codes.encode("联系方式", pd.Series([f"old {i}" for i in range(bound)], dtype=object))
+    got, again = validate_incremental(LEDGER, snapshot, memo)
+    assert again is not None
+    assert again.checked == len([r for r in rows if any(r)])
+    assert again.codes is not memo.codes
+    assert again.codes.size < bound
+    assert shown(got) == shown(validate(LEDGER, snapshot))
 
 
 # --- planning on incremental findings ---------------------------------------------------
