@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from gspread.exceptions import NoValidUrlKeyFound
@@ -144,6 +145,10 @@ class _Tab:
     header: list[str]
     grid_rows: int
     grid_cols: int
+    names: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.names = set(self.header)
 
 
 def _op_phase(op: Operation) -> int:
@@ -202,7 +207,7 @@ def build_writes(
     replace: list[dict[str, Any]] = []
     appends: dict[int, list[list[CellValue]]] = {}  # history sheet id → rows, in order
 
-    def need_tab(title: str, header: Sequence[str]) -> _Tab | None:
+    def need_tab(title: str, header: Iterable[str]) -> _Tab | None:
         tab = tabs.get(title)
         if tab is None:
             out.new_tabs.setdefault(title, tuple(header))
@@ -231,12 +236,20 @@ def build_writes(
         cells.append(update_cell(tab.meta.sheet_id, row, col, value))
 
     def add_header(tab: _Tab, column: str) -> None:
-        if column in tab.header:
+        if column in tab.names:
             return
         while tab.header and not tab.header[-1]:
             tab.header.pop()
         tab.header.append(column)
+        tab.names.add(column)
         write_cell(tab, tab.header_row, len(tab.header), column)
+
+    def add_headers(tab: _Tab, values: Sequence[tuple[str, CellValue]]) -> None:
+        """The header cells for the columns of ``values`` ``tab`` lacks (one set lookup
+        per column when it has them all: thousands of moved rows name the same ones)."""
+        if not tab.names.issuperset(map(itemgetter(0), values)):
+            for column, _ in values:
+                add_header(tab, column)
 
     ordered = sorted(kept, key=lambda r: _op_phase(r.op))
     for resolved in ordered:
@@ -288,12 +301,11 @@ def build_writes(
             )
             out.applied.append(op)
         elif isinstance(op, AppendRow):
-            target = need_tab(op.tab, tuple(c for c, _ in op.values))
+            target = need_tab(op.tab, (c for c, _ in op.values))
             if target is None:
                 continue
             assert target.meta is not None
-            for column, _ in op.values:
-                add_header(target, column)
+            add_headers(target, op.values)
             by_column = dict(op.values)
             appends.setdefault(target.meta.sheet_id, []).append(
                 [by_column.get(c) for c in target.header]
@@ -311,15 +323,14 @@ def build_writes(
             out.applied.append(op)
         else:
             main = tabs.get(op.tab)
-            history = need_tab(op.history_tab, tuple(c for c, _ in op.values))
+            history = need_tab(op.history_tab, (c for c, _ in op.values))
             if history is None:
                 continue
             if main is None or main.meta is None or resolved.index is None:
                 out.dropped.append(Dropped(op, f"row of {op.target.key!r} not found"))
                 continue
             assert history.meta is not None
-            for column, _ in op.values:
-                add_header(history, column)
+            add_headers(history, op.values)
             by_column = dict(op.values)
             values = [by_column.get(c) for c in history.header]
             appends.setdefault(history.meta.sheet_id, []).append(values)
