@@ -34,6 +34,7 @@ from syncer.model import (
     ReplaceTab,
     SetCell,
     Snapshot,
+    Table,
     WrittenCell,
 )
 
@@ -176,11 +177,55 @@ def deletion_requests(rows: Iterable[tuple[int, int]]) -> list[dict[str, Any]]:
     ]
 
 
+@dataclass(frozen=True)
+class PreparedTab:
+    """A robot-owned tab's requests (:class:`ReplaceTab`) worked out ahead of
+    :func:`build_writes`, from the operation, the tab as read, its sheet id and its grid
+    size: used only where all four are the same then."""
+
+    op: ReplaceTab
+    old: Table | None
+    sheet_id: int
+    grid: tuple[int, int]
+    #: the tab already shows the operation's rows: nothing to write
+    same: bool
+    requests: list[dict[str, Any]]
+
+    def made_from(self, op: ReplaceTab, old: Table | None, sheet_id: int) -> bool:
+        """True when this was worked out for ``op`` on ``old`` in sheet ``sheet_id``."""
+        return self.op is op and self.old is old and self.sheet_id == sheet_id
+
+
+def _width(rows: Sequence[Sequence[CellValue]]) -> int:
+    return max([1, *(len(r) for r in rows)])
+
+
+def prepare_replacements(
+    ops: Sequence[Operation], snapshot: Snapshot, meta: Mapping[str, SheetMeta]
+) -> dict[int, PreparedTab]:
+    """Pure: for each :class:`ReplaceTab` of ``ops`` on an existing tab (by ``id``), the
+    requests :func:`build_writes` makes for it, on the grid ``meta`` gives grown to fit
+    its rows. They depend on the plan and the read alone, not on the guard (which always
+    keeps a ReplaceTab), so the connector works them out while the guard read is on the
+    wire."""
+    out: dict[int, PreparedTab] = {}
+    for op in ops:
+        if not isinstance(op, ReplaceTab) or op.tab not in meta:
+            continue
+        m, old = meta[op.tab], snapshot.get(op.tab)
+        grid = (max(m.rows, len(op.rows)), max(m.cols, _width(op.rows)))
+        same = old is not None and same_content(old, op.rows)
+        requests = [] if same else replace_requests(m.sheet_id, *grid, old, op.rows, op.shifting)
+        out[id(op)] = PreparedTab(op, old, m.sheet_id, grid, same, requests)
+    return out
+
+
 def build_writes(
     kept: Sequence[Resolved],
     fresh: Snapshot,
     meta: Mapping[str, SheetMeta],
     snapshot: Snapshot,
+    prepared: Mapping[int, PreparedTab] | None = None,
 ) -> WriteBatch:
     """Pure: the ``spreadsheets.batchUpdate`` requests for the guard's kept operations.
 
@@ -287,18 +332,23 @@ def build_writes(
             tab = need_tab(op.tab, ())
             if tab is None:
                 continue
+            assert tab.meta is not None
             old = snapshot.get(op.tab)
-            if old is not None and same_content(old, op.rows):
+            ready = prepared.get(id(op)) if prepared else None
+            if ready is not None and not ready.made_from(op, old, tab.meta.sheet_id):
+                ready = None
+            if ready.same if ready is not None else old is not None and same_content(old, op.rows):
                 out.applied.append(op)
                 continue
-            assert tab.meta is not None
-            width = max([1, *(len(r) for r in op.rows)])
-            fit(tab, len(op.rows), width)
-            replace.extend(
-                replace_requests(
-                    tab.meta.sheet_id, tab.grid_rows, tab.grid_cols, old, op.rows, op.shifting
+            fit(tab, len(op.rows), _width(op.rows))
+            if ready is not None and ready.grid == (tab.grid_rows, tab.grid_cols):
+                replace.extend(ready.requests)
+            else:
+                replace.extend(
+                    replace_requests(
+                        tab.meta.sheet_id, tab.grid_rows, tab.grid_cols, old, op.rows, op.shifting
+                    )
                 )
-            )
             out.applied.append(op)
         elif isinstance(op, AppendRow):
             target = need_tab(op.tab, (c for c, _ in op.values))

@@ -54,6 +54,7 @@ from gspread.utils import ExportFormat
 
 from syncer.a1 import column_letter
 from syncer.connectors.base import Connector, KeyColumn, Progress, TabRequest
+from syncer.connectors.google.ahead import WriteAhead
 from syncer.connectors.google.auth import GoogleAuth, open_session
 from syncer.connectors.google.bodies import MAX_BODY_BYTES, RequestChunk, chunk_requests, encode
 from syncer.connectors.google.builders import (
@@ -179,6 +180,8 @@ class GoogleSheetsConnector(Connector):
         self._meta: dict[str, SheetMeta] | None = None
         self._token: str | None = None
         self.lock = WriteLock(self.http, f"{SHEETS_BASE}/{self.spreadsheet_id}:batchUpdate")
+        #: the errors tab's requests, worked out while the guard read is on the wire
+        self.ahead = WriteAhead()
 
     @classmethod
     def for_ledger(
@@ -323,6 +326,7 @@ class GoogleSheetsConnector(Connector):
                 parts = many
             else:
                 by_grid = many
+        self.ahead.start(plan, snapshot, meta)  # the calls below leave this thread idle
         if self.locks_writes and not self.lock.held:
             wanted = by_grid if by_grid is not None else parts
             answered = sum(part_cells(p, meta[p.tab]) for p in wanted) <= LOCK_ANSWER_MAX_CELLS
@@ -363,7 +367,10 @@ class GoogleSheetsConnector(Connector):
 
     def release_locks(self) -> None:
         """Remove syncer's locks still held or left by a crash: one ``batchUpdate``. When
-        that fails the metadata is refreshed so the next read finds what is left."""
+        that fails the metadata is refreshed so the next read finds what is left. The
+        engine calls this when a write half ends: work prepared ahead for a write that did
+        not happen is dropped too, so it keeps nothing of the cycle alive."""
+        self.ahead.drop()
         if not self.lock.release():
             self.invalidate()
 
@@ -429,7 +436,7 @@ class GoogleSheetsConnector(Connector):
         written = Written()
         sent = 0
         meta = self.metadata()
-        batch = build_writes(kept, fresh, meta, snapshot)
+        batch = build_writes(kept, fresh, meta, snapshot, self.ahead.take())
         if batch.new_tabs:  # a person deleted a tab after it was created: rare
             self.add_tabs(batch.new_tabs)
             batch = build_writes(kept, fresh, self.metadata(), snapshot)
