@@ -66,11 +66,11 @@ CODES_PER_ROW = 2
 CODES_SLACK = 10_000
 
 #: What the memo keeps per row content: the row's own findings (rows and values are
-#: filled in at the row's current position), its identity code over each unique column
-#: (see :class:`IdentityCodes`), and
-#: the rules (by their place in the ledger's rules) that flagged it at the last cycle
-#: (see :class:`syncer.incremental.RuleRunner`; set after the plan).
-RowEntry = tuple[tuple[Finding, ...], tuple[Any, ...], frozenset[int]]
+#: filled in at the row's current position), its identity's code over each unique column
+#: (see :class:`IdentityCodes`), and the rules (by their place in the ledger's rules) that
+#: flagged it at the last cycle (see :class:`syncer.incremental.RuleRunner`; set after
+#: the plan).
+RowEntry = tuple[tuple[Finding, ...], tuple[int, ...], frozenset[int]]
 
 
 class IdentityCodes:

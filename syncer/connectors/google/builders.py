@@ -146,7 +146,8 @@ class _Tab:
     header: list[str]
     grid_rows: int
     grid_cols: int
-    names: set[str] = field(default_factory=set)
+    #: the header's names, for lookups
+    names: set[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.names = set(self.header)
