@@ -59,7 +59,7 @@ from syncer.validate.schema import build_schema
 #: Bumped whenever what a memo entry means changes: an older memo is never used.
 VERSION = 2
 
-#: A memo whose identity codes outnumber this many per data row (plus
+#: A memo whose identity codes of one column outnumber this many per data row (plus
 #: :data:`CODES_SLACK`) is dropped and every row checked again: the codes of identities
 #: no row holds any more are only forgotten that way (or at the scheduled full pass).
 CODES_PER_ROW = 2
@@ -83,9 +83,9 @@ class IdentityCodes:
         self._codes: dict[str, dict[Any, int]] = {}
 
     @property
-    def size(self) -> int:
-        """How many codes have been given out, over all columns."""
-        return sum(map(len, self._codes.values()))
+    def most(self) -> int:
+        """How many codes the column with the most has given out."""
+        return max(map(len, self._codes.values()), default=0)
 
     def encode(self, column: str, identity: pd.Series) -> list[int]:
         """The codes of ``column``'s ``identity`` values (new identities get new codes)."""
@@ -178,7 +178,7 @@ def validate_incremental(
     usable = (
         memo is not None
         and memo.signature == signature
-        and memo.codes.size <= CODES_PER_ROW * len(rows) + CODES_SLACK
+        and memo.codes.most <= CODES_PER_ROW * len(rows) + CODES_SLACK
     )
     known = memo.rows if memo is not None and usable else {}
     codes = memo.codes if memo is not None and usable else IdentityCodes()
