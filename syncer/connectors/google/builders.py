@@ -338,7 +338,11 @@ def build_writes(
             ready = prepared.get(id(op)) if prepared else None
             if ready is not None and not ready.made_from(op, old, tab.meta.sheet_id):
                 ready = None
-            if ready.same if ready is not None else old is not None and same_content(old, op.rows):
+            if ready is not None:
+                same = ready.same
+            else:
+                same = old is not None and same_content(old, op.rows)
+            if same:  # the tab already shows these rows
                 out.applied.append(op)
                 continue
             fit(tab, len(op.rows), _width(op.rows))
