@@ -292,10 +292,7 @@ class Journal:
                     for table in (journal_intents_table, journal_table):
                         conn.execute(delete(table).where(table.c.cycle_id.in_(chunk)))
         except SQLAlchemyError as exc:
-            raise StateError(
-                f"state database {self.store.url}: cannot prune the journal of ledger"
-                f" {ledger!r} ({exc.__class__.__name__}: {exc})"
-            ) from exc
+            raise self._failed("prune", ledger, exc) from exc
         return len(ids)
 
     def _entries(self, query: Any, ledger: str, full_intents: bool = True) -> list[JournalEntry]:
@@ -314,10 +311,7 @@ class Journal:
                             (r.cycle_id, r.intent) for r in conn.execute(_intents(table, ids))
                         )
         except SQLAlchemyError as exc:
-            raise StateError(
-                f"state database {self.store.url}: cannot read the journal of ledger"
-                f" {ledger!r} ({exc.__class__.__name__}: {exc})"
-            ) from exc
+            raise self._failed("read", ledger, exc) from exc
         entries = []
         for row in rows:
             cycle_id = row["cycle_id"]
@@ -355,8 +349,14 @@ class Journal:
                 for each in (statement, *more):
                     conn.execute(each)
         except SQLAlchemyError as exc:
-            raise StateError(
-                f"state database {self.store.url} could not update the journal of ledger"
-                f" {ledger!r} ({exc.__class__.__name__}: {exc}); nothing was written to the"
-                " sheet, the next cycle retries"
+            raise self._failed(
+                "update", ledger, exc, "; nothing was written to the sheet, the next cycle retries"
             ) from exc
+
+    def _failed(self, doing: str, ledger: str, exc: SQLAlchemyError, then: str = "") -> StateError:
+        """The error for a journal statement that failed; the database URL as the state
+        store shows it (password masked)."""
+        return StateError(
+            f"state database {self.store.shown} could not {doing} the journal of ledger"
+            f" {ledger!r} ({exc.__class__.__name__}: {exc}){then}"
+        )

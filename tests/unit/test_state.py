@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, event, text
 from syncer import migrations
 from syncer.errors import StateError
 from syncer.journal import Intent, Journal, MovingRow
-from syncer.state import RunRecord, StateStore
+from syncer.state import RunRecord, StateStore, display_url
 
 T0 = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
 BACKENDS = ["sqlite", "postgresql"]
@@ -473,6 +473,35 @@ def test_broken_tables_are_a_state_error_naming_the_ledger(urls: Urls, backend: 
             store.save("sales", {"K1": {"s": "b"}}, {}, None)
         with pytest.raises(StateError, match="could not read"):
             store.load("sales")
+    finally:
+        store.close()
+
+
+def test_journal_failures_name_the_database_with_its_password_masked(
+    urls: Urls, backend: str
+) -> None:
+    """Reading, updating and pruning a broken journal fail with StateError naming the
+    ledger and the database as the store shows it, never the password in its URL."""
+    store = StateStore(urls.private(backend))
+    try:
+        url = "postgresql+psycopg://syncer:s3cret@db.example/state"
+        store.url, store.shown = url, display_url(url)  # messages only; the engine stays
+        journal = Journal(store)
+        journal.begin("sales", "c1", T0, Intent(), 1)
+        journal.finish("sales", "c1", T0)  # closed: the prune below selects it
+        with store.engine.begin() as conn:
+            conn.execute(text("DROP TABLE journal_intents"))
+        failing = [
+            lambda: journal.entries("sales"),
+            lambda: journal.revise("sales", "c1", Intent()),
+            lambda: journal.prune("sales", T0 + timedelta(days=1), 0),
+        ]
+        for call in failing:
+            with pytest.raises(StateError) as info:
+                call()
+            assert "syncer:***@db.example" in str(info.value)
+            assert "s3cret" not in str(info.value)
+            assert "'sales'" in str(info.value)
     finally:
         store.close()
 
