@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import structlog
 from pydantic import ValidationError
 
-from syncer.errors import ConfigError, SyncerError
+from syncer.errors import ConfigError, StateError, SyncerError
 from syncer.settings import Settings
 
 log = structlog.get_logger("syncer.runtime")
@@ -153,7 +153,6 @@ class Runtime:
         :data:`PRUNE_EVERY` in this process. A failure is logged, never raised: the
         history is pruned again later."""
         from syncer.engine import RECENT_JOURNAL
-        from syncer.errors import StateError
         from syncer.journal import Journal
 
         days = self.settings.history_days
