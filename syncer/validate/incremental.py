@@ -175,13 +175,12 @@ def validate_incremental(
     contents: Sequence[tuple[object, ...]] = list(map(_typed_key, rows)) if typed else rows
     keys: Sequence[object] = list(map(hash, contents))  # the digests (see the module doc)
     signature = (VERSION, ledger_signature(ledger), table.header, typed)
-    usable = (
-        memo is not None
-        and memo.signature == signature
-        and memo.codes.most <= CODES_PER_ROW * len(rows) + CODES_SLACK
-    )
-    known = memo.rows if memo is not None and usable else {}
-    codes = memo.codes if memo is not None and usable else IdentityCodes()
+    if memo is not None and (
+        memo.signature != signature or memo.codes.most > CODES_PER_ROW * len(rows) + CODES_SLACK
+    ):
+        memo = None  # made for another ledger file or header, or holding too many codes
+    known = memo.rows if memo is not None else {}
+    codes = memo.codes if memo is not None else IdentityCodes()
     kept_keys = list(map(keys.__getitem__, kept))
     found: list[RowEntry | None] = list(map(known.get, kept_keys))
     uniques = unique_columns(ledger, present)
