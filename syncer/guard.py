@@ -237,6 +237,21 @@ class _Guard:
         return result
 
 
+def kept_as_read(plan: Plan, snapshot: Snapshot) -> list[Resolved]:
+    """What :func:`guard` keeps when the guard read finds every tab and row as ``snapshot``
+    had them: every operation, in the plan's order, each row at its read position. Cheap
+    (no key index, no fingerprint): work prepared ahead of the guard assumes it, and is
+    used only when the guard's real answer is the same."""
+    out: list[Resolved] = []
+    for op in plan.ops:
+        if isinstance(op, EnsureTab | AddColumn | ReplaceTab | AppendRow):
+            out.append(Resolved(op, None))
+            continue
+        table = snapshot.get(op.tab)
+        out.append(Resolved(op, None if table is None else op.target.row - table.header_row - 1))
+    return out
+
+
 def guard(
     plan: Plan, snapshot: Snapshot, fresh: Snapshot, cache: TableCache | None = None
 ) -> GuardResult:

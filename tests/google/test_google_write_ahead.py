@@ -1,6 +1,7 @@
-"""The errors tab's requests worked out while the guard read is on the wire
-(syncer.connectors.google.ahead): the same batch as worked out in the write, used only
-for the very inputs it was made from, and nothing of a cycle kept afterwards."""
+"""The write's requests worked out while the guard read is on the wire
+(syncer.connectors.google.ahead): the errors tab's and the whole batch's, the same as
+worked out in the write, used only for the very inputs they were made from, and nothing
+of a cycle kept afterwards."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncer.connectors.base import TabRequest
-from syncer.connectors.google.ahead import WriteAhead
+from syncer.connectors.google.ahead import WriteAhead, prepare_batch
+from syncer.connectors.google.bodies import encode
 from syncer.connectors.google.builders import (
     PreparedTab,
     SheetMeta,
@@ -20,8 +22,18 @@ from syncer.connectors.google.builders import (
     prepare_replacements,
 )
 from syncer.engine import apply_plan
-from syncer.guard import Resolved, guard
-from syncer.model import CellValue, Plan, ReplaceTab, RowRef, SetCell, Snapshot, Table
+from syncer.guard import Resolved, guard, kept_as_read
+from syncer.model import (
+    CellValue,
+    MoveRow,
+    Plan,
+    ReplaceTab,
+    RowRef,
+    SetCell,
+    Snapshot,
+    Table,
+)
+from syncer.rules.base import row_ref
 
 from .conftest import MakeConnector, MakeSheet
 
@@ -92,34 +104,42 @@ def test_an_error_in_the_prepared_work_is_raised_by_the_write() -> None:
     snapshot = Snapshot({ERRORS: _tab([["Main", 3, "a"]])})
     op = _op([["Main", 3, float("nan")]])
     ahead = WriteAhead()
-    ahead.start(Plan("t", (op,)), snapshot, META)
+    ahead.start(Plan("t", (op,)), snapshot, META, {ERRORS})
     with pytest.raises(ValueError, match="not a finite number"):
         ahead.take()
-    assert ahead.take() == {}
+    assert ahead.take().replacements == {}
+    assert ahead.take().batch is None
 
 
-def test_work_is_started_once_per_plan_and_not_for_plans_without_a_robot_tab() -> None:
+def test_work_is_started_once_per_plan_and_not_for_empty_plans() -> None:
     """A guard read sent again for the same plan keeps the work started; a plan with no
-    robot-owned tab starts none."""
+    robot-owned tab prepares no tab, and an empty plan starts nothing."""
     snapshot = Snapshot({ERRORS: _tab([])})
     plan = Plan("t", (_op([["Main", 3, "a"]]),))
     ahead = WriteAhead()
-    ahead.start(plan, snapshot, META)
+    ahead.start(plan, snapshot, META, {ERRORS})
     first = ahead._future
-    ahead.start(plan, snapshot, META)
+    ahead.start(plan, snapshot, META, {ERRORS})
     assert first is not None
     assert ahead._future is first
-    assert set(ahead.take()) == {id(plan.ops[0])}
-    cells = Plan("t", (SetCell("Main", RowRef("k", 2, "f"), "c", "v", None, "r"),))
-    ahead.start(cells, snapshot, META)
+    assert set(ahead.take().replacements) == {id(plan.ops[0])}
+    main = Table("Main", 1, ("k", "c"), (("k", None),))
+    cells = Plan("t", (SetCell("Main", row_ref(main, 0, "k"), "c", "v", None, "r"),))
+    meta = {**META, "Main": SheetMeta(3, "Main", 5, 2)}
+    ahead.start(cells, Snapshot({"Main": main}), meta, {"Main"})
+    prepared = ahead.take()
+    assert prepared.replacements == {}
+    assert prepared.batch is not None
+    ahead.start(Plan("t", ()), snapshot, META, {ERRORS})
     assert ahead._future is None
 
 
 def test_the_connector_prepares_during_the_guard_read_and_keeps_nothing(
     make_sheet: MakeSheet, make_connector: MakeConnector
 ) -> None:
-    """Through the sandbox: the guard read starts the work, the write uses it and the tab
-    reads as planned; a write half that ends without writing drops it."""
+    """Through the sandbox: the guard read starts the work, the write sends the batch
+    prepared ahead and the tab reads as planned; a write half that ends without writing
+    drops it."""
     sid = make_sheet(
         {"Main": [["id"], ["k1"]], ERRORS: [["tab", "row", "problem"], ["Main", 2, "old"]]}
     )
@@ -132,6 +152,7 @@ def test_the_connector_prepares_during_the_guard_read_and_keeps_nothing(
     written = conn.write(guard(plan, snapshot, fresh).kept, fresh, snapshot)
     assert written.applied == [op]
     assert conn.ahead._future is None  # taken by the write
+    assert conn.ahead.batches_used == 1
     after = conn.read([TabRequest(ERRORS, 1)]).tables[ERRORS]
     assert after.rows == (("Main", 2, "new"), ("Main", 3, "more"))
     again = _op([["Main", 2, "newer"]])
@@ -143,4 +164,116 @@ def test_the_connector_prepares_during_the_guard_read_and_keeps_nothing(
     report = apply_plan(conn, Plan("t", (again,), "id"), conn.read([TabRequest(ERRORS, 1)]))
     assert report.applied == [again]
     assert conn.ahead._plan is None
+    conn.close()
+
+
+MAIN, HISTORY = "Main", "History"
+MAIN_ROWS = [["k1", "a", None], ["k2", "b", "x"], ["k3", "c", None], [None, "d", None]]
+TABS_META = {
+    MAIN: SheetMeta(0, MAIN, 10, 3),
+    HISTORY: SheetMeta(1, HISTORY, 3, 2),
+    ERRORS: SheetMeta(7, ERRORS, 12, 4),
+}
+_CHANGES = st.sampled_from(
+    ["none", "index", "dropped", "header", "meta", "another read", "one op fewer read"]
+)
+
+
+def _read() -> Snapshot:
+    main = Table(MAIN, 1, ("id", "name", "note"), tuple(tuple(r) for r in MAIN_ROWS))
+    history = Table(HISTORY, 1, ("id", "name"), (("k0", "z"),))
+    return Snapshot({MAIN: main, HISTORY: history, ERRORS: _tab([["Main", 3, "a"]])})
+
+
+def _plan(read: Snapshot, picks: list[tuple[str, int]]) -> Plan:
+    """SetCells, MoveRows and an errors tab on ``read``'s main tab."""
+    main = read.tables[MAIN]
+    ops: list[Any] = []
+    for kind, i in picks:
+        key = main.cell(i, "id")
+        ref = row_ref(main, i, str(key) if key else None)
+        if kind == "cell":
+            ops.append(SetCell(MAIN, ref, "note", f"n{i}", main.cell(i, "note"), "r"))
+        else:
+            values = (("id", key), ("name", main.cell(i, "name")))
+            ops.append(MoveRow(MAIN, ref, HISTORY, values, "lost", "r"))
+    ops.append(_op([["Main", 2, "new"]]))
+    return Plan("t", tuple(ops), "id")
+
+
+@given(
+    picks=st.lists(st.tuples(st.sampled_from(["cell", "move"]), st.integers(0, 3)), max_size=6),
+    change=_CHANGES,
+    at=st.integers(0, 6),
+)
+def test_a_prepared_batch_is_sent_only_when_the_write_would_make_the_same(
+    picks: list[tuple[str, int]], change: str, at: int
+) -> None:
+    """Whatever the guard answered, the sheet metadata and the headers it read: the batch
+    prepared ahead fits exactly when nothing it was made from differs, and a batch that
+    fits is the one the write works out (requests, deletions, encodings and the fate of
+    every operation)."""
+    read = _read()
+    plan = _plan(read, picks)
+    replacements = prepare_replacements(plan.ops, read, TABS_META)
+    ready = prepare_batch(plan, read, TABS_META, {MAIN, HISTORY}, replacements)
+    assert ready is not None
+    kept = kept_as_read(plan, read)
+    fresh = Snapshot({MAIN: read.tables[MAIN], HISTORY: read.tables[HISTORY]})
+    meta, snapshot = dict(TABS_META), read
+    rows = [i for i, r in enumerate(kept) if r.index is not None]
+    if change == "index" and rows:
+        i = rows[at % len(rows)]
+        kept[i] = Resolved(kept[i].op, (kept[i].index or 0) + 1)
+    elif change == "dropped":
+        del kept[at % len(kept)]
+    elif change == "header":
+        history = read.tables[HISTORY]
+        fresh = Snapshot({**fresh.tables, HISTORY: replace(history, header=("id", "名"))})
+    elif change == "meta":
+        meta[MAIN] = replace(meta[MAIN], rows=11)
+    elif change == "another read":
+        snapshot = _read()
+    elif change == "one op fewer read":
+        fresh = Snapshot({MAIN: read.tables[MAIN]})
+    fits = ready.fits(kept, fresh, meta, snapshot)
+    assert fits == (change == "none" or (change == "index" and not rows))
+    if fits:
+        worked_out = build_writes(kept, fresh, meta, snapshot, replacements)
+        assert ready.batch == worked_out
+        assert ready.deletions == worked_out.removal_requests()
+        everything = [*worked_out.requests, *worked_out.removal_requests()]
+        assert ready.encoded == [encode(r) for r in everything]
+
+
+def test_the_write_works_the_batch_out_again_when_the_guard_found_rows_elsewhere(
+    clean_sandbox: Any, make_sheet: MakeSheet, make_connector: MakeConnector
+) -> None:
+    """Through the sandbox: a person inserts a row above and edits another between the
+    read and the guard read. The guard keeps the move of a row it finds one row down and
+    drops the rest; the write does not send the batch prepared for the rows as read, the
+    right row is archived and the person's edits are intact."""
+    sid = make_sheet(
+        {
+            MAIN: [["id", "name", "note"], *MAIN_ROWS],
+            HISTORY: [["id", "name"], ["k0", "z"]],
+            ERRORS: [["tab", "row", "problem"], ["Main", 2, "old"]],
+        }
+    )
+    conn = make_connector(sid)
+    snapshot = conn.read([TabRequest(MAIN, 1), TabRequest(HISTORY, 1), TabRequest(ERRORS, 1)])
+    plan = _plan(snapshot, [("move", 0), ("cell", 1), ("cell", 2)])
+    clean_sandbox.insert_rows(sid, MAIN, 2)
+    clean_sandbox.set_values(sid, MAIN, "A2", [["k9", "new", None]])
+    clean_sandbox.set_values(sid, MAIN, "B4", [["edited"]])  # k2's name
+    report = apply_plan(conn, plan, snapshot)
+    assert conn.ahead.batches_used == 0
+    assert [op.kind for op in report.applied] == ["replace_tab", "move_row"]
+    assert [d.reason for d in report.dropped] == [
+        "row k2 changed since read",
+        "row k3 changed since read",  # found where the guard did not read it again
+    ]
+    main = clean_sandbox.values(sid, MAIN)
+    assert main[1:] == [["k9", "new"], ["k2", "edited", "x"], ["k3", "c"], [None, "d"]]
+    assert clean_sandbox.values(sid, HISTORY)[1:] == [["k0", "z"], ["k1", "a"]]
     conn.close()

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from planning_kit import ERRORS, HEADER, HISTORY, MAIN, make_table, snap
 
-from syncer.guard import guard
+from syncer.guard import guard, kept_as_read
 from syncer.model import (
     AddColumn,
     AppendRow,
@@ -18,6 +18,7 @@ from syncer.model import (
     MoveRow,
     Operation,
     Plan,
+    RemoveRow,
     ReplaceTab,
     RowRef,
     SetCell,
@@ -236,3 +237,38 @@ def test_the_guard_keeps_a_row_exactly_when_its_fingerprint_is_unchanged(
         if fresh.fingerprint(i, read.header) == op.target.fingerprint
     ]
     assert kept == expected
+
+
+_ANY_OP = st.sampled_from(["cell", "keyless", "move", "remove", "append", "replace", "column"])
+
+
+@settings(max_examples=200)
+@given(kinds=st.lists(st.tuples(_ANY_OP, st.integers(0, 2)), max_size=8))
+def test_kept_as_read_is_what_the_guard_keeps_when_nothing_changed(
+    kinds: list[tuple[str, int]],
+) -> None:
+    """Any mix of operations, the guard read showing the tabs as read: the guard keeps
+    exactly what ``kept_as_read`` says, op for op and row for row (the write prepared
+    ahead relies on it; an answer it does not match is only a missed shortcut)."""
+    read = table(ROWS)
+    history = make_table([["XS0", "旧"]], header=H5[:2], name=HISTORY)
+    ops: list[Operation] = []
+    for kind, i in kinds:
+        ref = row_ref(read, i, str(read.cell(i, "客户编号") or "") or None)
+        if kind == "cell":
+            ops.append(set_cell(read, i, "联系人姓名", "x"))
+        elif kind == "keyless":
+            ops.append(set_cell(read, i, "联系人姓名", "x", keyed=False))
+        elif kind == "move":
+            ops.append(MoveRow(MAIN, ref, HISTORY, (("客户编号", ref.key),), "lost", "test"))
+        elif kind == "remove":
+            ops.append(RemoveRow(MAIN, ref, "dup", "test"))
+        elif kind == "append":
+            ops.append(AppendRow(HISTORY, f"XS{7 + i}", (("客户编号", f"XS{7 + i}"),), "r", "t"))
+        elif kind == "replace":
+            ops.append(ReplaceTab(ERRORS, (("h",), (i,)), "errors_tab"))
+        else:
+            ops.append(AddColumn(MAIN, f"新列{i}", "annotate"))
+    plan = Plan("sales", tuple(ops), key_column="客户编号")
+    both = snap(read, history)
+    assert guard(plan, both, both).kept == kept_as_read(plan, both)

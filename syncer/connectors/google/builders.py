@@ -221,6 +221,18 @@ def prepare_replacements(
     return out
 
 
+def header_layout(
+    fresh: Snapshot, meta: Mapping[str, SheetMeta]
+) -> dict[str, tuple[int, tuple[str, ...]]]:
+    """All :func:`build_writes` takes from the guard read: each tab's header row and
+    header, for the tabs of ``meta`` the read holds."""
+    return {
+        title: (table.header_row, table.header)
+        for title in meta
+        if (table := fresh.get(title)) is not None
+    }
+
+
 def build_writes(
     kept: Sequence[Resolved],
     fresh: Snapshot,
@@ -230,24 +242,21 @@ def build_writes(
 ) -> WriteBatch:
     """Pure: the ``spreadsheets.batchUpdate`` requests for the guard's kept operations.
 
-    Row numbers come from ``fresh`` (the guard read). Order: grid growth, header and cell
-    writes, the errors tab, history appends; the row deletions are listed apart in
-    ``removals`` (see :meth:`WriteBatch.removal_requests`) and go last, so earlier requests
-    never address rows a deletion shifted and every prefix of the batch is safe. Tabs
+    Row numbers come from ``kept`` (where the guard found each row), headers from
+    ``fresh`` (the guard read: only its :func:`header_layout`). Order: grid growth,
+    header and cell writes, the errors tab, history appends; the row deletions are listed
+    apart in ``removals`` (see :meth:`WriteBatch.removal_requests`) and go last, so
+    earlier requests never address rows a deletion shifted and every prefix of the batch
+    is safe. Tabs
     missing from ``meta`` are listed in ``new_tabs`` and must exist (with their ids in
     ``meta``) before calling this again.
     """
     out = WriteBatch()
+    layout = header_layout(fresh, meta)
     tabs: dict[str, _Tab] = {}
     for title, m in meta.items():
-        table = fresh.get(title)
-        tabs[title] = _Tab(
-            meta=m,
-            header_row=table.header_row if table else 1,
-            header=list(table.header) if table else [],
-            grid_rows=m.rows,
-            grid_cols=m.cols,
-        )
+        header_row, header = layout.get(title, (1, ()))
+        tabs[title] = _Tab(m, header_row, list(header), m.rows, m.cols)
     grow: list[dict[str, Any]] = []
     cells: list[dict[str, Any]] = []
     replace: list[dict[str, Any]] = []

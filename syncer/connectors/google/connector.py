@@ -326,7 +326,8 @@ class GoogleSheetsConnector(Connector):
                 parts = many
             else:
                 by_grid = many
-        self.ahead.start(plan, snapshot, meta)  # the calls below leave this thread idle
+        # the calls below leave this thread idle
+        self.ahead.start(plan, snapshot, meta, {p.tab for p in parts})
         if self.locks_writes and not self.lock.held:
             wanted = by_grid if by_grid is not None else parts
             answered = sum(part_cells(p, meta[p.tab]) for p in wanted) <= LOCK_ANSWER_MAX_CELLS
@@ -435,16 +436,10 @@ class GoogleSheetsConnector(Connector):
         """
         written = Written()
         sent = 0
-        meta = self.metadata()
-        batch = build_writes(kept, fresh, meta, snapshot, self.ahead.take())
-        if batch.new_tabs:  # a person deleted a tab after it was created: rare
-            self.add_tabs(batch.new_tabs)
-            batch = build_writes(kept, fresh, self.metadata(), snapshot)
+        batch, deletions, encoded = self._batch(kept, fresh, snapshot)
         written.dropped.extend(batch.dropped)
-        deletions = batch.removal_requests()
         limit = self.max_batch_bytes
         everything = [*batch.requests, *deletions]
-        encoded = [encode(r) for r in everything]
         chunks = chunk_requests(everything, limit, encoded)
         relocate = len(chunks) > 1 and bool(deletions)
         if relocate:  # the same encodings, without the deletions
@@ -503,6 +498,25 @@ class GoogleSheetsConnector(Connector):
             batch.appended,
         )
         return written
+
+    def _batch(
+        self, kept: Sequence[Resolved], fresh: Snapshot, snapshot: Snapshot
+    ) -> tuple[WriteBatch, list[dict[str, Any]], list[bytes]]:
+        """The write's batch, its deletions and the encodings of both (in that order): as
+        prepared during the guard read when it was worked out from these very inputs
+        (see :mod:`~syncer.connectors.google.ahead`), else worked out here."""
+        meta = self.metadata()
+        prepared = self.ahead.take()
+        ready = prepared.batch
+        if ready is not None and ready.fits(kept, fresh, meta, snapshot):
+            self.ahead.batches_used += 1
+            return ready.batch, ready.deletions, ready.encoded
+        batch = build_writes(kept, fresh, meta, snapshot, prepared.replacements)
+        if batch.new_tabs:  # a person deleted a tab after it was created: rare
+            self.add_tabs(batch.new_tabs)
+            batch = build_writes(kept, fresh, self.metadata(), snapshot)
+        deletions = batch.removal_requests()
+        return batch, deletions, [encode(r) for r in (*batch.requests, *deletions)]
 
     def _key_columns(self, batch: WriteBatch, fresh: Snapshot) -> dict[str, KeyColumn]:
         """The key column of every tab the batch writes (as the guard read found it)."""
