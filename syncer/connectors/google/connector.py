@@ -318,10 +318,10 @@ class GoogleSheetsConnector(Connector):
         key column and touched rows."""
         meta = self.metadata()
         touched = touched_rows(plan)
-        parts = guard_parts(plan, snapshot, meta, self.key_column, MAX_GUARD_SPANS)
+        parts = guard_parts(plan, snapshot, meta, self.key_column, MAX_GUARD_SPANS, touched)
         by_grid: list[GuardPart] | None = None
         if any(p.kind == "all" for p in parts) or not fits_url(parts):
-            many = guard_parts(plan, snapshot, meta, self.key_column, MAX_FILTER_SPANS)
+            many = guard_parts(plan, snapshot, meta, self.key_column, MAX_FILTER_SPANS, touched)
             if any(p.kind == "all" for p in many):
                 parts = many
             else:

@@ -136,6 +136,7 @@ def guard_parts(
     meta: Mapping[str, SheetMeta],
     key_column: str | None,
     max_spans: int | None,
+    touched: Mapping[str, tuple[set[int], set[str]]] | None = None,
 ) -> list[GuardPart]:
     """The ranges a guard read needs, for every tab that exists.
 
@@ -143,9 +144,11 @@ def guard_parts(
     whole (one ``all`` part); with ``None`` the spans are always listed. Besides the key
     column, every column the plan writes is read whole: should rows move between this
     read and the write, the verify stage knows what any cell syncer's write could land
-    on held just before it.
+    on held just before it. ``touched``: :func:`touched_rows` of ``plan``, when the
+    caller has it.
     """
-    touched = {tab: rows for tab, (rows, _keys) in touched_rows(plan).items()}
+    by_tab = touched if touched is not None else touched_rows(plan)
+    touched_at = {tab: rows for tab, (rows, _keys) in by_tab.items()}
     columns = written_columns(plan)
     parts: list[GuardPart] = []
     key = plan.key_column or key_column
@@ -155,9 +158,10 @@ def guard_parts(
         old = snapshot.get(req.name)
         header_row = old.header_row if old else req.header_row
         key_pos = old.index_of(key) if old and key else None
-        rows = touched.get(req.name)
+        rows = touched_at.get(req.name)
         limit = max_spans if max_spans is not None else len(rows or ())
-        spans = row_spans(rows, max_spans=limit) if rows else []
+        every = (row_spans(rows, max_spans=len(rows)) or []) if rows else []
+        spans: list[tuple[int, int]] | None = every if len(every) <= limit else None
         written = tuple(
             sorted(
                 pos
@@ -167,7 +171,7 @@ def guard_parts(
         )
         if spans is None and rows and limit and old is not None and key_pos is not None:
             spans = cheaper_spans(
-                row_spans(rows, max_spans=len(rows)) or [],
+                every,
                 limit,
                 width=max(len(old.header), 1),
                 tab_rows=header_row + len(old.rows),
