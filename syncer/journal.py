@@ -24,6 +24,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Select, Table, and_, delete, insert, select, update
@@ -71,6 +72,12 @@ class Intent:
 
     def __bool__(self) -> bool:
         return bool(self.appended or self.removed or self.created)
+
+    @cached_property
+    def stored(self) -> dict[str, str]:
+        """The ``journal_intents`` columns: the moved keys and the whole intent as JSON
+        (megabytes for an archive), serialized once."""
+        return {"moved": json.dumps([m.key for m in self.appended]), "intent": _dump(self)}
 
 
 @dataclass(frozen=True)
@@ -149,12 +156,6 @@ def _dump(intent: Intent) -> str:
     return jsoncodec.dumps(payload, _encode, dates_to_default=True).decode()
 
 
-def _stored(intent: Intent) -> dict[str, str]:
-    """The ``journal_intents`` columns of ``intent``: the moved keys and the whole intent."""
-    moved = json.dumps([m.key for m in intent.appended])
-    return {"moved": moved, "intent": _dump(intent)}
-
-
 def _load(text: str) -> Intent:
     with gc_paused():  # an archive's intent holds every moved row's values
         raw = json.loads(text)
@@ -217,7 +218,7 @@ class Journal:
                 intent=_NO_LEGACY_INTENT,
             ),
             ledger,
-            insert(journal_intents_table).values(cycle_id=cycle_id, **_stored(intent)),
+            insert(journal_intents_table).values(cycle_id=cycle_id, **intent.stored),
         )
 
     def revise(self, ledger: str, cycle_id: str, intent: Intent) -> None:
@@ -226,7 +227,7 @@ class Journal:
         self._run(
             update(journal_intents_table)
             .where(journal_intents_table.c.cycle_id == cycle_id)
-            .values(**_stored(intent)),
+            .values(**intent.stored),
             ledger,
         )
 

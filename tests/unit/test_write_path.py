@@ -16,9 +16,9 @@ from test_engine import HEADER, HISTORY, MAIN, NOW, ledger, workbook
 from syncer import metrics
 from syncer.connectors.base import TabRequest
 from syncer.connectors.memory import MemoryConnector
-from syncer.engine import apply_plan, run_cycle
-from syncer.journal import Intent, Journal, JournalEntry, MovingRow
-from syncer.model import CellValue, Plan
+from syncer.engine import JournalContext, apply_plan, run_cycle
+from syncer.journal import Intent, Journal, JournalEntry, MovingRow, intent_of
+from syncer.model import AppendRow, CellValue, Plan, RemoveRow, RowRef
 from syncer.reconcile import reconcile
 from syncer.state import StateStore
 from tests.staged import Staged
@@ -98,6 +98,36 @@ def test_an_intent_keeps_every_kind_of_cell_value(store: StateStore, odd: int | 
     (entry,) = journal.entries("t")
     assert entry.intent == intent
     assert [type(v) for _, v in entry.intent.appended[0].values] == [type(v) for _, v in values]
+
+
+def test_the_intent_prepared_during_the_guard_read_is_kept_only_for_the_same_operations(
+    store: StateStore,
+) -> None:
+    """The intent worked out ahead for a whole plan is journaled when the guard kept every
+    operation; when it kept fewer, the journal holds the intent of those it kept."""
+    ops = tuple(
+        op
+        for i in range(4)
+        for op in (
+            AppendRow(
+                HISTORY,
+                f"K{i}",
+                (("客户编号", f"K{i}"), ("签约日期", date(2024, 3, i + 1))),
+                "r",
+                "t",
+            ),
+            RemoveRow(MAIN, RowRef(f"K{i}", i + 2, "f"), "lost", "t"),
+        )
+    )
+    plan = Plan("t", ops, "客户编号")
+    journal = Journal(store)
+    for cycle, kept in (("all", ops), ("fewer", ops[2:])):
+        context = JournalContext(journal, "t", cycle, NOW)
+        context.prepare(plan)
+        context.intend(list(kept), plan.key_column)
+        (entry,) = [e for e in journal.entries("t") if e.cycle_id == cycle]
+        assert entry.intent == intent_of(kept, plan.key_column)
+    assert [m.key for m in entry.intent.appended] == ["K1", "K2", "K3"]
 
 
 def test_light_journal_entries_keep_moved_keys_and_open_intents(store: StateStore) -> None:

@@ -29,12 +29,12 @@ computes the batch and meets the error itself if its operations still hold it).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from syncer.background import in_background
 from syncer.connectors.google.bodies import encode
 from syncer.connectors.google.builders import (
     PreparedTab,
@@ -135,25 +135,18 @@ class WriteAhead:
         self._plan, self._future = plan, None
         if not plan:
             return
-        future: Future[Prepared] = Future()
         tabs, wanted = dict(meta), frozenset(guarded)
 
-        def run() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                replacements = prepare_replacements(plan.ops, snapshot, tabs)
-            except BaseException as exc:  # raised again by take(), in the write
-                future.set_exception(exc)
-                return
+        def work() -> Prepared:
+            # An error here is raised again by take(), in the write.
+            replacements = prepare_replacements(plan.ops, snapshot, tabs)
             try:
                 batch = prepare_batch(plan, snapshot, tabs, wanted, replacements)
             except Exception:  # the write works it out and meets the error if it is real
                 batch = None
-            future.set_result(Prepared(replacements, batch))
+            return Prepared(replacements, batch)
 
-        threading.Thread(target=run, name="syncer-write-ahead", daemon=True).start()
-        self._future = future
+        self._future = in_background(work, "syncer-write-ahead")
 
     def drop(self) -> None:
         """Forget the work (its write will not happen): a thread still running finishes
