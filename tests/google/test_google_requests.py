@@ -12,11 +12,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncer.connectors.google.bodies import RequestChunk, chunk_requests, split_request
+from syncer.connectors.google.bodies import (
+    RequestChunk,
+    chunk_requests,
+    split_request,
+    write_chunks,
+)
 from syncer.connectors.google.builders import (
     APPEND_ROWS,
     SheetMeta,
     build_writes,
+    deletion_requests,
     row_spans,
     spreadsheet_id,
 )
@@ -87,7 +93,7 @@ def test_an_integer_beyond_64_bits_goes_as_the_double_google_keeps() -> None:
     (the encoder takes 64-bit integers only) and the cell reads back the same."""
     huge = 123456789012345678901234567890
     assert cell_data(huge) == {"userEnteredValue": {"numberValue": float(huge)}}
-    assert json.loads(RequestChunk((), ()).plus([cell_data(huge)]).body()) == {
+    assert json.loads(RequestChunk(()).plus([cell_data(huge)]).body()) == {
         "requests": [{"userEnteredValue": {"numberValue": float(huge)}}]
     }
     assert cell_data(2**63 - 1) == {"userEnteredValue": {"numberValue": 2**63 - 1}}
@@ -204,15 +210,19 @@ def test_removed_column_drops_the_write() -> None:
     assert "status" in batch.dropped[0].reason
 
 
+def sent(chunk: RequestChunk) -> list[Any]:
+    """The requests a chunk's call sends (its body decoded)."""
+    return list(json.loads(chunk.body())["requests"])
+
+
 @given(st.lists(st.text(min_size=0, max_size=300), min_size=1, max_size=60), st.integers(400, 5000))
 def test_chunks_keep_order_and_stay_under_limit(texts: list[str], limit: int) -> None:
     """Chunks concatenate back to the input and each stays under the byte limit."""
     reqs = [{"updateCells": {"rows": [{"values": [cell_data(t)]}]}} for t in texts]
     chunks = chunk_requests(reqs, limit)
-    assert [r for c in chunks for r in c.requests] == reqs
+    assert [r for c in chunks for r in sent(c)] == reqs
     for chunk in chunks:
-        assert json.loads(chunk.body()) == {"requests": list(chunk.requests)}
-        if len(chunk.requests) > 1:
+        if len(chunk.encoded) > 1:
             assert len(chunk.body()) <= limit
 
 
@@ -287,14 +297,14 @@ def test_a_request_over_the_limit_goes_in_parts_that_fit() -> None:
     chunks = chunk_requests([{"deleteProtectedRange": {"protectedRangeId": 1}}, whole], 20_000)
     assert len(chunks) > 4
     assert all(len(c.body()) <= 20_000 for c in chunks)
-    sent = [r for c in chunks for r in c.requests][1:]
-    assert [row for r in sent for row in r["updateCells"]["rows"]] == rows
-    grids = [r["updateCells"]["range"] for r in sent]
+    parts = [r for c in chunks for r in sent(c)][1:]
+    assert [row for r in parts for row in r["updateCells"]["rows"]] == rows
+    grids = [r["updateCells"]["range"] for r in parts]
     assert grids[0]["startRowIndex"] == 0
     assert grids[-1]["endRowIndex"] == 500
     assert all(a["endRowIndex"] == b["startRowIndex"] for a, b in itertools.pairwise(grids))
     (lone,) = chunk_requests([{"appendCells": {"sheetId": 9, "rows": rows[:1]}}], 100)
-    assert len(lone.requests) == 1
+    assert len(lone.encoded) == 1
 
 
 @given(st.lists(st.text(max_size=40), max_size=8), st.dictionaries(st.text(max_size=8), st.text()))
@@ -303,9 +313,25 @@ def test_a_chunks_body_is_its_requests_and_extra_fields(texts: list[str], extra:
     plus the extra fields, and text goes out as UTF-8, not escaped."""
     reqs = [{"updateCells": {"rows": [{"values": [cell_data(t)]}]}} for t in texts]
     extra = {k: v for k, v in extra.items() if k != "requests"}
-    (chunk,) = chunk_requests(reqs, 10**9) or [RequestChunk((), ())]
-    more = chunk.plus([{"deleteProtectedRange": {"protectedRangeId": 7}}])
-    assert json.loads(more.body(extra)) == {"requests": [*reqs, more.requests[-1]], **extra}
+    (chunk,) = chunk_requests(reqs, 10**9) or [RequestChunk(())]
+    unlock = {"deleteProtectedRange": {"protectedRangeId": 7}}
+    more = chunk.plus([unlock])
+    assert json.loads(more.body(extra)) == {"requests": [*reqs, unlock], **extra}
+
+
+@given(st.integers(0, 30), st.integers(0, 6), st.integers(300, 3000))
+def test_deletions_wait_exactly_when_the_write_needs_several_calls(
+    cells: int, deletions: int, limit: int
+) -> None:
+    """A write that fits one call sends its requests then its deletions in it; one that
+    needs several and has deletions sends its requests alone (the deletions are
+    re-located after them); either way every request goes once, in order."""
+    reqs = [{"updateCells": {"rows": [{"values": [cell_data(f"v{i}")]}]}} for i in range(cells)]
+    dels = deletion_requests((0, 10 + i) for i in range(deletions))
+    chunks, relocate = write_chunks(reqs, dels, limit)
+    together = chunk_requests([*reqs, *dels], limit)
+    assert relocate == (len(together) > 1 and bool(dels))
+    assert [r for c in chunks for r in sent(c)] == (reqs if relocate else [*reqs, *dels])
 
 
 def test_bodies_carry_text_as_utf8() -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from syncer.connectors.base import TabRequest
 from syncer.connectors.google.ahead import WriteAhead, prepare_batch
-from syncer.connectors.google.bodies import encode
+from syncer.connectors.google.bodies import write_chunks
 from syncer.connectors.google.builders import (
     PreparedTab,
     SheetMeta,
@@ -28,7 +28,6 @@ from syncer.model import (
     MoveRow,
     Plan,
     ReplaceTab,
-    RowRef,
     SetCell,
     Snapshot,
     Table,
@@ -38,6 +37,7 @@ from syncer.rules.base import row_ref
 from .conftest import MakeConnector, MakeSheet
 
 ERRORS = "Errors"
+LIMIT = 2_000_000
 META = {ERRORS: SheetMeta(7, ERRORS, 12, 4)}
 text = st.one_of(st.none(), st.sampled_from(["a", "b", "行 3", "缺少联系方式"]), st.integers(0, 9))
 lines = st.lists(st.lists(text, max_size=4), max_size=14)
@@ -104,7 +104,7 @@ def test_an_error_in_the_prepared_work_is_raised_by_the_write() -> None:
     snapshot = Snapshot({ERRORS: _tab([["Main", 3, "a"]])})
     op = _op([["Main", 3, float("nan")]])
     ahead = WriteAhead()
-    ahead.start(Plan("t", (op,)), snapshot, META, {ERRORS})
+    ahead.start(Plan("t", (op,)), snapshot, META, {ERRORS}, LIMIT)
     with pytest.raises(ValueError, match="not a finite number"):
         ahead.take()
     assert ahead.take().replacements == {}
@@ -117,20 +117,20 @@ def test_work_is_started_once_per_plan_and_not_for_empty_plans() -> None:
     snapshot = Snapshot({ERRORS: _tab([])})
     plan = Plan("t", (_op([["Main", 3, "a"]]),))
     ahead = WriteAhead()
-    ahead.start(plan, snapshot, META, {ERRORS})
+    ahead.start(plan, snapshot, META, {ERRORS}, LIMIT)
     first = ahead._future
-    ahead.start(plan, snapshot, META, {ERRORS})
+    ahead.start(plan, snapshot, META, {ERRORS}, LIMIT)
     assert first is not None
     assert ahead._future is first
     assert set(ahead.take().replacements) == {id(plan.ops[0])}
     main = Table("Main", 1, ("k", "c"), (("k", None),))
     cells = Plan("t", (SetCell("Main", row_ref(main, 0, "k"), "c", "v", None, "r"),))
     meta = {**META, "Main": SheetMeta(3, "Main", 5, 2)}
-    ahead.start(cells, Snapshot({"Main": main}), meta, {"Main"})
+    ahead.start(cells, Snapshot({"Main": main}), meta, {"Main"}, LIMIT)
     prepared = ahead.take()
     assert prepared.replacements == {}
     assert prepared.batch is not None
-    ahead.start(Plan("t", ()), snapshot, META, {ERRORS})
+    ahead.start(Plan("t", ()), snapshot, META, {ERRORS}, LIMIT)
     assert ahead._future is None
 
 
@@ -175,7 +175,7 @@ TABS_META = {
     ERRORS: SheetMeta(7, ERRORS, 12, 4),
 }
 _CHANGES = st.sampled_from(
-    ["none", "index", "dropped", "header", "meta", "another read", "one op fewer read"]
+    ["none", "index", "dropped", "header", "meta", "another read", "one tab fewer read", "limit"]
 )
 
 
@@ -209,18 +209,18 @@ def _plan(read: Snapshot, picks: list[tuple[str, int]]) -> Plan:
 def test_a_prepared_batch_is_sent_only_when_the_write_would_make_the_same(
     picks: list[tuple[str, int]], change: str, at: int
 ) -> None:
-    """Whatever the guard answered, the sheet metadata and the headers it read: the batch
-    prepared ahead fits exactly when nothing it was made from differs, and a batch that
-    fits is the one the write works out (requests, deletions, encodings and the fate of
-    every operation)."""
+    """Whatever the guard answered, the sheet metadata, the headers it read and the call
+    size: the write prepared ahead fits exactly when nothing it was made from differs,
+    and one that fits is the write worked out then (its calls, whether the deletions
+    wait, and the fate of every operation). A small call size makes several calls."""
     read = _read()
     plan = _plan(read, picks)
     replacements = prepare_replacements(plan.ops, read, TABS_META)
-    ready = prepare_batch(plan, read, TABS_META, {MAIN, HISTORY}, replacements)
+    ready = prepare_batch(plan, read, TABS_META, {MAIN, HISTORY}, replacements, 300)
     assert ready is not None
     kept = kept_as_read(plan, read)
     fresh = Snapshot({MAIN: read.tables[MAIN], HISTORY: read.tables[HISTORY]})
-    meta, snapshot = dict(TABS_META), read
+    meta, snapshot, limit = dict(TABS_META), read, 300
     rows = [i for i, r in enumerate(kept) if r.index is not None]
     if change == "index" and rows:
         i = rows[at % len(rows)]
@@ -234,16 +234,27 @@ def test_a_prepared_batch_is_sent_only_when_the_write_would_make_the_same(
         meta[MAIN] = replace(meta[MAIN], rows=11)
     elif change == "another read":
         snapshot = _read()
-    elif change == "one op fewer read":
+    elif change == "one tab fewer read":
         fresh = Snapshot({MAIN: read.tables[MAIN]})
-    fits = ready.fits(kept, fresh, meta, snapshot)
+    elif change == "limit":
+        limit = 301
+    fits = ready.fits(kept, fresh, meta, snapshot, limit)
     assert fits == (change == "none" or (change == "index" and not rows))
     if fits:
         worked_out = build_writes(kept, fresh, meta, snapshot, replacements)
-        assert ready.batch == worked_out
-        assert ready.deletions == worked_out.removal_requests()
-        everything = [*worked_out.requests, *worked_out.removal_requests()]
-        assert ready.encoded == [encode(r) for r in everything]
+        assert ready.batch == replace(worked_out, requests=[])
+        calls = write_chunks(worked_out.requests, worked_out.removal_requests(), limit)
+        assert (ready.chunks, ready.relocate) == calls
+
+
+def test_nothing_is_prepared_for_a_guard_read_of_a_tab_the_read_did_not_have() -> None:
+    """A tab the plan created is known by its header in the guard read alone: no write is
+    prepared for it (it could not be the one sent), so none is kept in memory meanwhile."""
+    read = _read()
+    plan = _plan(read, [("cell", 0), ("move", 1)])
+    replacements = prepare_replacements(plan.ops, read, TABS_META)
+    assert prepare_batch(plan, read, TABS_META, {MAIN, HISTORY}, replacements, LIMIT)
+    assert prepare_batch(plan, read, TABS_META, {MAIN, "New"}, replacements, LIMIT) is None
 
 
 def test_the_write_works_the_batch_out_again_when_the_guard_found_rows_elsewhere(

@@ -13,12 +13,13 @@ released). Two layers:
   :func:`~syncer.connectors.google.builders.prepare_replacements`. :func:`build_writes`
   uses a prepared tab only when the operation, the tab as read, the sheet id and the grid
   size are the ones it was worked out for.
-* **the whole batch** — :func:`build_writes` for what the guard keeps when nothing
-  changed since the read (:func:`~syncer.guard.kept_as_read`), with every request
-  encoded. :class:`PreparedBatch` is used only when all that batch was computed from is
-  the same at the write: the very read, the sheet metadata, the guard's kept operations
-  with their rows, and the headers the guard read (:func:`header_layout`).
-  ``build_writes`` is pure, so equal inputs make the very batch. When the guard dropped
+* **the whole write** — :func:`build_writes` for what the guard keeps when nothing
+  changed since the read (:func:`~syncer.guard.kept_as_read`), encoded into its calls
+  (:func:`~syncer.connectors.google.bodies.write_chunks`). :class:`PreparedBatch` is
+  used only when all it was computed from is the same at the write: the very read, the
+  sheet metadata, the guard's kept operations with their rows, the headers the guard
+  read (:func:`header_layout`) and the call size. Both functions are pure, so equal
+  inputs make the very calls. When the guard dropped
   an operation or found a row elsewhere, the write works the batch out itself (with the
   prepared errors tab).
 
@@ -31,11 +32,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 from syncer.background import in_background
-from syncer.connectors.google.bodies import encode
+from syncer.connectors.google.bodies import RequestChunk, write_chunks
 from syncer.connectors.google.builders import (
     PreparedTab,
     SheetMeta,
@@ -50,17 +50,20 @@ from syncer.model import Plan, Snapshot
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    """A write batch worked out ahead, with what it was worked out from."""
+    """A write worked out ahead — its batch (without the requests) and its calls — with
+    what it was worked out from."""
 
     snapshot: Snapshot
     meta: Mapping[str, SheetMeta]
     kept: tuple[Resolved, ...]
     layout: Mapping[str, tuple[int, tuple[str, ...]]]
+    limit: int
+    #: the batch, its requests dropped once encoded into ``chunks`` (millions of small
+    #: objects at 100k rows, which would otherwise live on beside the guard read's answer)
     batch: WriteBatch
-    #: the batch's ``deleteDimension`` requests (:meth:`WriteBatch.removal_requests`)
-    deletions: list[dict[str, Any]]
-    #: the encodings of ``batch.requests`` then ``deletions``
-    encoded: list[bytes]
+    chunks: list[RequestChunk]
+    #: the deletions wait for the chunks (see :func:`write_chunks`)
+    relocate: bool
 
     def fits(
         self,
@@ -68,10 +71,13 @@ class PreparedBatch:
         fresh: Snapshot,
         meta: Mapping[str, SheetMeta],
         snapshot: Snapshot,
+        limit: int,
     ) -> bool:
-        """True when :func:`build_writes` over these inputs makes this very batch."""
+        """True when these inputs make this very write (:func:`build_writes` then
+        :func:`write_chunks` under ``limit``)."""
         return (
             snapshot is self.snapshot
+            and limit == self.limit
             and len(kept) == len(self.kept)
             and all(
                 a.op is b.op and a.index == b.index for a, b in zip(kept, self.kept, strict=True)
@@ -87,19 +93,23 @@ def prepare_batch(
     meta: Mapping[str, SheetMeta],
     guarded: Collection[str],
     replacements: Mapping[int, PreparedTab],
+    limit: int,
 ) -> PreparedBatch | None:
-    """The batch for the guard keeping all of ``plan`` as read, when the guard read holds
-    the tabs ``guarded`` as ``snapshot`` had them; None when it would first have to create
-    tabs."""
+    """The write for the guard keeping all of ``plan`` as read, when the guard read holds
+    the tabs ``guarded`` as ``snapshot`` had them, in calls under ``limit`` bytes; None
+    when the guard reads a tab the read did not have (one the plan created: its header
+    is the guard read's alone), or the write would first have to create tabs."""
+    if not snapshot.tables.keys() >= set(guarded):
+        return None
     kept = tuple(kept_as_read(plan, snapshot))
     assumed = Snapshot({t: table for t, table in snapshot.tables.items() if t in guarded})
     batch = build_writes(kept, assumed, meta, snapshot, replacements)
     if batch.new_tabs:
         return None
-    deletions = batch.removal_requests()
-    encoded = [encode(r) for r in (*batch.requests, *deletions)]
+    chunks, relocate = write_chunks(batch.requests, batch.removal_requests(), limit)
     layout = header_layout(assumed, meta)
-    return PreparedBatch(snapshot, meta, kept, layout, batch, deletions, encoded)
+    lean = replace(batch, requests=[])
+    return PreparedBatch(snapshot, meta, kept, layout, limit, lean, chunks, relocate)
 
 
 @dataclass(frozen=True)
@@ -126,10 +136,11 @@ class WriteAhead:
         snapshot: Snapshot,
         meta: Mapping[str, SheetMeta],
         guarded: Collection[str],
+        limit: int,
     ) -> None:
         """Work out ``plan``'s write on a thread, for a guard read of the tabs ``guarded``
-        (once per plan: a guard read sent again for the same plan keeps the work already
-        started)."""
+        and calls under ``limit`` bytes (once per plan: a guard read sent again for the
+        same plan keeps the work already started)."""
         if plan is self._plan:
             return
         self._plan, self._future = plan, None
@@ -141,7 +152,7 @@ class WriteAhead:
             # An error here is raised again by take(), in the write.
             replacements = prepare_replacements(plan.ops, snapshot, tabs)
             try:
-                batch = prepare_batch(plan, snapshot, tabs, wanted, replacements)
+                batch = prepare_batch(plan, snapshot, tabs, wanted, replacements, limit)
             except Exception:  # the write works it out and meets the error if it is real
                 batch = None
             return Prepared(replacements, batch)

@@ -30,16 +30,14 @@ def encode(value: Any) -> bytes:
 
 @dataclass(frozen=True)
 class RequestChunk:
-    """Consecutive requests of one call, with their encodings (parallel lists)."""
+    """Consecutive requests of one call, encoded (all a call needs of them: a write of
+    thousands of requests keeps megabytes of bytes, not millions of small objects)."""
 
-    requests: tuple[Mapping[str, Any], ...]
     encoded: tuple[bytes, ...]
 
     def plus(self, requests_: Sequence[Mapping[str, Any]]) -> RequestChunk:
         """This chunk with ``requests_`` appended (encoded here)."""
-        return RequestChunk(
-            (*self.requests, *requests_), (*self.encoded, *(encode(r) for r in requests_))
-        )
+        return RequestChunk((*self.encoded, *(encode(r) for r in requests_)))
 
     def body(self, extra: Mapping[str, Any] | None = None) -> bytes:
         """The call's JSON body: ``{"requests": [...]}`` plus the ``extra`` fields."""
@@ -59,22 +57,39 @@ def chunk_requests(
     a single row larger than the limit is a chunk of its own. ``encoded``: the requests'
     encodings when the caller has them already."""
     codes = [encode(r) for r in requests_] if encoded is None else encoded
-    out: list[tuple[list[Mapping[str, Any]], list[bytes]]] = []
+    out: list[list[bytes]] = []
     size = 0
     for whole, whole_code in zip(requests_, codes, strict=True):
-        parts = [(whole, whole_code)]
+        parts = [whole_code]
         if len(whole_code) + _FRAME > limit:
-            parts = _within(whole, whole_code, limit)
-        for req, code in parts:
+            parts = [code for _req, code in _within(whole, whole_code, limit)]
+        for code in parts:
             n = len(code) + 1  # the comma between items
             if out and size + n <= limit:
-                out[-1][0].append(req)
-                out[-1][1].append(code)
+                out[-1].append(code)
                 size += n
             else:
-                out.append(([req], [code]))
+                out.append([code])
                 size = n + _FRAME
-    return [RequestChunk(tuple(reqs), tuple(codes)) for reqs, codes in out]
+    return [RequestChunk(tuple(codes)) for codes in out]
+
+
+def write_chunks(
+    requests_: Sequence[Mapping[str, Any]],
+    deletions: Sequence[Mapping[str, Any]],
+    limit: int = MAX_BODY_BYTES,
+) -> tuple[list[RequestChunk], bool]:
+    """A write's calls: ``requests_`` then the row ``deletions``, chunked under ``limit``
+    (each request encoded once); and whether the deletions wait (True when the whole
+    needs several calls and has deletions: the chunks are then the requests alone, and
+    the deletions are re-located after them; see
+    :meth:`~syncer.connectors.google.GoogleSheetsConnector.write`)."""
+    everything = [*requests_, *deletions]
+    encoded = [encode(r) for r in everything]
+    chunks = chunk_requests(everything, limit, encoded)
+    if len(chunks) > 1 and deletions:
+        return chunk_requests(requests_, limit, encoded[: len(requests_)]), True
+    return chunks, False
 
 
 def _within(

@@ -56,7 +56,12 @@ from syncer.a1 import column_letter
 from syncer.connectors.base import Connector, KeyColumn, Progress, TabRequest
 from syncer.connectors.google.ahead import WriteAhead
 from syncer.connectors.google.auth import GoogleAuth, open_session
-from syncer.connectors.google.bodies import MAX_BODY_BYTES, RequestChunk, chunk_requests, encode
+from syncer.connectors.google.bodies import (
+    MAX_BODY_BYTES,
+    RequestChunk,
+    chunk_requests,
+    write_chunks,
+)
 from syncer.connectors.google.builders import (
     MAX_FILTER_SPANS,
     MAX_GUARD_SPANS,
@@ -327,7 +332,7 @@ class GoogleSheetsConnector(Connector):
             else:
                 by_grid = many
         # the calls below leave this thread idle
-        self.ahead.start(plan, snapshot, meta, {p.tab for p in parts})
+        self.ahead.start(plan, snapshot, meta, {p.tab for p in parts}, self.max_batch_bytes)
         if self.locks_writes and not self.lock.held:
             wanted = by_grid if by_grid is not None else parts
             answered = sum(part_cells(p, meta[p.tab]) for p in wanted) <= LOCK_ANSWER_MAX_CELLS
@@ -436,14 +441,9 @@ class GoogleSheetsConnector(Connector):
         """
         written = Written()
         sent = 0
-        batch, deletions, encoded = self._batch(kept, fresh, snapshot)
+        batch, chunks, relocate = self._chunks(kept, fresh, snapshot)
         written.dropped.extend(batch.dropped)
         limit = self.max_batch_bytes
-        everything = [*batch.requests, *deletions]
-        chunks = chunk_requests(everything, limit, encoded)
-        relocate = len(chunks) > 1 and bool(deletions)
-        if relocate:  # the same encodings, without the deletions
-            chunks = chunk_requests(batch.requests, limit, encoded[: len(batch.requests)])
         total = len(chunks) + (1 if relocate else 0)
         try:
             # One attempt per write call: a retry after a wait would write what was
@@ -499,24 +499,26 @@ class GoogleSheetsConnector(Connector):
         )
         return written
 
-    def _batch(
+    def _chunks(
         self, kept: Sequence[Resolved], fresh: Snapshot, snapshot: Snapshot
-    ) -> tuple[WriteBatch, list[dict[str, Any]], list[bytes]]:
-        """The write's batch, its deletions and the encodings of both (in that order): as
-        prepared during the guard read when it was worked out from these very inputs
-        (see :mod:`~syncer.connectors.google.ahead`), else worked out here."""
+    ) -> tuple[WriteBatch, list[RequestChunk], bool]:
+        """The write's batch, its calls and whether its deletions wait
+        (:func:`~syncer.connectors.google.bodies.write_chunks`): as prepared during the
+        guard read when worked out from these very inputs (see
+        :mod:`~syncer.connectors.google.ahead`), else worked out here."""
         meta = self.metadata()
         prepared = self.ahead.take()
         ready = prepared.batch
-        if ready is not None and ready.fits(kept, fresh, meta, snapshot):
+        if ready is not None and ready.fits(kept, fresh, meta, snapshot, self.max_batch_bytes):
             self.ahead.batches_used += 1
-            return ready.batch, ready.deletions, ready.encoded
-        batch = build_writes(kept, fresh, meta, snapshot, prepared.replacements)
+            return ready.batch, ready.chunks, ready.relocate
+        replacements = prepared.replacements
+        del prepared, ready  # megabytes of calls not made: not kept beside the ones made
+        batch = build_writes(kept, fresh, meta, snapshot, replacements)
         if batch.new_tabs:  # a person deleted a tab after it was created: rare
             self.add_tabs(batch.new_tabs)
             batch = build_writes(kept, fresh, self.metadata(), snapshot)
-        deletions = batch.removal_requests()
-        return batch, deletions, [encode(r) for r in (*batch.requests, *deletions)]
+        return batch, *write_chunks(batch.requests, batch.removal_requests(), self.max_batch_bytes)
 
     def _key_columns(self, batch: WriteBatch, fresh: Snapshot) -> dict[str, KeyColumn]:
         """The key column of every tab the batch writes (as the guard read found it)."""
