@@ -19,9 +19,8 @@ released). Two layers:
   used only when all it was computed from is the same at the write: the very read, the
   sheet metadata, the guard's kept operations with their rows, the headers the guard
   read (:func:`header_layout`) and the call size. Both functions are pure, so equal
-  inputs make the very calls. When the guard dropped
-  an operation or found a row elsewhere, the write works the batch out itself (with the
-  prepared errors tab).
+  inputs make the very calls. When the guard dropped an operation or found a row
+  elsewhere, the write works its calls out itself (with the prepared errors tab).
 
 An exception in the errors tab's work is raised by :meth:`WriteAhead.take`, in the write,
 as if computed there; one in the speculative batch only leaves it unprepared (the write

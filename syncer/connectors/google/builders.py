@@ -247,9 +247,8 @@ def build_writes(
     header and cell writes, the errors tab, history appends; the row deletions are listed
     apart in ``removals`` (see :meth:`WriteBatch.removal_requests`) and go last, so
     earlier requests never address rows a deletion shifted and every prefix of the batch
-    is safe. Tabs
-    missing from ``meta`` are listed in ``new_tabs`` and must exist (with their ids in
-    ``meta``) before calling this again.
+    is safe. Tabs missing from ``meta`` are listed in ``new_tabs`` and must exist (with
+    their ids in ``meta``) before calling this again.
     """
     out = WriteBatch()
     layout = header_layout(fresh, meta)
