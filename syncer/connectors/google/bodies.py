@@ -62,7 +62,7 @@ def chunk_requests(
     for whole, whole_code in zip(requests_, codes, strict=True):
         parts = [whole_code]
         if len(whole_code) + _FRAME > limit:
-            parts = [code for _req, code in _within(whole, whole_code, limit)]
+            parts = _within(whole, whole_code, limit)
         for code in parts:
             n = len(code) + 1  # the comma between items
             if out and size + n <= limit:
@@ -92,15 +92,14 @@ def write_chunks(
     return chunks, False
 
 
-def _within(
-    request: Mapping[str, Any], code: bytes, limit: int
-) -> list[tuple[Mapping[str, Any], bytes]]:
-    """``request`` cut by rows until each part's body fits ``limit`` (or is one row)."""
+def _within(request: Mapping[str, Any], code: bytes, limit: int) -> list[bytes]:
+    """The encodings of ``request`` (encoded: ``code``) cut by rows until each part's
+    body fits ``limit`` (or is one row)."""
     if len(code) + _FRAME <= limit:
-        return [(request, code)]
+        return [code]
     halves = split_request(request)
     if len(halves) == 1:
-        return [(request, code)]
+        return [code]
     return [part for half in halves for part in _within(half, encode(half), limit)]
 
 
