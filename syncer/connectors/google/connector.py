@@ -185,7 +185,7 @@ class GoogleSheetsConnector(Connector):
         self._meta: dict[str, SheetMeta] | None = None
         self._token: str | None = None
         self.lock = WriteLock(self.http, f"{SHEETS_BASE}/{self.spreadsheet_id}:batchUpdate")
-        #: the errors tab's requests, worked out while the guard read is on the wire
+        #: the write's calls, worked out while the guard read is on the wire
         self.ahead = WriteAhead()
 
     @classmethod
