@@ -31,7 +31,7 @@ from werkzeug.wrappers import Request
 from syncer.sandbox.direct_state import DEFAULT_SERVICE_ACCOUNT, DirectState
 from syncer.sandbox.errors import MAX_REQUEST_BYTES, ApiError, payload_too_large
 from syncer.sandbox.faults import FaultInjector, fault_message
-from syncer.sandbox.handling import LARGE_BODY, classify, gc_paused, handle
+from syncer.sandbox.handling import classify, gc_paused, handle
 from syncer.sandbox.quotas import QuotaConfig, QuotaTracker
 from syncer.sandbox.requestlog import Api, Kind, LoggedRequest
 from syncer.sandbox.responses import json_response
@@ -247,7 +247,7 @@ class SandboxServer(DirectState):
         elif len(body) > self.max_request_bytes and not _exempt(api, request.path):
             response = json_response(payload_too_large(self.max_request_bytes).body(), 400)
         else:
-            with self._lock, gc_paused(kind == "read" or len(body) > LARGE_BODY):
+            with self._lock, gc_paused():
                 response, user, spreadsheet_id = handle(self, request, body, api, kind)
         payload = response.get_data()
         self._record(

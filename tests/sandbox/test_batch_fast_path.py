@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc as pygc
 import random
+import sys
 from typing import Any
 
 import gspread
@@ -11,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncer.sandbox import SandboxServer
+from syncer.sandbox import SandboxServer, handling
 from syncer.sandbox.batch_update import batch_update
 from syncer.sandbox.errors import ApiError
-from syncer.sandbox.handling import LARGE_BODY, gc_paused
+from syncer.sandbox.handling import gc_paused
 from syncer.sandbox.row_runs import surviving_rows
 from syncer.sandbox.state import Sheet, Workbook
 
@@ -162,31 +163,53 @@ def test_clone_is_copy_on_write_both_ways() -> None:
     assert {c: e.note for c, e in twin.extras[0].items()} == {0: "m"}
 
 
-def test_large_request_pauses_gc_only_while_handled(sandbox: SandboxServer,
-                                                    gc: gspread.Client) -> None:
-    """A >1 MB batch is applied and the cyclic GC is enabled again afterwards."""
-    sheet = gc.create("large body").sheet1
-    sheet.resize(rows=40, cols=2)
-    text = "x" * 40_000
-    rows = [{"values": [{"userEnteredValue": {"stringValue": f"{i}{text}"}}]} for i in range(30)]
-    sheet.spreadsheet.batch_update({"requests": [{"updateCells": {
-        "start": {"sheetId": sheet.id, "rowIndex": 0, "columnIndex": 0},
-        "rows": rows, "fields": "userEnteredValue"}}]})
-    assert sandbox.request_log[-1].bytes_in > LARGE_BODY
+def _inside_handling() -> bool:
+    """True when the calling thread is inside the sandbox's handling of a request."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is handling.handle.__code__:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def test_many_small_requests_are_handled_with_gc_paused(sandbox: SandboxServer,
+                                                        gc: gspread.Client) -> None:
+    """A batch of thousands of small requests in a small body (an archive's row deletions)
+    triggers no collection while the sandbox handles it, and collection is on after it."""
+    sheet = gc.create("many small requests").sheet1
+    sheet.resize(rows=3_100, cols=2)
+    deletions = [{"deleteDimension": {"range": {"sheetId": sheet.id, "dimension": "ROWS",
+                                                "startIndex": i, "endIndex": i + 1}}}
+                 for i in range(3_000, 0, -1)]
+    inside: list[int] = []
+
+    def spy(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and _inside_handling():
+            inside.append(info["generation"])
+
+    pygc.collect()
+    pygc.callbacks.append(spy)
+    try:
+        sheet.spreadsheet.batch_update({"requests": deletions})
+    finally:
+        pygc.callbacks.remove(spy)
+    assert sandbox.request_log[-1].bytes_in < 1 << 20
+    assert inside == []
     assert pygc.isenabled()
-    assert sandbox.values(sheet.spreadsheet.id, "Sheet1")[29][0] == f"29{text}"
+    assert gc.open_by_key(sheet.spreadsheet.id).sheet1.row_count == 100
 
 
 def test_gc_pause_keeps_a_disabled_collector_disabled() -> None:
     """gc_paused never turns on a collector someone else switched off."""
     pygc.disable()
     try:
-        with gc_paused(True):
+        with gc_paused():
             assert not pygc.isenabled()
         assert not pygc.isenabled()
     finally:
         pygc.enable()
-    with gc_paused(True):
+    with gc_paused():
         assert not pygc.isenabled()
     assert pygc.isenabled()
 
