@@ -8,9 +8,9 @@ re-planned next cycle:
 * **Row operations** (:class:`SetCell`, :class:`MoveRow`, :class:`RemoveRow`) find
   their row in ``fresh`` by key (exactly one row must hold it; the key column is
   ``Plan.key_column``) or, for a row without a key, at the same sheet row. The fresh
-  row's fingerprint over the *snapshot's* header columns must equal the one taken at
-  read time — any edit to the row drops the operation, while a column inserted
-  elsewhere does not. A SetCell's
+  row must read as the snapshot had that row, over the *snapshot's* header columns —
+  any edit to the row drops the operation, while a column inserted elsewhere does
+  not. A SetCell's
   cell must still hold ``before`` (trimmed canonical text) and its column must exist
   (or be added by an AddColumn the guard keeps). A MoveRow is dropped when its key is
   already in the history tab, or when the history tab lacks (and will not get) a column
@@ -48,7 +48,7 @@ from syncer.model import (
     Snapshot,
     Table,
     is_blank,
-    same_values,
+    same_row,
 )
 from syncer.rules.base import cell_text, column_texts
 from syncer.table_cache import TableCache
@@ -79,6 +79,26 @@ def _named(header: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(names)
 
 
+@dataclass(frozen=True)
+class _KeyIndex:
+    """Where each key text of a tab is: the last data row holding it, and how many rows
+    hold it (counted only when a text repeats: a key column usually holds each once)."""
+
+    last: dict[str, int]
+    counts: Counter[str] | None
+
+    @classmethod
+    def of(cls, texts: list[str]) -> _KeyIndex:
+        last = dict(zip(texts, range(len(texts)), strict=True))
+        return cls(last, None if len(last) == len(texts) else Counter(texts))
+
+    def count(self, text: str) -> int:
+        """How many rows hold ``text``."""
+        if self.counts is not None:
+            return self.counts[text]
+        return 1 if text in self.last else 0
+
+
 class _Guard:
     def __init__(self, plan: Plan, snapshot: Snapshot, fresh: Snapshot, cache: TableCache) -> None:
         self.plan = plan
@@ -87,19 +107,17 @@ class _Guard:
         self.cache = cache
         self.created: set[str] = set()
         self.added: dict[str, set[str]] = defaultdict(set)
-        self._key_index: dict[str, tuple[Counter[str], dict[str, int]]] = {}
+        self._key_index: dict[str, _KeyIndex] = {}
         self._names: dict[str, frozenset[str]] = {}
         self.replaced = {op.tab for op in plan.ops if isinstance(op, ReplaceTab)}
 
-    def keys_of(self, table: Table) -> tuple[Counter[str], dict[str, int]]:
-        """For ``table`` (cached): how many rows hold each key text, and the last row
-        holding it (the only one when the count is 1)."""
+    def keys_of(self, table: Table) -> _KeyIndex:
+        """The index of ``table``'s key texts (cached)."""
         if table.name not in self._key_index:
             texts: list[str] = []
             if self.plan.key_column is not None:
                 texts = column_texts(table, self.plan.key_column, self.cache)
-            where = {text: i for i, text in enumerate(texts)}
-            self._key_index[table.name] = (Counter(texts), where)
+            self._key_index[table.name] = _KeyIndex.of(texts)
         return self._key_index[table.name]
 
     def structure(self, op: EnsureTab | AddColumn) -> str | None:
@@ -127,13 +145,13 @@ class _Guard:
         if ref.key is not None and self.plan.key_column is not None:
             if fresh.index_of(self.plan.key_column) is None:
                 return None, f"column {self.plan.key_column} missing"
-            counts, where = self.keys_of(fresh)
-            found = counts[ref.key]
+            keys = self.keys_of(fresh)
+            found = keys.count(ref.key)
             if not found:
                 return None, f"{who} deleted"
             if found > 1:
                 return None, f"key {ref.key} now on {found} rows"
-            index = where[ref.key]
+            index = keys.last[ref.key]
         else:
             index = ref.row - fresh.header_row - 1
             if not 0 <= index < len(fresh.rows):
@@ -144,18 +162,10 @@ class _Guard:
 
     @staticmethod
     def unchanged(read: Table, fresh: Table, index: int, ref: RowRef) -> bool:
-        """True when fresh data row ``index`` has ``ref``'s fingerprint over the read
-        header. A row that holds the very values the read gave at ``ref.row``, under the
-        same header, has that row's fingerprint, remembered since planning: only rows
-        that differ (or moved) are hashed again."""
+        """True when fresh data row ``index`` reads as the read had ``ref``'s row, over
+        the read header's columns (:func:`~syncer.model.same_row`)."""
         at = ref.row - read.header_row - 1
-        if (
-            fresh.header == read.header
-            and 0 <= at < len(read.rows)
-            and same_values(fresh.rows[index], read.rows[at])
-        ):
-            return read.fingerprint(at) == ref.fingerprint
-        return fresh.fingerprint(index, read.header) == ref.fingerprint
+        return 0 <= at < len(read.rows) and same_row(read, at, fresh, index)
 
     def set_cell(self, op: SetCell, index: int) -> str | None:
         fresh = self.fresh.get(op.tab)
@@ -179,7 +189,11 @@ class _Guard:
                 return None
             return f"history tab {op.history_tab} missing"
         key = op.target.key
-        if key is not None and self.plan.key_column is not None and self.keys_of(history)[0][key]:
+        if (
+            key is not None
+            and self.plan.key_column is not None
+            and self.keys_of(history).count(key)
+        ):
             return f"row {key} already in {op.history_tab}"
         have = self.names(history)
         for column, value in op.values:
@@ -204,7 +218,7 @@ class _Guard:
                 if (
                     table.name not in self.replaced
                     and table.index_of(self.plan.key_column) is not None
-                    and self.keys_of(table)[0][op.key]
+                    and self.keys_of(table).count(op.key)
                 ):
                     return f"row {op.key} is in {table.name} again"
         return None
@@ -240,7 +254,7 @@ class _Guard:
 def kept_as_read(plan: Plan, snapshot: Snapshot) -> list[Resolved]:
     """What :func:`guard` keeps when the guard read finds every tab and row as ``snapshot``
     had them: every operation, in the plan's order, each row at its read position. Cheap
-    (no key index, no fingerprint): work prepared ahead of the guard assumes it, and is
+    (no key index, no row compared): work prepared ahead of the guard assumes it, and is
     used only when the guard's real answer is the same."""
     out: list[Resolved] = []
     for op in plan.ops:

@@ -240,5 +240,4 @@ def _on_rows(
     tables = dict(ctx.snapshot.tables)
     tables[table.name] = sub
     result = run_rule(rule, replace(ctx, snapshot=replace(ctx.snapshot, tables=tables)))
-    table.adopt_fingerprints(sub, rows)  # the guard compares the read rows' fingerprints
     return result, sub

@@ -7,12 +7,11 @@ right when a person inserts a row or a column between the read and the write.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from operator import add, eq
+from operator import eq
 from typing import Literal, overload
 
 #: A cell as connectors deliver it: typed, as people see it. Empty cells are ``None``.
@@ -158,11 +157,6 @@ class Table:
     booleans: bool | None = None
     #: For a part of a tab (:meth:`part`): the sheet row each of its rows sits on.
     sheet_rows: tuple[int, ...] | None = field(default=None, repr=False)
-    #: Each data row's fingerprint over the named columns, once asked for (the rules ask
-    #: for a row's several times, and the guard compares against it).
-    _fingerprints: dict[int, str] = field(
-        default_factory=dict, init=False, repr=False, compare=False, hash=False
-    )
 
     def known(self, index: int, column: str) -> bool:
         """True when the read holds the value of ``column`` in data row ``index``
@@ -223,50 +217,24 @@ class Table:
         """Data-row indexes whose ``key_column`` holds ``key`` (canonical comparison)."""
         return [i for i, v in enumerate(self.column_values(key_column)) if canonical(v) == key]
 
-    def fingerprint(self, index: int, columns: Sequence[str] | None = None) -> str:
-        """A hash of data row ``index`` over ``columns`` (default: its named columns, and
-        then computed once per row).
-
-        The guard compares the fingerprint taken at read time with one taken just before
-        the write, over the columns of the *read* header: any change a person made to the
-        row in between makes them differ, while a column inserted elsewhere does not.
-        """
-        if columns is None:
-            known = self._fingerprints.get(index)
-            if known is None:
-                known = self._fingerprints[index] = _digest(self, index, None)
-            return known
-        return _digest(self, index, tuple(columns))
-
     def part(self, indexes: Sequence[int]) -> Table:
         """A tab holding only data rows ``indexes`` of this one (its row ``j`` is row
         ``indexes[j]``, and on the same sheet row: what is found or planned on a part is
-        addressed as on this table), knowing the fingerprints this table computed for
-        them; hand it back to :meth:`adopt_fingerprints` to keep those the part computes."""
-        part = Table(
+        addressed as on this table)."""
+        return Table(
             self.name,
             self.header_row,
             self.header,
             tuple(map(self.rows.__getitem__, indexes)),
             sheet_rows=tuple(map(self.sheet_row, indexes)),
         )
-        known = self._fingerprints
-        if known:
-            part._fingerprints.update((j, known[i]) for j, i in enumerate(indexes) if i in known)
-        return part
-
-    def adopt_fingerprints(self, part: Table, indexes: Sequence[int]) -> None:
-        """Remember, as this table's, the row fingerprints ``part`` (made by
-        :meth:`part` from ``indexes``) computed."""
-        for j, known in part._fingerprints.items():
-            self._fingerprints.setdefault(indexes[j], known)
 
     def texts(self, index: int, columns: Sequence[str]) -> tuple[str, ...]:
-        """The canonical texts a fingerprint of data row ``index`` over ``columns``
-        hashes, in its order: two rows have the same fingerprint over ``columns`` exactly
-        when these are equal, barring a hash collision (compare them rather than hashing
-        both rows)."""
-        return tuple(_texts(self.rows[index], _layout(self.header, tuple(columns))[1]))
+        """The canonical texts of data row ``index`` in the named ``columns``, sorted by
+        name (a name's first position in the header; "" for a column the header lacks or
+        the row is too short for): what the guard compares, so that a column inserted or
+        moved elsewhere does not make a row differ."""
+        return tuple(_texts(self.rows[index], _positions(self.header, tuple(columns))))
 
 
 def _texts(row: Row, positions: tuple[int | None, ...]) -> list[str]:
@@ -284,15 +252,6 @@ def _texts(row: Row, positions: tuple[int | None, ...]) -> list[str]:
     ]
 
 
-def _digest(table: Table, index: int, columns: tuple[str, ...] | None) -> str:
-    """The fingerprint :meth:`Table.fingerprint` defines, computed."""
-    prefixes, positions = _layout(table.header, columns)
-    # "name\x1fcanonical text" per column, joined by "\x1e"
-    text = "\x1e".join(map(add, prefixes, _texts(table.rows[index], positions)))
-    # surrogatepass: a pasted text may hold a lone surrogate, which UTF-8 cannot encode
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
-
-
 def same_values(a: Row, b: Row) -> bool:
     """True when two rows hold equal values of the same types, so that every text or
     fingerprint taken of them is the same (``1 == 1.0 == True`` alone is not enough, nor
@@ -307,28 +266,26 @@ def same_values(a: Row, b: Row) -> bool:
     return True
 
 
-def same_row(before: Table, after: Table, index: int, ignoring: Collection[str] = ()) -> bool:
-    """True when data row ``index`` reads the same in both tables over ``before``'s
-    columns but ``ignoring``: what comparing their fingerprints over those columns
-    decides, without hashing."""
-    if before.header == after.header and same_values(before.rows[index], after.rows[index]):
+def same_row(
+    before: Table, index: int, after: Table, at: int, ignoring: Collection[str] = ()
+) -> bool:
+    """True when data row ``index`` of ``before`` and data row ``at`` of ``after`` read
+    the same over ``before``'s named columns but ``ignoring`` (each column found by name
+    in its own table's header: a column inserted or moved elsewhere changes nothing)."""
+    if before.header == after.header and same_values(before.rows[index], after.rows[at]):
         return True
     columns = [c for c in before.header if c not in ignoring]
-    return before.texts(index, columns) == after.texts(index, columns)
+    return before.texts(index, columns) == after.texts(at, columns)
 
 
 @lru_cache(maxsize=256)
-def _layout(
-    header: tuple[str, ...], columns: tuple[str, ...] | None
-) -> tuple[tuple[str, ...], tuple[int | None, ...]]:
-    """The sorted named columns a fingerprint covers, as ``name + "\x1f"`` prefixes, and
-    each one's first position in ``header`` (None when absent); computed once per header
-    and column list."""
-    names = sorted({c for c in (header if columns is None else columns) if c})
+def _positions(header: tuple[str, ...], columns: tuple[str, ...]) -> tuple[int | None, ...]:
+    """The named ``columns`` sorted by name, as each one's first position in ``header``
+    (None when absent); computed once per header and column list."""
     first: dict[str, int] = {}
     for pos, name in enumerate(header):
         first.setdefault(name, pos)
-    return tuple(f"{name}\x1f" for name in names), tuple(first.get(name) for name in names)
+    return tuple(first.get(name) for name in sorted({c for c in columns if c}))
 
 
 @dataclass(frozen=True)
@@ -378,16 +335,16 @@ def finding_identity(
 
 @dataclass(frozen=True)
 class RowRef:
-    """Addresses a row by its key, the sheet row it was read on, and its fingerprint.
+    """Addresses a row by its key and the sheet row it was read on.
 
-    Connectors resolve a RowRef against a fresh read: by ``key`` when there is one, else
-    by ``row``; the row's fingerprint must still equal ``fingerprint`` or the operation is
-    dropped (a person edited the row) and re-planned next cycle.
+    The guard finds the row again in a fresh read: by ``key`` when there is one, else at
+    ``row``; it must still read as the read had it on ``row`` (over the read header's
+    columns) or the operation is dropped (a person edited the row) and re-planned next
+    cycle.
     """
 
     key: str | None
     row: int
-    fingerprint: str
 
 
 @dataclass(frozen=True)

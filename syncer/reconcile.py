@@ -67,7 +67,7 @@ def _same(a: Table, i: int, b: Table, j: int, columns: Sequence[str]) -> bool:
 
 
 def _row_ref(table: Table, index: int, key: str | None) -> RowRef:
-    return RowRef(key, table.sheet_row(index), table.fingerprint(index))
+    return RowRef(key, table.sheet_row(index))
 
 
 def reconcile(

@@ -261,7 +261,7 @@ def _check_cells(
             out.repairs.append(
                 SetCell(
                     tab,
-                    RowRef(j, now.sheet_row(index), now.fingerprint(index)),
+                    RowRef(j, now.sheet_row(index)),
                     column,
                     old,
                     now.cell(index, column),

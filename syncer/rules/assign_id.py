@@ -10,7 +10,7 @@ never reused; a generated id that still collides with any existing key is skippe
 Rows qualify when their key is empty (blank or a placeholder), the row is not blank
 (ignoring robot-owned columns) and every ``requires`` column is filled in. Ids are
 handed out top to bottom. Since the row has no key yet, its operation is addressed by
-sheet row and fingerprint (``RowRef.key`` is None).
+sheet row (``RowRef.key`` is None).
 """
 
 from __future__ import annotations

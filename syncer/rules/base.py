@@ -95,9 +95,8 @@ def ledger_row_keys(
 
 
 def row_ref(table: Table, index: int, key: str | None) -> RowRef:
-    """A :class:`RowRef` for data row ``index``: its key, sheet row and fingerprint over
-    the read header's named columns."""
-    return RowRef(key=key, row=table.sheet_row(index), fingerprint=table.fingerprint(index))
+    """A :class:`RowRef` for data row ``index``: its key and sheet row."""
+    return RowRef(key=key, row=table.sheet_row(index))
 
 
 def rule_label(rule: RuleBase) -> str:

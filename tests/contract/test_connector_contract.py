@@ -44,7 +44,7 @@ MakeHarness = Callable[[Tabs], Harness]
 def ref(table: Table, key: str) -> RowRef:
     """The RowRef of the row holding ``key``, as a planner would build it."""
     (index,) = table.find_key("客户编号", key)
-    return RowRef(key, table.sheet_row(index), table.fingerprint(index))
+    return RowRef(key, table.sheet_row(index))
 
 
 def set_cell(snap: Snapshot, key: str, column: str, value: CellValue) -> SetCell:

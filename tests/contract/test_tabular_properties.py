@@ -46,7 +46,7 @@ def test_set_cells_land_exactly_where_addressed(
     expected = [list(r) for r in rows]
     for index, column, value in writes:
         index %= n_rows
-        ref = RowRef(f"K{index}", table.sheet_row(index), table.fingerprint(index))
+        ref = RowRef(f"K{index}", table.sheet_row(index))
         ops.append(SetCell("t", ref, column, value, table.cell(index, column), "p"))
         expected[index + 1][["k", "a", "b", "c"].index(column)] = value
     apply_plan(conn, Plan("p", tuple(ops), key_column="k"), snap)

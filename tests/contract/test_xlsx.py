@@ -80,7 +80,7 @@ def set_op(snap: Snapshot, key: str, column: str, value: object) -> SetCell:
     """A keyed SetCell on the main tab."""
     t = snap.tables[MAIN]
     (i,) = t.find_key("客户编号", key)
-    ref = RowRef(key, t.sheet_row(i), t.fingerprint(i))
+    ref = RowRef(key, t.sheet_row(i))
     return SetCell(MAIN, ref, column, value, t.cell(i, column), "test")  # type: ignore[arg-type]
 
 
@@ -259,7 +259,7 @@ def test_move_row_keeps_other_rows_styles(workbook: Path) -> None:
     (i,) = t.find_key("客户编号", "XS2024001")
     move = MoveRow(
         MAIN,
-        RowRef("XS2024001", t.sheet_row(i), t.fingerprint(i)),
+        RowRef("XS2024001", t.sheet_row(i)),
         "客户历史库",
         tuple(t.row_dict(i).items()),
         "流失",

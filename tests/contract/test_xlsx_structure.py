@@ -94,7 +94,7 @@ def move(snap: Snapshot, key: str) -> MoveRow:
     """Archive the customer ``key``."""
     t = snap.tables[MAIN]
     (i,) = t.find_key("客户编号", key)
-    ref = RowRef(key, t.sheet_row(i), t.fingerprint(i))
+    ref = RowRef(key, t.sheet_row(i))
     return MoveRow(MAIN, ref, HISTORY, tuple(t.row_dict(i).items()), "流失", "archive")
 
 

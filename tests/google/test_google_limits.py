@@ -6,7 +6,7 @@ from syncer.connectors.google.builders import SheetMeta
 from syncer.connectors.google.limits import MAX_CELL_CHARS, MAX_COLUMNS, over_limits
 from syncer.model import AddColumn, AppendRow, EnsureTab, Plan, RowRef, SetCell, Snapshot, Table
 
-REF = RowRef("K1", 2, "f")
+REF = RowRef("K1", 2)
 
 
 def snapshot(width: int) -> Snapshot:

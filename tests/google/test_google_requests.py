@@ -50,7 +50,7 @@ FRESH = Snapshot({"Main": MAIN, "History": HIST})
 
 
 def ref(i: int) -> RowRef:
-    return RowRef(key=str(MAIN.rows[i][0]), row=MAIN.sheet_row(i), fingerprint=MAIN.fingerprint(i))
+    return RowRef(key=str(MAIN.rows[i][0]), row=MAIN.sheet_row(i))
 
 
 def test_spreadsheet_id_from_id_or_url() -> None:
@@ -433,7 +433,7 @@ def test_removals_cover_exactly_the_moved_rows_bottom_up(moved: set[int]) -> Non
         Resolved(
             MoveRow(
                 "Main",
-                RowRef(f"K{i}", main.sheet_row(i), main.fingerprint(i)),
+                RowRef(f"K{i}", main.sheet_row(i)),
                 "History",
                 (("id", f"K{i}"),),
                 "lost",
@@ -471,7 +471,7 @@ def test_history_rows_are_appended_in_groups_in_plan_order() -> None:
         Resolved(
             MoveRow(
                 "Main",
-                RowRef(f"K{i}", main.sheet_row(i), main.fingerprint(i)),
+                RowRef(f"K{i}", main.sheet_row(i)),
                 "History",
                 (("id", f"K{i}"), ("name", "x")),
                 "lost",

@@ -118,7 +118,7 @@ def test_the_lock_answer_reads_like_a_values_read(
     plan = Plan(
         "t",
         tuple(
-            SetCell("Main", RowRef(key, row, ""), column, "v", None, "test")
+            SetCell("Main", RowRef(key, row), column, "v", None, "test")
             for key, row in (("C1", 2), ("C3", 4), ("C5", 6))
             for column in ("changed", "note")
         ),

@@ -201,7 +201,7 @@ def test_archived_customers_are_announced(services: Services, make: Any) -> None
     """A cycle that moved rows sends their keys and the reason."""
     ledger = notify_ledger([_wecom(services, when=["archived"])])
     notifier = make()
-    move = MoveRow("基础信息", RowRef("XS009", 5, "f"), "客户历史库", (), "流失客户", "archive")
+    move = MoveRow("基础信息", RowRef("XS009", 5), "客户历史库", (), "流失客户", "archive")
     notifier.after_cycle(ledger, _result(ledger, applied=[move]))
     _settle(notifier)
     [message] = _contents(services)
@@ -237,8 +237,8 @@ def test_digest_at_nine_in_the_ledger_zone(services: Services, make: Any, clock:
         ledger, _snapshot([("XS001", "张三"), ("XS002", "李四"), ("XS003", "张三"), (None, "王五")])
     )
     applied = [
-        SetCell("基础信息", RowRef(None, 5, "f"), "客户编号", "XS004", None, "assign_id"),
-        MoveRow("基础信息", RowRef("XS002", 3, "f"), "客户历史库", (), "流失客户", "archive"),
+        SetCell("基础信息", RowRef(None, 5), "客户编号", "XS004", None, "assign_id"),
+        MoveRow("基础信息", RowRef("XS002", 3), "客户历史库", (), "流失客户", "archive"),
     ]
     findings = [_finding("XS001"), _finding("XS003"), _finding("XS003", "跟进人", "必填")]
     notifier.after_cycle(ledger, _result(ledger, findings=findings, applied=applied))

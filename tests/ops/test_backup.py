@@ -217,7 +217,7 @@ def test_backup_before_removal_only_when_rows_move(tmp_path, ledger, connector, 
     """The engine hook writes a snapshot for plans with MoveRow and nothing otherwise."""
     store = BackupStore(tmp_path)
     snapshot = connector.read([TabRequest("客户信息"), TabRequest("客户历史库")])
-    ref = RowRef("XS2024001", 2, "fp")
+    ref = RowRef("XS2024001", 2)
     quiet = Plan("sales", (SetCell("客户信息", ref, "备注", "x", None, rule="r"),))
     assert backup_before_removal(ledger, snapshot, quiet, now, store=store) is None
     assert store.manifests() == []
@@ -291,7 +291,7 @@ def test_failed_pre_removal_backup_raises(tmp_path, ledger, connector, now) -> N
     blocker = tmp_path / "file"
     blocker.write_text("")
     snapshot = connector.read([TabRequest("客户信息")])
-    moving = Plan("sales", (MoveRow("客户信息", RowRef("k", 2, "f"), "客户历史库", (), "r", "a"),))
+    moving = Plan("sales", (MoveRow("客户信息", RowRef("k", 2), "客户历史库", (), "r", "a"),))
     with pytest.raises(BackupError, match="not writable"):
         backup_before_removal(ledger, snapshot, moving, now, store=BackupStore(blocker))
 

@@ -79,7 +79,7 @@ def test_endpoints_serve_health_readiness_and_parsable_metrics() -> None:
     result = CycleResult(
         "web", "c1", now - timedelta(seconds=2), now, "ok",
         findings=[Finding("t", 2, "k", "c", None, "required", "m")] * 3,
-        report=ApplyReport(applied=[MoveRow("t", RowRef("k", 2, "f"), "h", (), "r", "a")] * 2),
+        report=ApplyReport(applied=[MoveRow("t", RowRef("k", 2), "h", (), "r", "a")] * 2),
     )
     metrics.observe_cycle(result)
     metrics.record_api_call("sales", "read")

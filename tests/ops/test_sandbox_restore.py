@@ -201,7 +201,7 @@ def test_backup_before_an_archive_keeps_the_moving_rows_formulas(
         snapshot = connector.read([TabRequest("Main")])
         main = snapshot.get("Main")
         assert main is not None
-        move = MoveRow("Main", RowRef("C2", 3, main.fingerprint(1)), "History",
+        move = MoveRow("Main", RowRef("C2", 3), "History",
                        (("id", "C2"),), "lost", "archive")  # fmt: skip
         manifest = backup_before_removal(
             ledger, snapshot, Plan("cloud", (move,)), datetime.now(UTC),

@@ -3,13 +3,14 @@ the read drops the operation with a reason. Plus the placement check."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from planning_kit import ERRORS, HEADER, HISTORY, MAIN, make_table, snap
 
-from syncer.guard import guard, kept_as_read
+from syncer.guard import _KeyIndex, guard, kept_as_read
 from syncer.model import (
     AddColumn,
     AppendRow,
@@ -20,10 +21,10 @@ from syncer.model import (
     Plan,
     RemoveRow,
     ReplaceTab,
-    RowRef,
     SetCell,
     Snapshot,
     Table,
+    canonical,
 )
 from syncer.rules.base import row_ref
 
@@ -97,7 +98,7 @@ def test_edited_deleted_and_duplicated_rows_drop_their_operations() -> None:
 
 
 def test_a_column_inserted_elsewhere_does_not_drop() -> None:
-    """The fingerprint covers only the read header's columns: a new column is ignored."""
+    """Only the read header's columns are compared: a new column is ignored."""
     read = table(ROWS)
     fresh = table([[*r, "x"] for r in ROWS], header=(*H5, "新列"))
     kept, _ = run([set_cell(read, 0, "合作状态", "意向客户")], snap(read), snap(fresh))
@@ -202,13 +203,13 @@ _LOOKALIKE_CELLS = st.sampled_from([None, "", "1", 1, 1.0, True, "TRUE", 0, Fals
     change_header=st.sampled_from(["same", "insert", "rename"]),
     sort=st.booleans(),
 )
-def test_the_guard_keeps_a_row_exactly_when_its_fingerprint_is_unchanged(
+def test_the_guard_keeps_a_row_exactly_when_it_reads_the_same_over_the_read_header(
     edits: list[tuple[int, int, CellValue]], change_header: str, sort: bool
 ) -> None:
     """Whatever a person typed (values Python calls equal but a sheet reads differently
     among them), wherever the row went and whatever happened to the header, an operation
-    is kept exactly when its row's fingerprint over the read header is unchanged: rows
-    compared without hashing are judged as hashing would."""
+    is kept exactly when its row's canonical text in each of the read header's columns,
+    found by name, is unchanged."""
     rows: list[list[CellValue]] = [
         ["XS1", "甲", "张三", "13800138000", 1],
         ["XS2", "乙", "李四", None, True],
@@ -216,8 +217,6 @@ def test_the_guard_keeps_a_row_exactly_when_its_fingerprint_is_unchanged(
     ]
     read = table(rows)
     ops: list[SetCell] = [set_cell(read, i, "联系人姓名", "x") for i in range(3)]
-    stale = RowRef("XS2", read.sheet_row(1), "0" * 24)  # e.g. a repair's, from another read
-    ops.append(SetCell(MAIN, stale, "联系人姓名", "x", "李四", "test"))
     now = [list(r) for r in rows]
     for i, column, value in edits:
         now[i][column] = value
@@ -233,10 +232,22 @@ def test_the_guard_keeps_a_row_exactly_when_its_fingerprint_is_unchanged(
     at = [order.index(int(str(op.target.key)[2:]) - 1) for op in ops]
     expected = [
         ("set_cell", i)
-        for op, i in zip(ops, at, strict=True)
-        if fresh.fingerprint(i, read.header) == op.target.fingerprint
+        for op, i, j in zip(ops, at, range(3), strict=True)
+        if _texts_by_name(H5, rows[j], H5) == _texts_by_name(header, fresh.rows[i], H5)
     ]
     assert kept == expected
+
+
+def _texts_by_name(
+    header: tuple[str, ...], row: Sequence[CellValue], columns: tuple[str, ...]
+) -> dict[str, str]:
+    """Each of ``columns``' canonical text in ``row``, the column found by name (first
+    occurrence) in ``header``; "" when absent or past the row's end."""
+    out: dict[str, str] = {}
+    for name in columns:
+        pos = header.index(name) if name in header else None
+        out[name] = canonical(row[pos] if pos is not None and pos < len(row) else None)
+    return out
 
 
 _ANY_OP = st.sampled_from(["cell", "keyless", "move", "remove", "append", "replace", "column"])
@@ -272,3 +283,16 @@ def test_kept_as_read_is_what_the_guard_keeps_when_nothing_changed(
     plan = Plan("sales", tuple(ops), key_column="客户编号")
     both = snap(read, history)
     assert guard(plan, both, both).kept == kept_as_read(plan, both)
+
+
+@given(
+    texts=st.lists(st.sampled_from(["XS1", "XS2", "XS3", "", "未知"]), max_size=8),
+    probe=st.sampled_from(["XS1", "XS2", "XS3", "", "未知", "XS9"]),
+)
+def test_the_key_index_counts_and_finds_every_text(texts: list[str], probe: str) -> None:
+    """Whether the key texts repeat or not, the guard's key index counts the rows holding
+    a text and finds the last of them."""
+    index = _KeyIndex.of(texts)
+    assert index.count(probe) == texts.count(probe)
+    if probe in texts:
+        assert index.last[probe] == len(texts) - 1 - texts[::-1].index(probe)

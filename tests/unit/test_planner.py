@@ -173,7 +173,7 @@ def test_observed_records_normalized_watched_values() -> None:
 
 def test_describe_every_operation_kind() -> None:
     """describe() gives one readable English line per operation, masking phone values."""
-    ref = RowRef("XS1", 5, "f")
+    ref = RowRef("XS1", 5)
     assert (
         describe(
             SetCell(MAIN, ref, "联系方式", "13800138000", "+86 138-0013-8000", "normalize"),
@@ -182,7 +182,7 @@ def test_describe_every_operation_kind() -> None:
         == "[normalize] set 基础信息!联系方式 of row XS1 (sheet row 5): "
         "'138****8000' -> '138****8000'"
     )
-    assert describe(SetCell(MAIN, RowRef(None, 7, "f"), "客户编号", "XS9", None, "assign_id")) == (
+    assert describe(SetCell(MAIN, RowRef(None, 7), "客户编号", "XS9", None, "assign_id")) == (
         "[assign_id] set 基础信息!客户编号 of sheet row 7: (empty) -> 'XS9'"
     )
     assert describe(AddColumn(MAIN, "校验提示", "annotate")) == (

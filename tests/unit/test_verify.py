@@ -76,7 +76,7 @@ def test_expected_keys_leave_the_cycles_shared_key_texts_as_read() -> None:
     table = Table("T", 1, ("id", "name"), (("C1", "a"), ("", "b"), ("C3", "c")))
     cache = TableCache()
     shared = column_texts(table, "id", cache)
-    assign = SetCell("T", RowRef(None, 3, "fp"), "id", "C2", None, "assign_id")
+    assign = SetCell("T", RowRef(None, 3), "id", "C2", None, "assign_id")
     written = Written(
         cells=[WrittenCell("T", 3, 1, assign)], removed={"T": {0}}, appended={"T": ["C9"]}
     )

@@ -116,7 +116,7 @@ def test_the_intent_prepared_during_the_guard_read_is_kept_only_for_the_same_ope
                 "r",
                 "t",
             ),
-            RemoveRow(MAIN, RowRef(f"K{i}", i + 2, "f"), "lost", "t"),
+            RemoveRow(MAIN, RowRef(f"K{i}", i + 2), "lost", "t"),
         )
     )
     plan = Plan("t", ops, "客户编号")

@@ -606,7 +606,7 @@ class GoogleSheetsConnector(Connector):
                 before is not None
                 and after is not None
                 and 0 <= index < min(len(before.rows), len(after.rows))
-                and same_row(before, after, index, ours.get((tab, row), set()))
+                and same_row(before, index, after, index, ours.get((tab, row), set()))
             ):
                 removable.append((sid, row))
             else:

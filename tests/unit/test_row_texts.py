@@ -1,9 +1,7 @@
-"""Row fingerprints: the text they hash is fixed (journals and guard reads of other
-versions compare them), whatever the cells hold."""
+"""Row texts: what the guard compares of a row read twice, whatever the cells hold."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from hypothesis import given
@@ -23,41 +21,10 @@ _CELLS = st.one_of(
 _NAMES = st.sampled_from(["", "id", "名称", "status", "note", "id"])
 
 
-def _reference(
-    header: tuple[str, ...], row: tuple[CellValue, ...], columns: list[str] | None
-) -> str:
-    """The fingerprint as first defined: sorted named columns, first position of each."""
-    names = sorted({c for c in (header if columns is None else columns) if c})
-    first: dict[str, int] = {}
-    for pos, name in enumerate(header):
-        first.setdefault(name, pos)
-    parts = []
-    for name in names:
-        pos = first.get(name)
-        value = row[pos] if pos is not None and pos < len(row) else None
-        parts.append(f"{name}\x1f{canonical(value)}")
-    return hashlib.blake2b("\x1e".join(parts).encode(), digest_size=12).hexdigest()
-
-
-@given(
-    header=st.lists(_NAMES, max_size=6),
-    row=st.lists(_CELLS, max_size=8),
-    columns=st.one_of(st.none(), st.lists(_NAMES, max_size=4)),
-)
-def test_fingerprint_hashes_the_defined_text(
-    header: list[str], row: list[CellValue], columns: list[str] | None
-) -> None:
-    """Over any header (repeated, blank or absent names), any typed cells (rows shorter
-    or longer than the header) and any column list, the fingerprint is the hash of
-    "name\\x1fcanonical text" joined by "\\x1e" over the sorted named columns."""
-    table = Table("T", 1, tuple(header), (tuple(row),))
-    assert table.fingerprint(0, columns) == _reference(tuple(header), tuple(row), columns)
-
-
 def _reference_texts(
     header: tuple[str, ...], row: tuple[CellValue, ...], columns: list[str]
 ) -> tuple[str, ...]:
-    """The canonical texts the reference fingerprint joins, in its order."""
+    """The canonical texts of the sorted named columns, each at its first position."""
     names = sorted({c for c in columns if c})
     first: dict[str, int] = {}
     for pos, name in enumerate(header):
@@ -73,11 +40,12 @@ def _reference_texts(
     row=st.lists(_CELLS, max_size=8),
     columns=st.lists(_NAMES, max_size=4),
 )
-def test_texts_are_what_the_fingerprint_hashes(
+def test_texts_are_the_named_columns_canonical_texts_sorted_by_name(
     header: list[str], row: list[CellValue], columns: list[str]
 ) -> None:
-    """``Table.texts`` gives the canonical texts the fingerprint hashes, in its order, so
-    comparing two rows' texts decides what comparing their fingerprints decides."""
+    """Over any header (repeated, blank or absent names), any typed cells (rows shorter
+    or longer than the header) and any column list, ``Table.texts`` is each named
+    column's canonical text (its first position in the header), sorted by name."""
     table = Table("T", 1, tuple(header), (tuple(row),))
     assert table.texts(0, columns) == _reference_texts(tuple(header), tuple(row), columns)
 
@@ -102,9 +70,9 @@ _LOOKALIKES: list[tuple[CellValue, CellValue]] = [
 def test_same_values_holds_only_for_rows_every_text_reads_alike(
     row: list[CellValue], at: int, swap: tuple[CellValue, CellValue]
 ) -> None:
-    """Equal values of the same types are the same row to every fingerprint; a value
-    swapped for one that compares equal but reads differently (``1``/``True``/``1.0``,
-    one instant in two zones) is not."""
+    """Equal values of the same types are the same row to every comparison of texts; a
+    value swapped for one that compares equal but reads differently (``1``/``True``/
+    ``1.0``, one instant in two zones) is not."""
     a = tuple(row)
     assert same_values(a, tuple(row))
     at %= len(row)
@@ -113,32 +81,7 @@ def test_same_values_holds_only_for_rows_every_text_reads_alike(
     header = tuple(f"c{i}" for i in range(len(row)))
     tables = [Table("T", 1, header, (tuple(r),)) for r in (left, right)]
     assert not same_values(tuple(left), tuple(right))
-    assert tables[0].fingerprint(0) != tables[1].fingerprint(0)
-
-
-@given(
-    rows=st.lists(st.lists(_CELLS, max_size=5), min_size=1, max_size=8),
-    picks=st.lists(st.integers(0, 7), max_size=8),
-    asked_first=st.lists(st.integers(0, 7), max_size=4),
-)
-def test_a_part_shares_fingerprints_with_its_table(
-    rows: list[list[CellValue]], picks: list[int], asked_first: list[int]
-) -> None:
-    """A part of a table and the table answer each row's fingerprint alike, whichever
-    of them computed it first: the part knows the table's, the table adopts the part's."""
-    header = ("id", "名称", "status", "", "note")
-    table = Table("T", 2, header, tuple(map(tuple, rows)))
-    for i in asked_first:
-        table.fingerprint(i % len(rows))
-    indexes = sorted({p % len(rows) for p in picks})
-    part = table.part(indexes)
-    assert [part.fingerprint(j) for j in range(len(indexes))] == [
-        _reference(header, tuple(rows[i]), None) for i in indexes
-    ]
-    table.adopt_fingerprints(part, indexes)
-    assert [table.fingerprint(i) for i in range(len(rows))] == [
-        _reference(header, tuple(r), None) for r in rows
-    ]
+    assert tables[0].texts(0, header) != tables[1].texts(0, header)
 
 
 @given(
