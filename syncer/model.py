@@ -253,9 +253,9 @@ def _texts(row: Row, positions: tuple[int | None, ...]) -> list[str]:
 
 
 def same_values(a: Row, b: Row) -> bool:
-    """True when two rows hold equal values of the same types, so that every text or
-    fingerprint taken of them is the same (``1 == 1.0 == True`` alone is not enough, nor
-    are two equal instants in different time zones)."""
+    """True when two rows hold equal values of the same types, so that every text taken
+    of them is the same (``1 == 1.0 == True`` alone is not enough, nor are two equal
+    instants in different time zones)."""
     if a != b:
         return False
     kinds = list(map(type, a))

@@ -6,15 +6,17 @@ import itertools
 import json
 import random
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncer.connectors.google.bodies import (
     RequestChunk,
     chunk_requests,
+    encode,
     split_request,
     write_chunks,
 )
@@ -281,6 +283,52 @@ def test_a_request_cut_by_rows_writes_the_same_cells(
     assert got.sheets[0].row_count == expected.sheets[0].row_count
     if anchor != "append" or all(any(v not in ("", None) for v in r) for r in rows):
         assert len(parts) == len(rows)
+
+
+_PIECE = st.tuples(st.sampled_from(["range", "start", "append", "one"]), _ROWS, st.integers(0, 8))
+
+
+@settings(max_examples=150)
+@given(st.lists(_PIECE, min_size=1, max_size=6), st.integers(250, 2500), st.integers(0, 3))
+def test_chunks_are_filled_with_cut_requests_that_write_the_same_cells(
+    pieces: list[tuple[str, list[list[Any]], int]], limit: int, seed: int
+) -> None:
+    """Whatever mix of multi-row updateCells (by range or start), appendCells and one-cell
+    requests, chunked under any limit: applied call after call in the sandbox, the chunks
+    leave the sheet exactly as the requests do; every chunk holding several requests stays
+    under the limit; and no chunk leaves room a cut of the next request would have used."""
+    reqs: list[dict[str, Any]] = []
+    for kind, rows, first in pieces:
+        data = [{"values": [cell_data(v) for v in row]} for row in rows]
+        body: dict[str, Any] = {"rows": data, "fields": "userEnteredValue"}
+        if kind == "range":
+            end = min(first + len(rows) + 2, 30)
+            body["range"] = {"sheetId": 0, "startRowIndex": min(first, end - len(rows)),
+                             "endRowIndex": end, "startColumnIndex": 0, "endColumnIndex": 5}
+            reqs.append({"updateCells": body})
+        elif kind == "start":
+            body["start"] = {"sheetId": 0, "rowIndex": first, "columnIndex": 1}
+            reqs.append({"updateCells": body})
+        elif kind == "append":
+            reqs.append({"appendCells": dict(body, sheetId=0)})
+        else:
+            reqs.append({"updateCells": {"rows": data[:1], "fields": "userEnteredValue",
+                                         "start": {"sheetId": 0, "rowIndex": first}}})
+    chunks = chunk_requests(reqs, limit)
+    expected, _ = batch_update(_grid(seed), {"requests": reqs}, random.Random(0))
+    got = _grid(seed)
+    for chunk in chunks:
+        got, _ = batch_update(got, {"requests": sent(chunk)}, random.Random(0))
+    assert got.sheets[0].typed() == expected.sheets[0].typed()
+    assert got.sheets[0].row_count == expected.sheets[0].row_count
+    for chunk in chunks:
+        assert len(chunk.encoded) == 1 or len(chunk.body()) <= limit
+    for chunk, after in pairwise(chunks):
+        room = limit - len(chunk.body()) - 1
+        nxt = sent(after)[0]
+        if room >= limit * 0.05 and len(split_request(nxt)) > 1:
+            smallest = split_request(nxt, 1)
+            assert len(smallest) == 1 or len(encode(smallest[0])) > room
 
 
 def test_a_request_over_the_limit_goes_in_parts_that_fit() -> None:

@@ -51,27 +51,43 @@ def chunk_requests(
     encoded: Sequence[bytes] | None = None,
 ) -> list[RequestChunk]:
     """Consecutive chunks of ``requests_`` whose bodies stay under ``limit`` bytes (order
-    kept). A request larger than the limit on its own is first cut by rows
-    (:func:`split_request`) — Google refuses any body above 10 MiB, so an errors tab of
-    100,000 lines or a history append of long notes must not go as one request — and
-    a single row larger than the limit is a chunk of its own. ``encoded``: the requests'
-    encodings when the caller has them already."""
+    kept), each filled: a request of several rows that does not fit in what is left of
+    a chunk is cut by rows (:func:`split_request`) and its first rows go there — so five
+    history appends of 0.7 MB take two 2 MB calls, not three — and a request larger
+    than the limit on its own is cut the same way (Google refuses any body above 10 MiB:
+    an errors tab of 100,000 lines or a history append of long notes must not go as one
+    request). A single row larger than the limit is a chunk of its own. ``encoded``: the
+    requests' encodings when the caller has them already."""
     codes = [encode(r) for r in requests_] if encoded is None else encoded
     out: list[list[bytes]] = []
-    size = 0
+    size = 0  # the last chunk's body, in bytes
     for whole, whole_code in zip(requests_, codes, strict=True):
-        parts = [whole_code]
-        if len(whole_code) + _FRAME > limit:
-            parts = _within(whole, whole_code, limit)
-        for code in parts:
-            n = len(code) + 1  # the comma between items
-            if out and size + n <= limit:
+        request, code = whole, whole_code
+        while True:
+            room = limit - size - 1 if out else 0  # for one more request, after a comma
+            if out and len(code) <= room:
                 out[-1].append(code)
-                size += n
-            else:
-                out.append([code])
-                size = n + _FRAME
+                size += len(code) + 1
+                break
+            cut = _leading_part(request, code, room) if room >= limit * _FILL_FROM else None
+            if cut is None:  # a new call
+                if len(code) + _FRAME > limit:  # too large for any call: cut to fill one
+                    cut = _leading_part(request, code, limit - _FRAME)
+                if cut is None:  # whole (a single row over the limit too: a call of its own)
+                    out.append([code])
+                    size = len(code) + _FRAME
+                    break
+                out.append([])
+                size = _FRAME - 1  # its first request takes no comma
+            head, (request, code) = cut
+            out[-1].append(head)
+            size += len(head) + 1
     return [RequestChunk(tuple(codes)) for codes in out]
+
+
+#: A chunk is topped up with the first rows of a request that does not fit only when at
+#: least this share of the limit is left (smaller cuts would only multiply requests).
+_FILL_FROM = 0.05
 
 
 def write_chunks(
@@ -92,28 +108,47 @@ def write_chunks(
     return chunks, False
 
 
-def _within(request: Mapping[str, Any], code: bytes, limit: int) -> list[bytes]:
-    """The encodings of ``request`` (encoded: ``code``) cut by rows until each part's
-    body fits ``limit`` (or is one row)."""
-    if len(code) + _FRAME <= limit:
-        return [code]
-    halves = split_request(request)
-    if len(halves) == 1:
-        return [code]
-    return [part for half in halves for part in _within(half, encode(half), limit)]
+def _leading_part(
+    request: Mapping[str, Any], code: bytes, room: int
+) -> tuple[bytes, tuple[Mapping[str, Any], bytes]] | None:
+    """``request`` (encoded: ``code``) cut by rows into a first part whose encoding fits
+    ``room`` bytes, and the rest (with its encoding); None when no cut fits (one row, or a
+    request that cannot be cut). Rows being of similar sizes, the cut is placed by size
+    and moved up until the first part fits."""
+    name, body = next(iter(request.items()))
+    rows = body.get("rows") if name in ("updateCells", "appendCells") else None
+    if not isinstance(rows, list) or len(rows) < 2 or room <= 0:
+        return None
+    k = max(1, min(len(rows) - 1, len(rows) * room // len(code)))
+    while k >= 1:
+        parts = split_request(request, k)
+        if len(parts) == 1:
+            if name == "appendCells":
+                return None  # no row with data above the cut: none above a higher one
+            k -= 1  # the cut reached the end of the request's range
+            continue
+        head = encode(parts[0])
+        if len(head) <= room:
+            return head, (parts[1], encode(parts[1]))
+        if k == 1:
+            return None
+        k = max(1, min(k - 1, k * room // len(head)))
+    return None
 
 
-def split_request(request: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def split_request(request: Mapping[str, Any], at: int | None = None) -> list[Mapping[str, Any]]:
     """An ``updateCells`` or ``appendCells`` of several rows as two requests that, sent
-    in order, write exactly the same cells: the rows halved, the second half's ``range``
-    or ``start`` moved down by the first half's rows (a ``range`` keeps its end, so rows
-    it clears past the data are still cleared). Any other request, or one row, is
-    returned as it is."""
+    in order, write exactly the same cells: the rows cut after the first ``at`` (default:
+    halved), the second part's ``range`` or ``start`` moved down by the first part's rows
+    (a ``range`` keeps its end, so rows it clears past the data are still cleared). An
+    ``appendCells`` is cut after a row with data (nearer the top if need be: the second
+    part goes below the last row *with data*). Any other request, one row, or a cut at
+    no row, is returned as it is."""
     name, body = next(iter(request.items()))
     rows = body.get("rows") if name in ("updateCells", "appendCells") else None
     if not isinstance(rows, list) or len(rows) < 2:
         return [request]
-    k = len(rows) // 2
+    k = len(rows) // 2 if at is None else min(max(at, 0), len(rows) - 1)
     if name == "appendCells":  # the second half goes below the last row *with data*
         k = next((i for i in range(k, 0, -1) if _has_value(rows[i - 1])), 0)
     grid = body.get("range") if name == "updateCells" else None
