@@ -10,11 +10,10 @@ re-planned next cycle:
   ``Plan.key_column``) or, for a row without a key, at the same sheet row. The fresh
   row must read as the snapshot had that row, over the *snapshot's* header columns —
   any edit to the row drops the operation, while a column inserted elsewhere does
-  not. A SetCell's
-  cell must still hold ``before`` (trimmed canonical text) and its column must exist
-  (or be added by an AddColumn the guard keeps). A MoveRow is dropped when its key is
-  already in the history tab, or when the history tab lacks (and will not get) a column
-  that carries a value.
+  not. A SetCell's cell must still hold ``before`` (trimmed canonical text) and its
+  column must exist (or be added by an AddColumn the guard keeps). A MoveRow is
+  dropped when its key is already in the history tab, or when the history tab lacks
+  (and will not get) a column that carries a value.
 * :class:`RemoveRow` (a reconciliation repair) is kept when its row is found unchanged,
   like a MoveRow; :class:`AppendRow` is dropped when its key is on any tab read again
   (someone put the customer back meanwhile) but a tab the same write replaces: the
