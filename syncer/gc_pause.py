@@ -3,8 +3,8 @@ to the system after a cycle (the sandbox, which imports nothing of syncer, has i
 pause for the requests it applies).
 
 A cycle of a large ledger allocates millions of small objects: decoded JSON bodies, the
-typed rows of a read, the guard's fresh tables, plans. With the collector
-on, that allocation triggers hundreds of young collections (each traversing every young
+typed rows of a read, the guard's fresh tables, plans. With the collector on, that
+allocation triggers hundreds of young collections (each traversing every young
 container, including lists of 100k rows being built) and a few full ones (each scanning
 every live object): 1.3-2 s of a 100k-row cycle, more than its validation
 (docs/benchmarks.md, "Incremental cycles"). Almost none of it is cyclic garbage;

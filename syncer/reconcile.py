@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 
 from syncer.journal import JournalEntry
 from syncer.ledger import LedgerConfig
-from syncer.model import AppendRow, CellValue, Operation, RemoveRow, RowRef, Table, canonical
+from syncer.model import AppendRow, CellValue, Operation, RemoveRow, Table, canonical
+from syncer.rules.base import row_ref
 from syncer.table_cache import TableCache, column_texts
 
 RULE = "reconcile"
@@ -64,10 +65,6 @@ def _repeated(texts: Sequence[str], present: set[str]) -> set[str]:
 
 def _same(a: Table, i: int, b: Table, j: int, columns: Sequence[str]) -> bool:
     return all(canonical(a.cell(i, c)).strip() == canonical(b.cell(j, c)).strip() for c in columns)
-
-
-def _row_ref(table: Table, index: int, key: str | None) -> RowRef:
-    return RowRef(key, table.sheet_row(index))
 
 
 def reconcile(
@@ -112,7 +109,7 @@ def reconcile(
             continue
         mine = rows[0]
         if any(_same(main, mine, history, j, shared) for j in copies):
-            out.ops.append(RemoveRow(main.name, _row_ref(main, mine, k), "archive completed", RULE))
+            out.ops.append(RemoveRow(main.name, row_ref(main, mine, k), "archive completed", RULE))
             out.incidents.append(
                 f"customer {k!r} was in both {main.name!r} and {history.name!r} with the same"
                 f" values (an archive was interrupted); removed the {main.name!r} copy"
@@ -126,7 +123,7 @@ def reconcile(
             cleared.add(k)
             for j in copies:
                 out.ops.append(
-                    RemoveRow(history.name, _row_ref(history, j, None), "kept main row", RULE)
+                    RemoveRow(history.name, row_ref(history, j, None), "kept main row", RULE)
                 )
             out.incidents.append(
                 f"customer {k!r} was in both {main.name!r} and {history.name!r} and the"
@@ -146,7 +143,7 @@ def reconcile(
                     kept.append(j)
             for j in extra:
                 out.ops.append(
-                    RemoveRow(history.name, _row_ref(history, j, None), "appended twice", RULE)
+                    RemoveRow(history.name, row_ref(history, j, None), "appended twice", RULE)
                 )
             if extra:
                 out.incidents.append(
